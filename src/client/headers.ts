@@ -1,0 +1,59 @@
+import type { Dispatcher } from 'undici';
+
+/** Header forms undici accepts in dispatch options. */
+export type AnyHeaders = Dispatcher.DispatchOptions['headers'];
+
+/**
+ * Calls `fn(name, value)` for every request header in any of undici's forms:
+ * a record, a flat `[name, value, ...]` array, an array of pairs, or an
+ * iterable of pairs (Headers, Map). Names are passed as given.
+ */
+export function forEachHeader(headers: AnyHeaders, fn: (name: string, value: string | string[]) => void): void {
+  if (headers == null) return;
+  if (Array.isArray(headers)) {
+    if (headers.length === 0) return;
+    if (Array.isArray(headers[0])) {
+      for (const pair of headers as unknown as [string, string | string[]][]) fn(String(pair[0]), pair[1]);
+    } else {
+      for (let i = 0; i + 1 < headers.length; i += 2) {
+        fn(String(headers[i]), headers[i + 1] as string | string[]);
+      }
+    }
+    return;
+  }
+  const iterable = headers as unknown as { [Symbol.iterator]?: () => Iterator<[string, string]> };
+  if (typeof iterable[Symbol.iterator] === 'function') {
+    for (const [name, value] of iterable as Iterable<[string, string]>) fn(name, value);
+    return;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+    if (value !== undefined) fn(name, value);
+  }
+}
+
+/** The first value of the header `lowerName` (which must be lower-case), or undefined. */
+export function getHeader(headers: AnyHeaders, lowerName: string): string | undefined {
+  let found: string | undefined;
+  forEachHeader(headers, (name, value) => {
+    if (found === undefined && name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      found = Array.isArray(value) ? value[0] : value;
+    }
+  });
+  return found;
+}
+
+/**
+ * Copies `headers` into a flat `[name, value, ...]` array, dropping every
+ * `host` header and adding `host: authority`. The caller's headers are never
+ * modified.
+ */
+export function withAuthority(headers: AnyHeaders, authority: string): string[] {
+  const out: string[] = [];
+  forEachHeader(headers, (name, value) => {
+    if (name.length === 4 && name.toLowerCase() === 'host') return;
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  });
+  out.push('host', authority);
+  return out;
+}

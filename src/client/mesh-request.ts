@@ -1,0 +1,368 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DecoratorHandler, type Dispatcher } from 'undici';
+import type { PickRequest } from '../balancing/balancer.js';
+import { MeshError } from '../errors/mesh-error.js';
+import type { EventBus } from '../telemetry/event-bus.js';
+import type { Clock } from '../util/clock.js';
+import type { EndpointState } from './endpoint-state.js';
+import { getHeader, withAuthority } from './headers.js';
+import type { ServiceRuntime } from './service-runtime.js';
+
+type Controller = Dispatcher.DispatchController;
+type Handler = Dispatcher.DispatchHandler;
+type V2Handler = Required<
+  Pick<Handler, 'onRequestStart' | 'onRequestUpgrade' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>
+>;
+
+// undici's typings declare DecoratorHandler without its methods; they exist at runtime.
+const Decorator = DecoratorHandler as unknown as new (handler: Handler) => V2Handler;
+
+/** What a request needs from the client that owns it. */
+export interface RequestEnvironment {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}
+
+/** Where a request goes: a configured service, or straight to its origin (egress). */
+export type RequestRoute =
+  | { readonly kind: 'service'; readonly service: ServiceRuntime; readonly authority: string }
+  | { readonly kind: 'egress'; readonly dispatcher: Dispatcher; readonly origin: string; readonly host: string }
+  | { readonly kind: 'refused'; readonly error: MeshError; readonly host: string };
+
+/**
+ * One logical request through the mesh: the stable controller handed to the
+ * caller's handler, and the driver of its attempts. It forwards response
+ * events to the caller only for the attempt it commits to; the first
+ * response headers handed over commit the request for good.
+ */
+export class MeshRequest extends Decorator implements Controller, PickRequest {
+  readonly #env: RequestEnvironment;
+  readonly #route: RequestRoute;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #startedAt: number;
+  #headers: string[] | undefined;
+  #attempts = 0;
+  #tried: Set<EndpointState> | undefined;
+  #current: Attempt | undefined;
+  #committed = false;
+  #done = false;
+  #aborted = false;
+  #reason: Error | null = null;
+  #paused = false;
+  #status: number | undefined;
+
+  constructor(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler) {
+    super(handler);
+    this.#env = env;
+    this.#route = route;
+    this.#opts = opts;
+    this.#startedAt = env.clock.now();
+  }
+
+  // ---- PickRequest (what balancers may read) ----
+
+  get method(): string {
+    return this.#opts.method;
+  }
+  get path(): string {
+    return this.#opts.path;
+  }
+  header(name: string): string | undefined {
+    return getHeader(this.#opts.headers, name);
+  }
+
+  // ---- DispatchController (what the caller's handler holds) ----
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  abort(reason: Error): void {
+    if (this.#aborted || this.#done) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const attempt = this.#current;
+    if (this.#committed && attempt?.controller) {
+      // The body is streaming: abort the attempt; its error event finishes us.
+      attempt.controller.abort(reason);
+      return;
+    }
+    if (attempt) this.#discard(attempt, reason);
+    this.#fail(reason);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#current?.controller?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#current?.controller?.resume();
+  }
+
+  // ---- driving ----
+
+  /** Hands the caller its controller, then sends the first attempt. */
+  start(): void {
+    super.onRequestStart(this, {});
+    if (this.#done || this.#aborted) return;
+    const route = this.#route;
+    if (route.kind === 'refused') {
+      this.#fail(route.error);
+      return;
+    }
+    if (route.kind === 'service') {
+      const path = this.#opts.path;
+      if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || path.charCodeAt(1) === 47) {
+        this.#fail(
+          new MeshError('MESH_INVALID_REQUEST', `the path must start with a single "/" (found ${JSON.stringify(path)})`, {
+            service: route.service.name,
+          }),
+        );
+        return;
+      }
+      this.#headers = withAuthority(this.#opts.headers, route.authority);
+    }
+    this.#send();
+  }
+
+  #send(): void {
+    const route = this.#route;
+    if (route.kind === 'refused') return;
+    const index = this.#attempts++;
+    if (route.kind === 'egress') {
+      const attempt = new Attempt(this, undefined, index, this.#env.clock.now());
+      this.#current = attempt;
+      route.dispatcher.dispatch(this.#opts, attempt);
+      return;
+    }
+    const service = route.service;
+    const endpoint = service.pick({ request: this, tried: this.#tried });
+    if (endpoint === undefined) {
+      this.#fail(
+        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `service "${service.name}" has no endpoint that can be picked`, {
+          service: service.name,
+          attempts: index,
+        }),
+      );
+      return;
+    }
+    if (index > 0) (this.#tried ??= new Set()).add(endpoint);
+    endpoint.inflight++;
+    endpoint.attempts++;
+    const attempt = new Attempt(this, endpoint, index, this.#env.clock.now());
+    this.#current = attempt;
+    endpoint.pool().dispatch({ ...this.#opts, origin: endpoint.url, headers: this.#headers }, attempt);
+  }
+
+  // ---- attempt callbacks (called by Attempt only) ----
+
+  /** @internal */
+  attemptStarted(attempt: Attempt, controller: Controller): void {
+    if (attempt.state === 'discarded') {
+      controller.abort(this.#reason ?? new Error('attempt discarded'));
+      return;
+    }
+    if (this.#paused) controller.pause();
+  }
+
+  /** @internal */
+  attemptUpgrade(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    if (attempt.state !== 'pending') return;
+    this.#settle(attempt, statusCode, undefined);
+    this.#committed = true;
+    attempt.state = 'committed';
+    this.#status = statusCode;
+    this.#done = true;
+    super.onRequestUpgrade(this, statusCode, headers, socket);
+    this.#report(undefined);
+  }
+
+  /** @internal */
+  attemptHeaders(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (attempt.state !== 'pending') return;
+    this.#settle(attempt, statusCode, undefined);
+    this.#committed = true;
+    attempt.state = 'committed';
+    this.#status = statusCode;
+    super.onResponseStart(this, statusCode, headers, statusMessage);
+  }
+
+  /** @internal */
+  attemptData(chunk: Buffer): void {
+    super.onResponseData(this, chunk);
+  }
+
+  /** @internal */
+  attemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
+    this.#release(attempt);
+    if (attempt.state !== 'committed' || this.#done) return;
+    attempt.state = 'done';
+    this.#done = true;
+    super.onResponseEnd(this, trailers);
+    this.#report(undefined);
+  }
+
+  /** @internal */
+  attemptError(attempt: Attempt, error: Error): void {
+    this.#release(attempt);
+    if (attempt.state === 'discarded' || attempt.state === 'done') return;
+    if (attempt.state === 'pending') this.#settle(attempt, undefined, error);
+    const committed = attempt.state === 'committed';
+    attempt.state = 'done';
+    if (this.#aborted) {
+      this.#fail(this.#reason ?? error);
+      return;
+    }
+    this.#fail(this.#upstreamError(error, attempt, committed));
+  }
+
+  // ---- internals ----
+
+  /** Accounts for the end of an attempt's waiting phase (headers or failure). */
+  #settle(attempt: Attempt, status: number | undefined, error: Error | undefined): void {
+    const durationMs = this.#env.clock.now() - attempt.startedAt;
+    const endpoint = attempt.endpoint;
+    const ok = error === undefined && (status === undefined || status < 500);
+    if (endpoint) {
+      if (!ok) endpoint.failures++;
+      if (this.#route.kind === 'service') this.#route.service.balancer.report?.(endpoint, { durationMs, ok });
+    }
+    const bus = this.#env.bus;
+    if (bus.wantsMetrics) {
+      bus.metric({
+        type: 'attempt',
+        service: this.#serviceName(),
+        time: this.#env.clock.wallNow(),
+        endpoint: endpoint?.url ?? this.#originOf(),
+        method: this.#opts.method,
+        ...(status === undefined ? {} : { status }),
+        ...(error === undefined ? {} : { error: errorCode(error) }),
+        durationMs,
+        attempt: attempt.index,
+      });
+    }
+  }
+
+  /** The attempt no longer occupies its endpoint. */
+  #release(attempt: Attempt): void {
+    if (attempt.released) return;
+    attempt.released = true;
+    if (attempt.endpoint) attempt.endpoint.inflight--;
+  }
+
+  #discard(attempt: Attempt, reason: Error): void {
+    if (attempt.state === 'discarded' || attempt.state === 'done') return;
+    attempt.state = 'discarded';
+    this.#release(attempt);
+    attempt.controller?.abort(reason);
+  }
+
+  #fail(error: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    super.onResponseError(this, error);
+    this.#report(error);
+  }
+
+  #upstreamError(error: Error, attempt: Attempt, committed: boolean): MeshError {
+    const service = this.#serviceName();
+    const where = attempt.endpoint?.url ?? this.#originOf();
+    const phase = committed ? 'while streaming the response body' : 'before a response arrived';
+    return new MeshError('MESH_UPSTREAM_FAILURE', `request to ${service} (${where}) failed ${phase}: ${error.message}`, {
+      cause: error,
+      service,
+      endpoint: where,
+      attempts: this.#attempts,
+    });
+  }
+
+  #report(error: Error | undefined): void {
+    const bus = this.#env.bus;
+    if (!bus.wantsMetrics) return;
+    const endpoint = this.#current?.endpoint?.url ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
+    bus.metric({
+      type: 'request',
+      service: this.#serviceName(),
+      time: this.#env.clock.wallNow(),
+      method: this.#opts.method,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(this.#status === undefined ? {} : { status: this.#status }),
+      ...(error === undefined ? {} : { error: errorCode(error) }),
+      durationMs: this.#env.clock.now() - this.#startedAt,
+      attempts: this.#attempts,
+      ...(this.#route.kind === 'egress' ? { egress: true } : {}),
+    });
+  }
+
+  #serviceName(): string {
+    const route = this.#route;
+    return route.kind === 'service' ? route.service.name : route.host;
+  }
+
+  #originOf(): string {
+    return this.#route.kind === 'egress' ? this.#route.origin : '';
+  }
+}
+
+/** A short, stable name for an error in events: its `code`, else its `name`. */
+export function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+  }
+  return 'Error';
+}
+
+/**
+ * One try of a request against one endpoint: a v2 dispatch handler that
+ * reports to its {@link MeshRequest}. A class with prototype methods, never a
+ * spread object (undici checks for the methods).
+ */
+class Attempt implements Handler {
+  controller: Controller | undefined;
+  state: 'pending' | 'committed' | 'discarded' | 'done' = 'pending';
+  released = false;
+
+  constructor(
+    readonly request: MeshRequest,
+    readonly endpoint: EndpointState | undefined,
+    readonly index: number,
+    readonly startedAt: number,
+  ) {}
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    this.request.attemptStarted(this, controller);
+  }
+
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.request.attemptUpgrade(this, statusCode, headers, socket);
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.request.attemptHeaders(this, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.state === 'committed') this.request.attemptData(chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
+    this.request.attemptEnd(this, trailers);
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    this.request.attemptError(this, error);
+  }
+}

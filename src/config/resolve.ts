@@ -1,0 +1,179 @@
+import { getLoadBalancer } from '../balancing/balancer.js';
+import { registerBuiltinBalancers } from '../balancing/builtins.js';
+import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
+import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
+import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
+
+/** Pool settings with every default filled in. */
+export type ResolvedConnection = Readonly<Required<ConnectionOptions>>;
+
+/** A load-balancing choice with its options split out. */
+export interface ResolvedLoadBalancer {
+  readonly policy: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** One service's configuration, validated, with defaults applied. */
+export interface ResolvedService {
+  readonly name: string;
+  readonly endpoints: readonly Endpoint[];
+  readonly loadBalancer: ResolvedLoadBalancer;
+  readonly connection: ResolvedConnection;
+}
+
+/** A whole configuration, validated and frozen: what the request path reads. */
+export interface ResolvedConfig {
+  readonly egress: 'allow' | 'deny';
+  readonly services: ReadonlyMap<string, ResolvedService>;
+}
+
+/** The documented defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  egress: 'allow' as const,
+  loadBalancer: Object.freeze({ policy: 'round-robin', options: Object.freeze({}) }) as ResolvedLoadBalancer,
+  connection: Object.freeze({
+    maxConnections: 64,
+    pipelining: 1,
+    connectTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 4_000,
+  }) as ResolvedConnection,
+});
+
+/** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
+export const CONFIG_KEYS = ['services', 'defaults', 'egress'] as const;
+const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection'] as const;
+const DEFAULTS_KEYS = ['loadBalancer', 'connection'] as const;
+const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
+
+/** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
+const SERVICE_NAME = /^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/;
+
+/**
+ * Validates a configuration and fills in defaults. Collects every problem
+ * and throws one {@link MeshConfigError} listing them all; returns a frozen
+ * {@link ResolvedConfig} otherwise.
+ *
+ * @param extraKeys top-level keys that are valid but handled by the caller.
+ */
+export function resolveConfig(input: unknown, extraKeys: readonly string[] = []): ResolvedConfig {
+  registerBuiltinBalancers();
+  const issues: ConfigIssue[] = [];
+  const root = checkObject(input, '', issues, [...CONFIG_KEYS, ...extraKeys]);
+  if (!root) throw new MeshConfigError(issues);
+  const config = root as MeshConfig;
+
+  const egress = checkEnum(config.egress, 'egress', issues, ['allow', 'deny'], DEFAULTS.egress);
+
+  let defaultLb = DEFAULTS.loadBalancer;
+  let defaultConnection = DEFAULTS.connection;
+  if (config.defaults !== undefined) {
+    const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
+    if (d) {
+      if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
+      if (d.connection !== undefined)
+        defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
+    }
+  }
+
+  const services = new Map<string, ResolvedService>();
+  if (config.services !== undefined) {
+    const s = checkObject(config.services, 'services', issues);
+    for (const [name, raw] of Object.entries(s ?? {})) {
+      const path = join('services', name);
+      if (!SERVICE_NAME.test(name)) {
+        issues.push({
+          path,
+          message: `a service name is a URL host: lower-case letters, digits, "-", "_" and "." (found "${name}")`,
+        });
+      }
+      const svc = checkObject(raw, path, issues, SERVICE_KEYS);
+      if (!svc) continue;
+      const endpoints: Endpoint[] = [];
+      if (svc.endpoints !== undefined) {
+        if (!Array.isArray(svc.endpoints)) {
+          issues.push({ path: join(path, 'endpoints'), message: `expected an array, found ${describe(svc.endpoints)}` });
+        } else {
+          const seen = new Map<string, number>();
+          svc.endpoints.forEach((e, i) => {
+            const endpointPath = join(join(path, 'endpoints'), i);
+            const endpoint = parseEndpoint(e, endpointPath, issues);
+            if (!endpoint) return;
+            const first = seen.get(endpoint.url);
+            if (first !== undefined) {
+              issues.push({
+                path: endpointPath,
+                message: `duplicate endpoint ${endpoint.url} (also at ${join(join(path, 'endpoints'), first)})`,
+              });
+              return;
+            }
+            seen.set(endpoint.url, i);
+            endpoints.push(endpoint);
+          });
+        }
+      }
+      const loadBalancer =
+        svc.loadBalancer === undefined ? defaultLb : resolveLoadBalancer(svc.loadBalancer, join(path, 'loadBalancer'), issues);
+      const connection =
+        svc.connection === undefined
+          ? defaultConnection
+          : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
+      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection }));
+    }
+  }
+
+  if (issues.length > 0) throw new MeshConfigError(issues);
+  return Object.freeze({ egress, services });
+}
+
+function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]): ResolvedLoadBalancer {
+  let policy: unknown;
+  let options: Record<string, unknown> = {};
+  let policyPath = path;
+  if (typeof value === 'string') policy = value;
+  else {
+    const obj = checkObject(value, path, issues);
+    if (!obj) return DEFAULTS.loadBalancer;
+    ({ policy, ...options } = obj);
+    policyPath = join(path, 'policy');
+  }
+  if (typeof policy !== 'string') {
+    issues.push({ path: policyPath, message: `expected a policy name, found ${describe(policy)}` });
+    return DEFAULTS.loadBalancer;
+  }
+  const definition = getLoadBalancer(policy);
+  if (!definition) {
+    issues.push({ path: policyPath, message: `unknown load balancer "${policy}"` });
+    return DEFAULTS.loadBalancer;
+  }
+  for (const issue of definition.validate?.(options) ?? []) {
+    issues.push({ path: join(path, issue.path), message: issue.message });
+  }
+  return Object.freeze({ policy, options: Object.freeze({ ...options }) });
+}
+
+function resolveConnection(
+  value: unknown,
+  path: string,
+  issues: ConfigIssue[],
+  base: ResolvedConnection,
+): ResolvedConnection {
+  const c = checkObject(value, path, issues, CONNECTION_KEYS);
+  if (!c) return base;
+  const intRule = { min: 1, integer: true };
+  return Object.freeze({
+    maxConnections: checkNumber(c.maxConnections, join(path, 'maxConnections'), issues, intRule, base.maxConnections),
+    pipelining: checkNumber(c.pipelining, join(path, 'pipelining'), issues, { ...intRule, max: 100 }, base.pipelining),
+    connectTimeoutMs: checkNumber(c.connectTimeoutMs, join(path, 'connectTimeoutMs'), issues, intRule, base.connectTimeoutMs),
+    keepAliveTimeoutMs: checkNumber(
+      c.keepAliveTimeoutMs,
+      join(path, 'keepAliveTimeoutMs'),
+      issues,
+      intRule,
+      base.keepAliveTimeoutMs,
+    ),
+  });
+}
+
+/** The type of the `loadBalancer` option, re-exported for convenience. */
+export type { LoadBalancerOption };

@@ -1,0 +1,54 @@
+/**
+ * meshlet: an embeddable, client-side service mesh for Node.js.
+ *
+ * @packageDocumentation
+ */
+export { MeshClient, type MeshRequestOptions, type MeshSnapshot } from './client/mesh-client.js';
+export { MeshDispatcher } from './client/mesh-dispatcher.js';
+export {
+  MeshError,
+  MeshConfigError,
+  isMeshError,
+  isMeshConfigError,
+  type ConfigIssue,
+  type MeshErrorDetails,
+} from './errors/mesh-error.js';
+export { MeshErrorCodes, type MeshErrorCode } from './errors/codes.js';
+export type {
+  MeshConfig,
+  MeshClientOptions,
+  ServiceOptions,
+  DefaultsOptions,
+  ConnectionOptions,
+  LoadBalancerOption,
+} from './config/types.js';
+export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
+export {
+  registerLoadBalancer,
+  getLoadBalancer,
+  listLoadBalancers,
+  type LoadBalancer,
+  type LoadBalancerDefinition,
+  type BalancerEndpoint,
+  type BalancerEnvironment,
+  type PickContext,
+  type PickRequest,
+  type AttemptReport,
+} from './balancing/balancer.js';
+export type {
+  MeshEvents,
+  Observer,
+  HealthEvent,
+  HealthEventType,
+  MetricEvent,
+  RequestMetricEvent,
+  AttemptMetricEvent,
+  RetryMetricEvent,
+  RetryBudgetExhaustedMetricEvent,
+  HedgeMetricEvent,
+  RejectedMetricEvent,
+  ConfigEvent,
+  MeshEventBase,
+} from './telemetry/events.js';
+export type { Logger } from './util/logger.js';
+export type { Clock, TimerHandle } from './util/clock.js';

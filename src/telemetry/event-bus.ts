@@ -1,0 +1,70 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { ConfigEvent, HealthEvent, MeshEvents, MetricEvent, Observer } from './events.js';
+import type { Logger } from '../util/logger.js';
+
+/**
+ * The one internal event bus: every event goes to the client's emitter and to
+ * each observer. Listener and observer failures are contained here.
+ */
+export class EventBus {
+  readonly #emitter: EventEmitter<MeshEvents>;
+  #observers: readonly Observer[];
+  readonly #logger: Logger;
+  readonly #reported = new WeakSet<object>();
+  /** How many times an observer or listener threw. */
+  observerErrors = 0;
+
+  constructor(emitter: EventEmitter<MeshEvents>, observers: readonly Observer[], logger: Logger) {
+    this.#emitter = emitter;
+    this.#observers = observers;
+    this.#logger = logger;
+  }
+
+  setObservers(observers: readonly Observer[]): void {
+    this.#observers = observers;
+  }
+
+  /** True when someone listens for metric events (lets the hot path skip building them). */
+  get wantsMetrics(): boolean {
+    return this.#emitter.listenerCount('metric') > 0 || this.#observers.some((o) => o.onMetric);
+  }
+
+  health(event: HealthEvent): void {
+    this.#deliver('health', event);
+    for (const o of this.#observers) if (o.onHealth) this.#call(o, o.onHealth, event);
+  }
+
+  metric(event: MetricEvent): void {
+    this.#deliver('metric', event);
+    for (const o of this.#observers) if (o.onMetric) this.#call(o, o.onMetric, event);
+  }
+
+  config(event: ConfigEvent): void {
+    this.#deliver('config', event);
+    for (const o of this.#observers) if (o.onConfig) this.#call(o, o.onConfig, event);
+  }
+
+  #deliver<K extends keyof MeshEvents>(name: K, event: Parameters<MeshEvents[K]>[0]): void {
+    if (this.#emitter.listenerCount(name) === 0) return;
+    try {
+      (this.#emitter.emit as (n: string, e: unknown) => boolean)(name, event);
+    } catch (error) {
+      this.#failed(this.#emitter, error, `a '${name}' listener threw`);
+    }
+  }
+
+  #call<E>(observer: Observer, fn: (event: E) => void, event: E): void {
+    try {
+      fn.call(observer, event);
+    } catch (error) {
+      this.#failed(observer, error, 'an observer threw');
+    }
+  }
+
+  #failed(source: object, error: unknown, what: string): void {
+    this.observerErrors++;
+    if (this.#reported.has(source)) return;
+    this.#reported.add(source);
+    this.#logger.error({ err: error }, `meshlet: ${what}; its errors are counted, reported once`);
+  }
+}
