@@ -83,7 +83,6 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #logger: Logger;
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
@@ -113,7 +112,6 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     }
     if (issues.length > 0 || !config) throw new MeshConfigError(issues);
 
-    this.#logger = logger;
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
     this.#bus = new EventBus(this, observers, logger);
