@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { MeshClient, type MeshRequestOptions, type MeshSnapshot } from './client/mesh-client.js';
+export { MeshClient, type MeshRequestOptions, type MeshSnapshot, type ServiceSnapshot } from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
 export {
   MeshError,
@@ -21,6 +21,7 @@ export type {
   DefaultsOptions,
   ConnectionOptions,
   LoadBalancerOption,
+  LoadBalancerChoice,
 } from './config/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
 export {
@@ -48,6 +49,8 @@ export type {
   HedgeMetricEvent,
   RejectedMetricEvent,
   ConfigEvent,
+  ConfigAppliedEvent,
+  ConfigRejectedEvent,
   MeshEventBase,
 } from './telemetry/events.js';
 export type { Logger } from './util/logger.js';

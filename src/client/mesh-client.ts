@@ -10,7 +10,7 @@ import {
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
-import type { MeshClientOptions, MeshConfig } from '../config/types.js';
+import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
@@ -34,19 +34,26 @@ export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'pat
 export interface MeshSnapshot {
   /** The configuration version: 1 at construction, +1 per applied update. */
   version: number;
+  /** True once `close()` was called. */
   closed: boolean;
+  /** The egress rule in force. */
   egress: 'allow' | 'deny';
   /** How many times an observer or event listener threw. */
   observerErrors: number;
-  services: Record<
-    string,
-    {
-      loadBalancer: { policy: string } & Record<string, unknown>;
-      connection: Record<string, number>;
-      usableEndpoints: number;
-      endpoints: Record<string, unknown>[];
-    }
-  >;
+  /** Every configured service by name. */
+  services: Record<string, ServiceSnapshot>;
+}
+
+/** One service in a {@link MeshSnapshot}. */
+export interface ServiceSnapshot {
+  /** The policy and its options, e.g. `{ policy: 'round-robin' }`. */
+  loadBalancer: LoadBalancerChoice;
+  /** Pool settings in force, defaults filled in. */
+  connection: Record<string, number>;
+  /** How many endpoints the balancer may pick now. */
+  usableEndpoints: number;
+  /** Each endpoint with its attributes and live counters (url, weight, zone, priority, labels, inflight, attempts, failures, connected). */
+  endpoints: Record<string, unknown>[];
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -96,7 +103,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   constructor(options: MeshClientOptions = {}) {
     super();
     const issues: ConfigIssue[] = [];
-    const raw = checkObject(options, '', issues) ?? {};
+    const root = checkObject(options, '', issues);
+    if (!root) throw new MeshConfigError(issues);
+    const raw = root;
     const observers = checkObservers(raw.observers, issues);
     const logger = checkLogger(raw.logger, issues);
     if (raw.random !== undefined && typeof raw.random !== 'function') {

@@ -7,7 +7,15 @@ import type { Clock } from '../util/clock.js';
  * The load-balancing policy of a service: a registered policy name, or an
  * object with `policy` and that policy's options.
  */
-export type LoadBalancerOption = string | ({ policy: string } & Record<string, unknown>);
+export type LoadBalancerOption = string | LoadBalancerChoice;
+
+/** A load-balancing policy by name, with that policy's options beside it. */
+export interface LoadBalancerChoice {
+  /** A registered policy name, e.g. `'least-request'`. */
+  policy: string;
+  /** The policy's own options, e.g. `choiceCount`. */
+  [option: string]: unknown;
+}
 
 /** Connection settings for the pool of each endpoint. */
 export interface ConnectionOptions {

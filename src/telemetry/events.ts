@@ -23,6 +23,7 @@ export type HealthEventType =
 
 /** A change in what the mesh knows of a service's endpoints. */
 export interface HealthEvent extends MeshEventBase {
+  /** What happened; see {@link HealthEventType}. */
   readonly type: HealthEventType;
   /** The endpoint URL, where one endpoint is concerned. */
   readonly endpoint?: string;
@@ -32,6 +33,7 @@ export interface HealthEvent extends MeshEventBase {
 
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'request';
   /** The endpoint of the last attempt, when one was chosen. */
   readonly endpoint?: string;
@@ -51,10 +53,15 @@ export interface RequestMetricEvent extends MeshEventBase {
 
 /** One attempt (a single try against one endpoint) finished. */
 export interface AttemptMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'attempt';
+  /** The endpoint URL this attempt went to. */
   readonly endpoint: string;
+  /** Upper-case method. */
   readonly method: string;
+  /** The response status, when response headers arrived. */
   readonly status?: number;
+  /** The error code or name when the attempt failed. */
   readonly error?: string;
   /** From sending to the response headers or the failure, in milliseconds. */
   readonly durationMs: number;
@@ -64,25 +71,33 @@ export interface AttemptMetricEvent extends MeshEventBase {
 
 /** A retry was scheduled. */
 export interface RetryMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'retry';
+  /** Why: the `retryOn` condition that matched (e.g. `reset`, `5xx`). */
   readonly reason: string;
+  /** The backoff before the retry is sent, in milliseconds. */
   readonly delayMs: number;
+  /** The index of the attempt that will be sent (1 for the first retry). */
   readonly attempt: number;
 }
 
 /** A retry was wanted but the retry budget had none left. */
 export interface RetryBudgetExhaustedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'retry-budget-exhausted';
 }
 
 /** A hedged (backup) attempt was sent. */
 export interface HedgeMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'hedge';
+  /** The endpoint the hedge went to. */
   readonly endpoint?: string;
 }
 
 /** A request was refused without being sent (bulkhead full, circuit open...). */
 export interface RejectedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'rejected';
   /** The {@link MeshError} code of the refusal. */
   readonly reason: string;
@@ -97,20 +112,32 @@ export type MetricEvent =
   | HedgeMetricEvent
   | RejectedMetricEvent;
 
-/** A configuration was applied or rejected. */
-export type ConfigEvent =
-  | { readonly type: 'applied'; readonly service: string; readonly time: number; readonly version: number }
-  | {
-      readonly type: 'rejected';
-      readonly service: string;
-      readonly time: number;
-      readonly issues: readonly ConfigIssue[];
-    };
+/** A configuration was applied: it now serves new requests. */
+export interface ConfigAppliedEvent extends MeshEventBase {
+  /** Discriminant. */
+  readonly type: 'applied';
+  /** The new configuration version (1 at construction, then +1 per applied update). */
+  readonly version: number;
+}
+
+/** A configuration was rejected: nothing of it was applied. */
+export interface ConfigRejectedEvent extends MeshEventBase {
+  /** Discriminant. */
+  readonly type: 'rejected';
+  /** Every problem found, each with its path. */
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** A configuration was applied or rejected. `service` is `'*'` for a whole-mesh configuration. */
+export type ConfigEvent = ConfigAppliedEvent | ConfigRejectedEvent;
 
 /** The event map of {@link MeshClient}: `mesh.on('health', fn)` and so on. */
 export interface MeshEvents {
+  /** Endpoint and breaker state changes. */
   health: (event: HealthEvent) => void;
+  /** Request, attempt, retry, hedge and refusal measurements. */
   metric: (event: MetricEvent) => void;
+  /** Configuration applied or rejected. */
   config: (event: ConfigEvent) => void;
 }
 
@@ -120,7 +147,10 @@ export interface MeshEvents {
  * logger and counted in `snapshot().observerErrors`.
  */
 export interface Observer {
+  /** Receives every {@link HealthEvent}. */
   onHealth?(event: HealthEvent): void;
+  /** Receives every {@link MetricEvent}. */
   onMetric?(event: MetricEvent): void;
+  /** Receives every {@link ConfigEvent}. */
   onConfig?(event: ConfigEvent): void;
 }
