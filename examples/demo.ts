@@ -42,7 +42,7 @@ function stop(instance: Instance): void {
 }
 
 const jitter = (base: number) => () => base + Math.random() * base;
-const instances: Instance[] = ['orders-1', 'orders-2', 'orders-3'].map((name) => ({
+const instances: Instance[] = ['orders-1', 'orders-2', 'orders-3', 'orders-v2'].map((name) => ({
   name,
   port: 0,
   server: undefined,
@@ -51,9 +51,25 @@ const instances: Instance[] = ['orders-1', 'orders-2', 'orders-3'].map((name) =>
 await Promise.all(instances.map((i) => start(i, jitter(3))));
 
 // ---- the mesh ---------------------------------------------------------------
+// orders-1..3 run v1; orders-v2 is a canary that gets 10% of traffic.
 const mesh = new MeshClient({
   services: {
-    orders: { endpoints: instances.map((i) => `http://127.0.0.1:${i.port}`), loadBalancer: 'round-robin' },
+    orders: {
+      endpoints: instances.map((i) => ({
+        url: `http://127.0.0.1:${i.port}`,
+        labels: { version: i.name.endsWith('v2') ? 'v2' : 'v1' },
+      })),
+      loadBalancer: 'round-robin',
+      routes: [
+        {
+          name: 'canary',
+          split: [
+            { subset: { version: 'v1' }, weight: 90 },
+            { subset: { version: 'v2' }, weight: 10 },
+          ],
+        },
+      ],
+    },
   },
 });
 
@@ -115,15 +131,16 @@ function pct(values: number[], p: number): number {
 
 function render(): string {
   const lines: string[] = [];
-  lines.push(`meshlet demo  ${stamp()}  ${WORKERS} callers -> http://orders/`);
+  lines.push(`meshlet demo  ${stamp()}  ${WORKERS} callers -> http://orders/  (canary: 90% v1, 10% v2)`);
   lines.push('');
-  lines.push('endpoint                    state   attempts      ok  failed   p50 ms   p99 ms');
+  lines.push('endpoint                    state   attempts  share      ok  failed   p50 ms   p99 ms');
+  const allAttempts = [...perEndpoint.values()].reduce((a, s) => a + s.attempts, 0) || 1;
   for (const inst of instances) {
     const url = `http://127.0.0.1:${inst.port}`;
     const s = perEndpoint.get(url) ?? { attempts: 0, ok: 0, failed: 0, latencies: [] };
     const state = inst.server ? 'up' : 'DOWN';
     lines.push(
-      `${`${inst.name} (${inst.port})`.padEnd(27)} ${state.padEnd(5)} ${String(s.attempts).padStart(9)} ${String(s.ok).padStart(7)} ${String(s.failed).padStart(7)} ${pct(s.latencies, 0.5).toFixed(1).padStart(8)} ${pct(s.latencies, 0.99).toFixed(1).padStart(8)}`,
+      `${`${inst.name} (${inst.port})`.padEnd(27)} ${state.padEnd(5)} ${String(s.attempts).padStart(9)} ${`${((100 * s.attempts) / allAttempts).toFixed(1)}%`.padStart(6)} ${String(s.ok).padStart(7)} ${String(s.failed).padStart(7)} ${pct(s.latencies, 0.5).toFixed(1).padStart(8)} ${pct(s.latencies, 0.99).toFixed(1).padStart(8)}`,
     );
   }
   const rate = totals.requests === 0 ? 100 : (100 * totals.ok) / Math.max(1, totals.ok + totals.failed);

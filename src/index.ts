@@ -22,7 +22,16 @@ export type {
   ConnectionOptions,
   LoadBalancerOption,
   LoadBalancerChoice,
+  SharedServiceOptions,
 } from './config/types.js';
+export type {
+  Route,
+  RouteMatch,
+  PathMatch,
+  StringMatch,
+  SplitDestination,
+  SlowStartOptions,
+} from './routing/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
 export {
   registerLoadBalancer,

@@ -13,6 +13,10 @@ export class EndpointState implements BalancerEndpoint {
   #endpoint: Endpoint;
   #connection: ResolvedConnection;
   #pool: Pool | undefined;
+  #rampStart = 0;
+  #rampEnd = 0;
+  #rampMin = 1;
+  #now: (() => number) | undefined;
   /** Attempts in flight. */
   inflight = 0;
   /** Attempts sent in total. */
@@ -41,7 +45,31 @@ export class EndpointState implements BalancerEndpoint {
     return this.#endpoint.port;
   }
   get weight(): number {
-    return this.#endpoint.weight;
+    const w = this.#endpoint.weight;
+    if (this.#rampEnd === 0) return w;
+    const t = this.#now!();
+    if (t >= this.#rampEnd) {
+      this.#rampEnd = 0;
+      return w;
+    }
+    const progress = (t - this.#rampStart) / (this.#rampEnd - this.#rampStart);
+    return w * (this.#rampMin + (1 - this.#rampMin) * Math.max(0, progress));
+  }
+
+  /** True while the endpoint's weight is ramping up (slow start). */
+  get ramping(): boolean {
+    return this.#rampEnd !== 0 && this.#now!() < this.#rampEnd;
+  }
+
+  /**
+   * Slow start: the weight ramps linearly from `minFactor` × weight to the
+   * full weight over `windowMs` from now.
+   */
+  startSlowStart(now: () => number, windowMs: number, minFactor: number): void {
+    this.#now = now;
+    this.#rampStart = now();
+    this.#rampEnd = this.#rampStart + windowMs;
+    this.#rampMin = minFactor;
   }
   get zone(): string | undefined {
     return this.#endpoint.zone;
@@ -94,6 +122,7 @@ export class EndpointState implements BalancerEndpoint {
     return {
       url: e.url,
       weight: e.weight,
+      effectiveWeight: this.weight,
       zone: e.zone ?? null,
       priority: e.priority,
       labels: { ...e.labels },

@@ -14,13 +14,13 @@ import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../confi
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
-import type { MeshEvents, Observer } from '../telemetry/events.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { HealthEvent, MeshEvents, Observer } from '../telemetry/events.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestRoute } from './mesh-request.js';
-import { ServiceRuntime, createBalancer, sameBalancer } from './service-runtime.js';
+import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 
 const trace = debugChannel('client');
 const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock'] as const;
@@ -54,6 +54,8 @@ export interface ServiceSnapshot {
   usableEndpoints: number;
   /** Each endpoint with its attributes and live counters (url, weight, zone, priority, labels, inflight, attempts, failures, connected). */
   endpoints: Record<string, unknown>[];
+  /** Routes with their split shares, and each destination's priority/locality groups and panic state. */
+  routing: Record<string, unknown>;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -94,6 +96,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
   #egressAgent: Agent | undefined;
+  #rampTimer: TimerHandle | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -194,6 +197,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         connection: { ...svc.config.connection },
         usableEndpoints: svc.usable.length,
         endpoints: svc.endpoints.map((e) => e.toJSON()),
+        routing: svc.describeRouting(),
       };
     }
     return {
@@ -212,6 +216,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
+    if (this.#rampTimer !== undefined) this.#clock.clearTimeout(this.#rampTimer);
+    this.#rampTimer = undefined;
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
@@ -272,13 +278,55 @@ export class MeshClient extends EventEmitter<MeshEvents> {
 
   // ---- control side ----
 
+  /**
+   * While endpoints are in slow start, re-runs balancer updates every tenth
+   * of the shortest window so balancers that cache weights see the ramp.
+   */
+  #scheduleRamp(): void {
+    if (this.#rampTimer !== undefined || this.closed) return;
+    let shortest = Infinity;
+    for (const svc of this.#state.services.values()) {
+      if (svc.config.slowStart) shortest = Math.min(shortest, svc.config.slowStart.windowMs);
+    }
+    if (!Number.isFinite(shortest)) return;
+    const tick = Math.max(50, Math.floor(shortest / 10));
+    const run = () => {
+      this.#rampTimer = undefined;
+      if (this.closed) return;
+      let still = false;
+      for (const svc of this.#state.services.values()) {
+        if (!svc.endpoints.some((e) => e.ramping)) continue;
+        svc.refreshWeights();
+        still ||= svc.endpoints.some((e) => e.ramping);
+      }
+      if (still) this.#rampTimer = this.#clock.setTimeout(run, tick);
+    };
+    this.#rampTimer = this.#clock.setTimeout(run, tick);
+  }
+
   /** Builds the next state from a validated config and swaps it in. */
   #apply(config: ResolvedConfig): void {
     const previous = this.#state;
     const services = new Map<string, ServiceRuntime>();
     const draining: Promise<void>[] = [];
     const time = this.#clock.wallNow();
-    const events: { type: 'endpoint-added' | 'endpoint-removed'; service: string; endpoint: string }[] = [];
+    const events: HealthEvent[] = [];
+    const initial = previous.version === 0;
+    const env: RuntimeEnvironment = {
+      random: this.#random,
+      now: () => this.#clock.now(),
+      lookup: (service) => services.get(service),
+      onPanic: (service, destination, entering) =>
+        events.push({
+          type: 'panic',
+          service,
+          time,
+          reason: entering
+            ? `${destination}: too few usable endpoints, using all of them (panic threshold)`
+            : `${destination}: enough usable endpoints again, panic over`,
+        }),
+    };
+    let ramping = false;
 
     for (const [name, svc] of config.services) {
       let byUrl = this.#endpoints.get(name);
@@ -294,7 +342,11 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         } else {
           state = new EndpointState(endpoint, svc.connection);
           byUrl.set(endpoint.url, state);
-          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
+          if (svc.slowStart && !initial) {
+            state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);
+            ramping = true;
+          }
+          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url, time });
         }
         states.push(state);
       }
@@ -302,21 +354,16 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         if (keep.has(url)) continue;
         byUrl.delete(url);
         draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
       }
-      const old = previous.services.get(name);
-      const balancer =
-        old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
-          ? old.balancer
-          : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
-      services.set(name, new ServiceRuntime(svc, states, balancer));
+      services.set(name, new ServiceRuntime(svc, states, env, previous.services.get(name)));
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
       if (config.services.has(name)) continue;
       for (const [url, state] of byUrl) {
         draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
       }
       this.#endpoints.delete(name);
     }
@@ -325,7 +372,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);
     void Promise.allSettled(draining);
-    for (const e of events) this.#bus.health({ ...e, time });
+    if (ramping) this.#scheduleRamp();
+    for (const e of events) this.#bus.health(e);
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
 }

@@ -7,7 +7,7 @@ import type { EventBus } from '../telemetry/event-bus.js';
 import type { Clock } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader, withAuthority } from './headers.js';
-import type { ServiceRuntime } from './service-runtime.js';
+import type { Destination, ServiceRuntime } from './service-runtime.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -42,6 +42,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #startedAt: number;
   #headers: string[] | undefined;
+  #destination: Destination | undefined;
   #attempts = 0;
   #tried: Set<EndpointState> | undefined;
   #current: Attempt | undefined;
@@ -130,6 +131,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
         return;
       }
       this.#headers = withAuthority(this.#opts.headers, route.authority);
+      this.#destination = route.service.destination(this);
     }
     this.#send();
   }
@@ -145,10 +147,12 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       return;
     }
     const service = route.service;
-    const endpoint = service.pick({ request: this, tried: this.#tried });
+    const destination = this.#destination;
+    const endpoint = destination?.picker.pick({ request: this, tried: this.#tried });
     if (endpoint === undefined) {
+      const what = destination ? `"${destination.name}"` : `the route's destination`;
       this.#fail(
-        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `service "${service.name}" has no endpoint that can be picked`, {
+        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `${what} of service "${service.name}" has no endpoint that can be picked`, {
           service: service.name,
           attempts: index,
         }),
@@ -234,7 +238,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const ok = error === undefined && (status === undefined || status < 500);
     if (endpoint) {
       if (!ok) endpoint.failures++;
-      if (this.#route.kind === 'service') this.#route.service.balancer.report?.(endpoint, { durationMs, ok });
+      this.#destination?.picker.report(endpoint, { durationMs, ok });
     }
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {

@@ -2,6 +2,7 @@ import type { EndpointInput } from '../discovery/endpoint.js';
 import type { Observer } from '../telemetry/events.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { Route, SlowStartOptions } from '../routing/types.js';
 
 /**
  * The load-balancing policy of a service: a registered policy name, or an
@@ -29,23 +30,40 @@ export interface ConnectionOptions {
   keepAliveTimeoutMs?: number;
 }
 
-/** The configuration of one service. */
-export interface ServiceOptions {
-  /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
-  endpoints?: EndpointInput[];
+/** Settings a service can set, and `defaults` can set for every service. */
+export interface SharedServiceOptions {
   /** The load-balancing policy. Default `'round-robin'`. */
   loadBalancer?: LoadBalancerOption;
   /** Pool settings for each endpoint. */
   connection?: ConnectionOptions;
+  /**
+   * Envoy's overprovisioning factor for priority and locality spill-over: a
+   * level whose healthy share times this factor is at least 100% keeps all its
+   * traffic. Default 1.4.
+   */
+  overprovisioningFactor?: number;
+  /**
+   * Panic threshold in percent: when fewer endpoints than this (after the
+   * overprovisioning factor) are usable, use all endpoints rather than
+   * overload the few. 0 disables. Default 50.
+   */
+  panicThreshold?: number;
+  /** Ramp the weight of newly added endpoints over a window. Default off. */
+  slowStart?: SlowStartOptions | false;
+}
+
+/** The configuration of one service. */
+export interface ServiceOptions extends SharedServiceOptions {
+  /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
+  endpoints?: EndpointInput[];
+  /** Routing rules, first match wins; no match sends to the whole service. */
+  routes?: Route[];
+  /** Overrides the client's `localZone` for this service. */
+  localZone?: string;
 }
 
 /** Settings applied to every service unless the service sets its own. */
-export interface DefaultsOptions {
-  /** Default policy for services that set none. Default `'round-robin'`. */
-  loadBalancer?: LoadBalancerOption;
-  /** Default pool settings. */
-  connection?: ConnectionOptions;
-}
+export type DefaultsOptions = SharedServiceOptions;
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
 export interface MeshConfig {
@@ -59,6 +77,8 @@ export interface MeshConfig {
    * `MESH_UNKNOWN_SERVICE`.
    */
   egress?: 'allow' | 'deny';
+  /** The zone this process runs in: traffic prefers endpoints with the same `zone`. */
+  localZone?: string;
 }
 
 /** Options of `new MeshClient(options)`: the {@link MeshConfig} plus process-level hooks. */
