@@ -1,8 +1,33 @@
 /** How a string (a header or query value, a method) is matched. A bare string means `{ exact }`. */
-export type StringMatch = string | { exact: string } | { regex: string } | { present: boolean };
+export type StringMatch =
+  | string
+  | {
+      /** The value equals this. */
+      exact: string;
+    }
+  | {
+      /** The whole value matches this regular expression. */
+      regex: string;
+    }
+  | {
+      /** The value is present (true) or absent (false). */
+      present: boolean;
+    };
 
 /** How the request path (without the query string) is matched. */
-export type PathMatch = { exact: string } | { prefix: string } | { regex: string };
+export type PathMatch =
+  | {
+      /** The path equals this. */
+      exact: string;
+    }
+  | {
+      /** The path starts with this. */
+      prefix: string;
+    }
+  | {
+      /** The whole path matches this regular expression. */
+      regex: string;
+    };
 
 /** The conditions of a route; all given conditions must hold. An empty match matches every request. */
 export interface RouteMatch {
