@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
@@ -13,6 +13,8 @@ export class EndpointState implements BalancerEndpoint {
   #endpoint: Endpoint;
   #connection: ResolvedConnection;
   #pool: Pool | undefined;
+  readonly #transport: ((origin: string) => Dispatcher) | undefined;
+  #external: Dispatcher | undefined;
   #rampStart = 0;
   #rampEnd = 0;
   #rampMin = 1;
@@ -24,9 +26,10 @@ export class EndpointState implements BalancerEndpoint {
   /** Attempts that failed (transport failure or 5xx). */
   failures = 0;
 
-  constructor(endpoint: Endpoint, connection: ResolvedConnection) {
+  constructor(endpoint: Endpoint, connection: ResolvedConnection, transport?: (origin: string) => Dispatcher) {
     this.#endpoint = endpoint;
     this.#connection = connection;
+    this.#transport = transport;
   }
 
   get endpoint(): Endpoint {
@@ -95,8 +98,12 @@ export class EndpointState implements BalancerEndpoint {
     return old;
   }
 
-  /** The endpoint's pool, created on first use. */
-  pool(): Pool {
+  /**
+   * The endpoint's dispatcher: its own undici Pool, created on first use, or
+   * the one the client's `transport` option returns (never closed by the mesh).
+   */
+  pool(): Dispatcher {
+    if (this.#transport) return (this.#external ??= this.#transport(this.#endpoint.url));
     if (this.#pool === undefined) {
       const c = this.#connection;
       this.#pool = new Pool(this.#endpoint.url, {
@@ -129,7 +136,7 @@ export class EndpointState implements BalancerEndpoint {
       inflight: this.inflight,
       attempts: this.attempts,
       failures: this.failures,
-      connected: this.#pool !== undefined,
+      connected: this.#pool !== undefined || this.#external !== undefined,
     };
   }
 }

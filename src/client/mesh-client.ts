@@ -18,12 +18,13 @@ import type { HealthEvent, MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
+import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestRoute } from './mesh-request.js';
 import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 
 const trace = debugChannel('client');
-const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock'] as const;
+const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
 /** Options of {@link MeshClient.request}: undici's request options without the URL parts. */
@@ -92,6 +93,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #random: () => number;
+  readonly #transport: ((origin: string) => Dispatcher) | undefined;
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
@@ -115,6 +117,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       issues.push({ path: 'random', message: `expected a function returning [0, 1), found ${describe(raw.random)}` });
     }
     const clock = checkClock(raw.clock, issues);
+    if (raw.transport !== undefined && typeof raw.transport !== 'function') {
+      issues.push({ path: 'transport', message: `expected a function (origin) => Dispatcher, found ${describe(raw.transport)}` });
+    }
     let config: ResolvedConfig | undefined;
     try {
       config = resolveConfig(options, CLIENT_KEYS);
@@ -126,6 +131,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
 
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
+    const transport = raw.transport as ((origin: string) => Dispatcher) | undefined;
+    this.#transport = transport && ((origin: string) => new BridgedDispatcher(transport(origin)));
     this.#bus = new EventBus(this, observers, logger);
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
@@ -268,8 +275,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         ),
       };
     } else {
-      this.#egressAgent ??= new Agent();
-      route = { kind: 'egress', dispatcher: this.#egressAgent, origin: url.origin, host };
+      const dispatcher = this.#transport ? this.#transport(url.origin) : (this.#egressAgent ??= new Agent());
+      route = { kind: 'egress', dispatcher, origin: url.origin, host };
     }
     if (state.routes.size >= ROUTE_CACHE_LIMIT) state.routes.clear();
     state.routes.set(key, route);
@@ -340,7 +347,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
           const oldPool = state.reconfigure(endpoint, svc.connection);
           if (oldPool) draining.push(oldPool.close());
         } else {
-          state = new EndpointState(endpoint, svc.connection);
+          state = new EndpointState(endpoint, svc.connection, this.#transport);
           byUrl.set(endpoint.url, state);
           if (svc.slowStart && !initial) {
             state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);

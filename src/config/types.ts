@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { EndpointInput } from '../discovery/endpoint.js';
 import type { Observer } from '../telemetry/events.js';
 import type { Logger } from '../util/logger.js';
@@ -91,4 +92,11 @@ export interface MeshClientOptions extends MeshConfig {
   random?: () => number;
   /** The clock for timers and durations. Default: the real one. */
   clock?: Clock;
+  /**
+   * Replaces the transport: called once per endpoint origin (and per egress
+   * origin) to get the undici Dispatcher that carries its requests, e.g. a
+   * `MockAgent`'s pool in tests. Dispatchers it returns are not closed by the
+   * mesh. Default: one undici `Pool` per endpoint, one `Agent` for egress.
+   */
+  transport?: (origin: string) => Dispatcher;
 }
