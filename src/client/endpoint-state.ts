@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import type { TlsRuntime } from '../security/tls-runtime.js';
 
 /**
  * The runtime state of one endpoint: its descriptor, its connection pool
@@ -13,6 +14,9 @@ export class EndpointState implements BalancerEndpoint {
   #endpoint: Endpoint;
   #connection: ResolvedConnection;
   #pool: Pool | undefined;
+  /** The service's TLS runtime (https endpoints only) and the material generation of `#pool`. */
+  #tls: TlsRuntime | undefined;
+  #generation = 0;
   /** Attempts in flight. */
   inflight = 0;
   /** Attempts sent in total. */
@@ -20,9 +24,10 @@ export class EndpointState implements BalancerEndpoint {
   /** Attempts that failed (transport failure or 5xx). */
   failures = 0;
 
-  constructor(endpoint: Endpoint, connection: ResolvedConnection) {
+  constructor(endpoint: Endpoint, connection: ResolvedConnection, tls?: TlsRuntime) {
     this.#endpoint = endpoint;
     this.#connection = connection;
+    this.#tls = endpoint.protocol === 'https:' ? tls : undefined;
   }
 
   get endpoint(): Endpoint {
@@ -58,26 +63,34 @@ export class EndpointState implements BalancerEndpoint {
    * side). Returns the old pool when the settings changed, for the caller to
    * drain; in-flight attempts finish on it.
    */
-  reconfigure(endpoint: Endpoint, connection: ResolvedConnection): Pool | undefined {
+  reconfigure(endpoint: Endpoint, connection: ResolvedConnection, tls?: TlsRuntime): Pool | undefined {
     this.#endpoint = endpoint;
-    if (sameConnection(connection, this.#connection)) return undefined;
+    const nextTls = endpoint.protocol === 'https:' ? tls : undefined;
+    if (sameConnection(connection, this.#connection) && nextTls === this.#tls) return undefined;
     this.#connection = connection;
+    this.#tls = nextTls;
     const old = this.#pool;
     this.#pool = undefined;
     return old;
   }
 
-  /** The endpoint's pool, created on first use. */
+  /**
+   * The endpoint's pool, created on first use. With TLS, a pool belongs to
+   * one material generation: after a rotation the next call opens a new pool
+   * for new requests and drains the old one (requests in flight finish on it).
+   */
   pool(): Pool {
-    if (this.#pool === undefined) {
-      const c = this.#connection;
-      this.#pool = new Pool(this.#endpoint.url, {
-        connections: c.maxConnections,
-        pipelining: c.pipelining,
-        connectTimeout: c.connectTimeoutMs,
-        keepAliveTimeout: c.keepAliveTimeoutMs,
-      });
-    }
+    const tls = this.#tls;
+    if (this.#pool !== undefined && (tls === undefined || this.#generation === tls.generation)) return this.#pool;
+    this.#pool?.close().catch(() => {});
+    const c = this.#connection;
+    this.#generation = tls?.generation ?? 0;
+    this.#pool = new Pool(this.#endpoint.url, {
+      connections: c.maxConnections,
+      pipelining: c.pipelining,
+      keepAliveTimeout: c.keepAliveTimeoutMs,
+      ...(tls ? { connect: tls.connector(this.#endpoint, c.connectTimeoutMs) } : { connectTimeout: c.connectTimeoutMs }),
+    });
     return this.#pool;
   }
 

@@ -13,6 +13,9 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
+import { egressAllowed } from '../security/egress.js';
+import { SecurityRegistry } from '../security/registry.js';
+import type { TlsMaterialUpdate } from '../security/types.js';
 import { EventBus } from '../telemetry/event-bus.js';
 import type { MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -87,6 +90,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
   #egressAgent: Agent | undefined;
+  /** TLS runtimes and credential caches by service. */
+  readonly #security: SecurityRegistry;
   #closing: Promise<void> | undefined;
 
   /**
@@ -115,6 +120,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
     this.#bus = new EventBus(this, observers, logger);
+    this.#security = new SecurityRegistry(clock, this.#bus);
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -175,6 +181,22 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#apply(resolved);
   }
 
+  /**
+   * Pushes new TLS material for `service` (the given fields replace the
+   * current ones; values or `{ file }`). New connections use it at once;
+   * requests in flight finish on their connections. Invalid material is
+   * refused: a `tls-update-rejected` health event, a {@link MeshConfigError}
+   * naming the field, and the current material stays.
+   */
+  async updateTls(service: string, material: TlsMaterialUpdate): Promise<void> {
+    if (this.closed) throw closedError();
+    const tls = this.#security.tls(service);
+    if (!tls) {
+      throw new MeshConfigError([{ path: `services.${service}.tls`, message: `service "${service}" has no tls settings to update` }]);
+    }
+    await tls.update(material);
+  }
+
   /** The whole picture as plain JSON: config version, services, endpoints and their counters. */
   snapshot(): MeshSnapshot {
     const state = this.#state;
@@ -206,6 +228,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
+    this.#security.close();
     this.#egressAgent = undefined;
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
@@ -241,14 +264,16 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const host = url.hostname;
     const service = state.services.get(host);
     let route: RequestRoute;
-    if (service) route = { kind: 'service', service, authority: url.host };
-    else if (state.config.egress === 'deny') {
+    if (service) {
+      const secure = url.protocol === 'https:' || service.security?.requireTls === true;
+      route = { kind: 'service', service, authority: url.host, secure };
+    } else if (state.config.egress === 'deny' && !egressAllowed(host, state.config.egressAllow)) {
       route = {
         kind: 'refused',
         host,
         error: new MeshError(
           'MESH_UNKNOWN_SERVICE',
-          `"${host}" is not a configured service and egress is "deny"`,
+          `"${host}" is not a configured service and egress is "deny"${state.config.egressAllow.length > 0 ? ' (it is not on the egress allow-list)' : ''}`,
           { service: host },
         ),
       };
@@ -274,16 +299,17 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const [name, svc] of config.services) {
       let byUrl = this.#endpoints.get(name);
       if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
+      const security = this.#security.apply(name, svc.security);
       const states: EndpointState[] = [];
       const keep = new Set<string>();
       for (const endpoint of svc.endpoints) {
         keep.add(endpoint.url);
         let state = byUrl.get(endpoint.url);
         if (state) {
-          const oldPool = state.reconfigure(endpoint, svc.connection);
+          const oldPool = state.reconfigure(endpoint, svc.connection, security.tls);
           if (oldPool) draining.push(oldPool.close());
         } else {
-          state = new EndpointState(endpoint, svc.connection);
+          state = new EndpointState(endpoint, svc.connection, security.tls);
           byUrl.set(endpoint.url, state);
           events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
         }
@@ -300,7 +326,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
           ? old.balancer
           : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
-      services.set(name, new ServiceRuntime(svc, states, balancer));
+      services.set(name, new ServiceRuntime(svc, states, balancer, security));
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
@@ -312,6 +338,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       this.#endpoints.delete(name);
     }
 
+    this.#security.retain(config.services);
     const version = previous.version + 1;
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);

@@ -1,5 +1,6 @@
 import { getLoadBalancer, type LoadBalancer, type PickContext } from '../balancing/balancer.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
+import type { ServiceSecurity } from '../security/registry.js';
 import type { EndpointState } from './endpoint-state.js';
 
 /**
@@ -14,9 +15,17 @@ export class ServiceRuntime {
   readonly balancer: LoadBalancer;
   /** The endpoints the balancer may pick (all of them until health checking marks some). */
   usable: readonly EndpointState[];
+  /** TLS runtime, credential cache and `requireTls` of the service. */
+  readonly security: ServiceSecurity | undefined;
 
-  constructor(config: ResolvedService, endpoints: readonly EndpointState[], balancer: LoadBalancer) {
+  constructor(
+    config: ResolvedService,
+    endpoints: readonly EndpointState[],
+    balancer: LoadBalancer,
+    security?: ServiceSecurity,
+  ) {
     this.name = config.name;
+    this.security = security;
     this.config = config;
     this.endpoints = endpoints;
     this.balancer = balancer;

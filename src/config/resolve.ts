@@ -2,7 +2,14 @@ import { getLoadBalancer } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
-import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import {
+  NO_SECURITY_DEFAULTS,
+  resolveEgress,
+  resolveSecurityDefaults,
+  resolveServiceSecurity,
+  type ResolvedServiceSecurity,
+} from '../security/config.js';
+import { checkNumber, checkObject, join } from './checks.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
 /** Pool settings with every default filled in. */
@@ -20,11 +27,15 @@ export interface ResolvedService {
   readonly endpoints: readonly Endpoint[];
   readonly loadBalancer: ResolvedLoadBalancer;
   readonly connection: ResolvedConnection;
+  /** TLS, `requireTls` and the credential hook. */
+  readonly security: ResolvedServiceSecurity;
 }
 
 /** A whole configuration, validated and frozen: what the request path reads. */
 export interface ResolvedConfig {
   readonly egress: 'allow' | 'deny';
+  /** Hosts reachable directly when `egress` is `'deny'` (patterns, lower-case). */
+  readonly egressAllow: readonly string[];
   readonly services: ReadonlyMap<string, ResolvedService>;
 }
 
@@ -42,8 +53,8 @@ export const DEFAULTS = Object.freeze({
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
 export const CONFIG_KEYS = ['services', 'defaults', 'egress'] as const;
-const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection'] as const;
-const DEFAULTS_KEYS = ['loadBalancer', 'connection'] as const;
+const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection', 'tls', 'requireTls', 'auth'] as const;
+const DEFAULTS_KEYS = ['loadBalancer', 'connection', 'tls', 'requireTls'] as const;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
@@ -63,16 +74,18 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   if (!root) throw new MeshConfigError(issues);
   const config = root as MeshConfig;
 
-  const egress = checkEnum(config.egress, 'egress', issues, ['allow', 'deny'], DEFAULTS.egress);
+  const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 
   let defaultLb = DEFAULTS.loadBalancer;
   let defaultConnection = DEFAULTS.connection;
+  let defaultSecurity = NO_SECURITY_DEFAULTS;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
         defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
+      defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
     }
   }
 
@@ -118,12 +131,13 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         svc.connection === undefined
           ? defaultConnection
           : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
-      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection }));
+      const security = resolveServiceSecurity(svc, endpoints, path, issues, defaultSecurity);
+      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection, security }));
     }
   }
 
   if (issues.length > 0) throw new MeshConfigError(issues);
-  return Object.freeze({ egress, services });
+  return Object.freeze({ egress, egressAllow, services });
 }
 
 function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]): ResolvedLoadBalancer {

@@ -2,6 +2,7 @@ import type { EndpointInput } from '../discovery/endpoint.js';
 import type { Observer } from '../telemetry/events.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { AuthHook, EgressOption, TlsOptions } from '../security/types.js';
 
 /**
  * The load-balancing policy of a service: a registered policy name, or an
@@ -29,6 +30,12 @@ export interface ServiceOptions {
   loadBalancer?: LoadBalancerOption;
   /** Pool settings for each endpoint. */
   connection?: ConnectionOptions;
+  /** TLS and mTLS for `https://` endpoints; `false` turns off `defaults.tls`. See docs/security.md. */
+  tls?: TlsOptions | false;
+  /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
+  requireTls?: boolean;
+  /** A credential hook whose headers are added to every request to this service (cached until expiry). */
+  auth?: AuthHook;
 }
 
 /** Settings applied to every service unless the service sets its own. */
@@ -37,6 +44,10 @@ export interface DefaultsOptions {
   loadBalancer?: LoadBalancerOption;
   /** Default pool settings. */
   connection?: ConnectionOptions;
+  /** Default TLS settings. */
+  tls?: TlsOptions;
+  /** Default `requireTls`. Default `false`. */
+  requireTls?: boolean;
 }
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
@@ -48,9 +59,10 @@ export interface MeshConfig {
   /**
    * What to do with a URL whose host is not a service: `'allow'` (default)
    * sends it directly to that host, still observed; `'deny'` refuses it with
-   * `MESH_UNKNOWN_SERVICE`.
+   * `MESH_UNKNOWN_SERVICE`; `{ mode: 'deny', allow: ['api.stripe.com', '*.example.org'] }`
+   * refuses all but the listed hosts.
    */
-  egress?: 'allow' | 'deny';
+  egress?: EgressOption;
 }
 
 /** Options of `new MeshClient(options)`: the {@link MeshConfig} plus process-level hooks. */
