@@ -48,6 +48,8 @@ export interface MeshSnapshot {
       connection: Record<string, number>;
       usableEndpoints: number;
       endpoints: Record<string, unknown>[];
+      /** TLS state: material generation (0 without `tls` settings), `requireTls`, identity policy, client certificate expiry. */
+      tls: Record<string, unknown>;
     }
   >;
 }
@@ -207,6 +209,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         connection: { ...svc.config.connection },
         usableEndpoints: svc.usable.length,
         endpoints: svc.endpoints.map((e) => e.toJSON()),
+        tls: tlsSnapshot(svc.security),
       };
     }
     return {
@@ -346,6 +349,22 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const e of events) this.#bus.health({ ...e, time });
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
+}
+
+function tlsSnapshot(security: ServiceRuntime['security']): Record<string, unknown> {
+  const tls = security?.tls;
+  const out: Record<string, unknown> = { generation: tls?.generation ?? 0, requireTls: security?.requireTls ?? false };
+  if (!tls) return out;
+  const identity = tls.config.identity;
+  if (identity) {
+    out.identity = {
+      ...(identity.trustDomain === undefined ? {} : { trustDomain: identity.trustDomain }),
+      ...(identity.allow === undefined ? {} : { allow: [...identity.allow] }),
+    };
+  }
+  out.clientCertificate = tls.material.cert !== undefined;
+  if (tls.material.notAfter !== undefined) out.certificateNotAfter = new Date(tls.material.notAfter).toISOString();
+  return out;
 }
 
 function closedError(): MeshError {

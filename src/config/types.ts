@@ -30,7 +30,10 @@ export interface ServiceOptions {
   loadBalancer?: LoadBalancerOption;
   /** Pool settings for each endpoint. */
   connection?: ConnectionOptions;
-  /** TLS and mTLS for `https://` endpoints; `false` turns off `defaults.tls`. See docs/security.md. */
+  /**
+   * TLS and mTLS for `https://` endpoints, merged field by field over
+   * `defaults.tls`; `false` turns the defaults off. See docs/security.md.
+   */
   tls?: TlsOptions | false;
   /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
   requireTls?: boolean;

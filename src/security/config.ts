@@ -53,11 +53,13 @@ export interface ResolvedServiceSecurity {
 /** Security settings every service inherits from `defaults`. */
 export interface ResolvedSecurityDefaults {
   readonly tls: ResolvedTls | undefined;
+  /** `defaults.tls` as written: a service's `tls` is merged over it, field by field. */
+  readonly rawTls: Record<string, unknown> | undefined;
   readonly requireTls: boolean;
 }
 
 /** No defaults set. */
-export const NO_SECURITY_DEFAULTS: ResolvedSecurityDefaults = Object.freeze({ tls: undefined, requireTls: false });
+export const NO_SECURITY_DEFAULTS: ResolvedSecurityDefaults = Object.freeze({ tls: undefined, rawTls: undefined, requireTls: false });
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'minVersion', 'identity', 'watch'] as const;
 const IDENTITY_KEYS = ['trustDomain', 'allow'] as const;
@@ -84,7 +86,7 @@ export function resolveSecurityDefaults(
 ): ResolvedSecurityDefaults {
   const tls = d.tls === undefined || d.tls === false ? undefined : resolveTls(d.tls, join(path, 'tls'), issues);
   const requireTls = checkBoolean(d.requireTls, join(path, 'requireTls'), issues, SECURITY_DEFAULTS.requireTls);
-  return Object.freeze({ tls, requireTls });
+  return Object.freeze({ tls, rawTls: isObject(d.tls) ? d.tls : undefined, requireTls });
 }
 
 /**
@@ -99,8 +101,13 @@ export function resolveServiceSecurity(
   issues: ConfigIssue[],
   defaults: ResolvedSecurityDefaults,
 ): ResolvedServiceSecurity {
+  // A service's tls is merged over defaults.tls, field by field; `false` turns TLS settings off.
   const tls =
-    svc.tls === undefined ? defaults.tls : svc.tls === false ? undefined : resolveTls(svc.tls, join(path, 'tls'), issues);
+    svc.tls === undefined
+      ? defaults.tls
+      : svc.tls === false
+        ? undefined
+        : resolveTls(defaults.rawTls && isObject(svc.tls) ? { ...defaults.rawTls, ...svc.tls } : svc.tls, join(path, 'tls'), issues);
   let requireTls = checkBoolean(svc.requireTls, join(path, 'requireTls'), issues, defaults.requireTls);
   if (tls?.identity) {
     if (svc.requireTls === false) {

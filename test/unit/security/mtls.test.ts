@@ -160,6 +160,29 @@ describe('mTLS with workload identity', () => {
     await Promise.all([anonymous.close(), intruder.close(), web.close(), anonymousToStrict.close()]);
   });
 
+  it('merges a service\'s tls over defaults.tls; tls: false turns the defaults off', async () => {
+    const mesh = new MeshClient({
+      defaults: { tls: { ca: ca.cert, cert: webCert.cert, key: webCert.key } },
+      services: {
+        orders: { endpoints: [orders.url], tls: { identity: { allow: [ORDERS] } } },
+        bare: { endpoints: [orders.url], tls: false },
+      },
+    });
+    expect(await (await mesh.request('https://orders/x')).body.text()).toBe(`orders sees ${WEB}`);
+    expect(mesh.snapshot().services.orders?.tls).toEqual({
+      generation: 1,
+      requireTls: true,
+      identity: { allow: [ORDERS] },
+      clientCertificate: true,
+      certificateNotAfter: expect.any(String),
+    });
+    // Without the defaults, Node's root CAs do not know the test CA.
+    const error = await rejection(mesh.request('https://bare/x'));
+    expect(isMeshError(error, 'MESH_UPSTREAM_FAILURE')).toBe(true);
+    expect(mesh.snapshot().services.bare?.tls).toEqual({ generation: 0, requireTls: false });
+    await mesh.close();
+  });
+
   it('reads material from files', async () => {
     await writeFile(join(dir, 'ca.pem'), ca.cert);
     await writeFile(join(dir, 'web.pem'), webCert.cert);
