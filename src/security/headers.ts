@@ -8,9 +8,16 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Characters a request path may not hold: controls, space, and anything above U+00FF. Same as undici's. */
 const BAD_PATH = /[^\u0021-\u00ff]/;
 
+/** Names already found valid: requests repeat the same few names, so most checks are one lookup. */
+const validNames = new Set<string>();
+const VALID_NAMES_LIMIT = 1024;
+
 /** True when `name` is a valid header name (an HTTP token). */
 export function isValidHeaderName(name: string): boolean {
-  return TOKEN.test(name);
+  if (validNames.has(name)) return true;
+  if (!TOKEN.test(name)) return false;
+  if (validNames.size < VALID_NAMES_LIMIT) validNames.add(name);
+  return true;
 }
 
 /** True when `value` is a valid header value (no CR, LF, NUL or other control but HTAB). */
@@ -67,7 +74,7 @@ export function prepareHeaders(
   let bad: string | undefined;
   forEachHeader(headers, (name, value) => {
     if (bad !== undefined) return;
-    if (typeof name !== 'string' || !TOKEN.test(name)) {
+    if (typeof name !== 'string' || !isValidHeaderName(name)) {
       bad = String(name);
       return;
     }
@@ -110,7 +117,7 @@ export function checkHeaders(headers: AnyHeaders, host: string): MeshError | und
   let bad: string | undefined;
   forEachHeader(headers, (name, value) => {
     if (bad !== undefined) return;
-    if (typeof name !== 'string' || !TOKEN.test(name)) {
+    if (typeof name !== 'string' || !isValidHeaderName(name)) {
       bad = String(name);
       return;
     }
