@@ -2,7 +2,7 @@ import { Pool } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
-import type { TlsRuntime } from '../security/tls-runtime.js';
+import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
 
 /**
  * The runtime state of one endpoint: its descriptor, its connection pool
@@ -89,7 +89,11 @@ export class EndpointState implements BalancerEndpoint {
       connections: c.maxConnections,
       pipelining: c.pipelining,
       keepAliveTimeout: c.keepAliveTimeoutMs,
-      ...(tls ? { connect: tls.connector(this.#endpoint, c.connectTimeoutMs) } : { connectTimeout: c.connectTimeoutMs }),
+      ...(tls
+        ? { connect: tls.connector(this.#endpoint, c.connectTimeoutMs) }
+        : this.#endpoint.protocol === 'https:'
+          ? { connect: defaultTlsConnector(c.connectTimeoutMs) }
+          : { connectTimeout: c.connectTimeoutMs }),
     });
     return this.#pool;
   }

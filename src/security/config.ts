@@ -171,6 +171,12 @@ export function resolveTls(value: unknown, path: string, issues: ConfigIssue[]):
     else issues.push({ path: join(path, 'minVersion'), message: `expected "TLSv1.2" or "TLSv1.3", found ${describe(value.minVersion)}` });
   }
   const identity = value.identity === undefined ? undefined : resolveIdentity(value.identity, join(path, 'identity'), issues);
+  if (value.identity !== undefined && value.ca === undefined) {
+    issues.push({
+      path: join(path, 'ca'),
+      message: 'tls.identity needs tls.ca, the trust bundle of the trust domain (public CAs do not issue SPIFFE IDs)',
+    });
+  }
   const hasFiles = Object.values(sources).some((s) => 'file' in s);
   let watch: ResolvedWatch | false = hasFiles ? SECURITY_DEFAULTS.watch : false;
   if (value.watch === false) watch = false;

@@ -23,6 +23,17 @@ import type { TlsMaterialUpdate } from './types.js';
 
 const trace = debugChannel('tls');
 
+/**
+ * The connector of an `https://` endpoint in a service without `tls`
+ * settings: Node's root CAs and host-name verification against the
+ * endpoint's own host name (undici would otherwise use the Host header, the
+ * service name, as SNI and for verification).
+ */
+export function defaultTlsConnector(timeoutMs: number): buildConnector.connector {
+  const base = buildConnector({ timeout: timeoutMs });
+  return (opts, callback) => base({ ...opts, servername: undefined }, callback);
+}
+
 /** A security event for the health stream, before the service and time are added. */
 export interface SecurityReport {
   readonly type: 'peer-identity-rejected' | 'tls-updated' | 'tls-update-rejected';

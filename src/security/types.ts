@@ -51,7 +51,7 @@ export interface TlsOptions {
   servername?: string;
   /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
-  /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`. */
+  /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`; needs `ca`. */
   identity?: IdentityOptions;
   /**
    * Watch `{ file }` sources and rotate to new material when they change.

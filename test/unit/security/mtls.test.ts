@@ -99,6 +99,19 @@ describe('mTLS with workload identity', () => {
     await mesh.close();
   });
 
+  it('applies a new identity policy from updateConfig to new connections', async () => {
+    const mesh = new MeshClient({ services: { orders: { endpoints: [orders.url], tls: tls() } } });
+    expect((await mesh.request('https://orders/x')).statusCode).toBe(200);
+    await mesh.updateConfig({
+      services: { orders: { endpoints: [orders.url], tls: { ...tls(), identity: { allow: [`spiffe://${TD}/ns/prod/sa/billing`] } } } },
+    });
+    const error = await rejection(mesh.request('https://orders/x'));
+    expect(isMeshError(error, 'MESH_PEER_IDENTITY')).toBe(true);
+    await mesh.updateConfig({ services: { orders: { endpoints: [orders.url], tls: tls() } } });
+    expect((await mesh.request('https://orders/x')).statusCode).toBe(200);
+    await mesh.close();
+  });
+
   it('refuses a server whose chain does not lead to the configured CA', async () => {
     const mesh = new MeshClient({ services: { orders: { endpoints: [foreign.url], tls: tls() } } });
     const error = await rejection(mesh.request('https://orders/x'));
@@ -118,6 +131,26 @@ describe('mTLS with workload identity', () => {
     await mesh.updateConfig({ services: { orders: { endpoints: [noUri.url], tls: { ...plain, servername: 'orders.example.org' } } } });
     const res = await mesh.request('https://orders/x');
     expect(await res.body.text()).toBe('none');
+    await mesh.close();
+  });
+
+  it('without tls settings, an https:// endpoint gets its own host name as SNI (not the service name)', async () => {
+    const cert = await issueCert(ca, { dns: ['localhost'] });
+    const seen: string[] = [];
+    const server = await startTlsServer('sni', {
+      cert: cert.cert,
+      key: cert.key,
+      SNICallback: (name, cb) => {
+        seen.push(name);
+        cb(null, undefined);
+      },
+    });
+    servers.push(server);
+    const mesh = new MeshClient({ services: { orders: { endpoints: [`https://localhost:${server.port}`] } } });
+    // Node's root CAs do not know the test CA: refused, but after SNI was sent.
+    const error = await rejection(mesh.request('https://orders/x'));
+    expect(isMeshError(error, 'MESH_UPSTREAM_FAILURE')).toBe(true);
+    expect(seen).toEqual(['localhost']);
     await mesh.close();
   });
 
@@ -213,8 +246,9 @@ describe('mTLS with workload identity', () => {
       [{ cert: webCert.cert }, ['services.orders.tls.key']],
       [{ cert: webCert.cert, key: other.key }, ['services.orders.tls.key']],
       [{ cert: 'garbage', key: webCert.key }, ['services.orders.tls.cert']],
-      [{ identity: {} }, ['services.orders.tls.identity']],
-      [{ identity: { trustDomain: TD, allow: ['spiffe://other.org/x', 'https://x/y'] } }, ['services.orders.tls.identity.allow.0', 'services.orders.tls.identity.allow.1']],
+      [{ ca: ca.cert, identity: {} }, ['services.orders.tls.identity']],
+      [{ identity: { trustDomain: TD } }, ['services.orders.tls.ca']],
+      [{ ca: ca.cert, identity: { trustDomain: TD, allow: ['spiffe://other.org/x', 'https://x/y'] } }, ['services.orders.tls.identity.allow.0', 'services.orders.tls.identity.allow.1']],
       [{ minVersion: 'TLSv1.0', servername: '127.0.0.1', verify: true }, ['services.orders.tls.verify', 'services.orders.tls.servername', 'services.orders.tls.minVersion']],
     ];
     for (const [value, paths] of cases) {
@@ -249,10 +283,11 @@ describe('requireTls and https:// URLs', () => {
     ]);
   });
 
-  it('an identity implies requireTls, and cannot be combined with requireTls: false', () => {
+  it('an identity implies requireTls, and cannot be combined with requireTls: false', async () => {
+    const ca = await createCa();
     let error: unknown;
     try {
-      new MeshClient({ services: { orders: { endpoints: [plain.url], requireTls: false, tls: { identity: { trustDomain: TD } } } } });
+      new MeshClient({ services: { orders: { endpoints: [plain.url], requireTls: false, tls: { ca: ca.cert, identity: { trustDomain: TD } } } } });
     } catch (e) {
       error = e;
     }
