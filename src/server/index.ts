@@ -18,12 +18,24 @@
  *
  * @packageDocumentation
  */
+import { watch, type FSWatcher } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerOptions } from 'node:https';
+import type { Server, ServerOptions } from 'node:https';
+import { dirname, basename } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { checkPeerIdentity, isTrustDomain, parseSpiffeId, type IdentityVerdict } from '../security/spiffe.js';
-import { checkSource, readSourcesSync, validateMaterial, type ResolvedSource } from '../security/tls-material.js';
+import {
+  checkSource,
+  readSources,
+  readSourcesSync,
+  sameRaw,
+  sourceFiles,
+  validateMaterial,
+  type RawMaterial,
+  type ResolvedSource,
+} from '../security/tls-material.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { TlsSource } from '../security/types.js';
 
 export type { TlsSource } from '../security/types.js';
@@ -162,5 +174,116 @@ export function serverTlsOptions(settings: ServerTlsSettings): ServerOptions {
     minVersion,
     requestCert: true,
     rejectUnauthorized: settings.rejectUnauthorized ?? true,
+  };
+}
+
+/** Settings of {@link watchServerTls}. */
+export interface ServerTlsWatchSettings extends ServerTlsSettings {
+  /** Wait this long after a change event before reloading, in ms. Default 100. */
+  debounceMs?: number;
+  /** Re-read the files this often, in ms, whatever `fs.watch` says. Default 5000. */
+  pollMs?: number;
+  /** Called after new material was applied. */
+  onUpdate?: () => void;
+  /** Called when new material was refused (the current material stays), with the reason. */
+  onRejected?: (reason: string) => void;
+  /** Clock for the timers (tests). Default: the real one. */
+  clock?: Clock;
+}
+
+/** Stops a {@link watchServerTls} watch. */
+export interface ServerTlsWatch {
+  close(): void;
+}
+
+/**
+ * Rotates a `node:https` server's certificate, key and client CA when their
+ * `{ file }` sources change: new handshakes use the new material
+ * (`server.setSecureContext`), open connections are untouched. Invalid or
+ * unreadable material is refused (`onRejected`) and the current stays.
+ * Watches the files' directories (rotation tools rename files into place)
+ * and polls every `pollMs`.
+ */
+export function watchServerTls(server: Server, settings: ServerTlsWatchSettings): ServerTlsWatch {
+  const issues: ConfigIssue[] = [];
+  const sources: Partial<Record<'ca' | 'cert' | 'key', ResolvedSource>> = {};
+  for (const f of ['ca', 'cert', 'key'] as const) {
+    const s = checkSource(settings?.[f], f, issues);
+    if (s) sources[f] = s;
+  }
+  if (issues.length > 0) throw new MeshConfigError(issues);
+  const clock = settings.clock ?? systemClock;
+  const minVersion = settings.minVersion ?? 'TLSv1.2';
+  const debounceMs = settings.debounceMs ?? 100;
+  const pollMs = settings.pollMs ?? 5000;
+  let current: RawMaterial = readSourcesSync(sources, '', issues);
+  if (issues.length > 0) throw new MeshConfigError(issues.map((i) => ({ ...i, path: i.path.replace(/^\./, '') })));
+  let lastRejected: string | undefined;
+  let closed = false;
+  let debounce: TimerHandle | undefined;
+  let poll: TimerHandle | undefined;
+  let reloading = false;
+
+  const reload = async (): Promise<void> => {
+    if (reloading || closed) return;
+    reloading = true;
+    try {
+      const raw = await readSources(sources);
+      if (closed || sameRaw(raw, current)) return;
+      const problems: ConfigIssue[] = [];
+      const material = validateMaterial(raw, minVersion, clock.wallNow(), 'tls', problems);
+      if (!material) throw new Error(problems.map((i) => `${i.path}: ${i.message}`).join('; '));
+      server.setSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion });
+      current = raw;
+      lastRejected = undefined;
+      settings.onUpdate?.();
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (reason !== lastRejected && !closed) {
+        lastRejected = reason;
+        settings.onRejected?.(reason);
+      }
+    } finally {
+      reloading = false;
+    }
+  };
+  const byDir = new Map<string, Set<string>>();
+  for (const file of sourceFiles(sources)) {
+    const names = byDir.get(dirname(file)) ?? new Set<string>();
+    names.add(basename(file));
+    byDir.set(dirname(file), names);
+  }
+  const watchers: FSWatcher[] = [];
+  for (const [dir, names] of byDir) {
+    try {
+      const w = watch(dir, { persistent: false }, (_event, filename) => {
+        if (filename !== null && !names.has(String(filename))) return;
+        if (debounce !== undefined) clock.clearTimeout(debounce);
+        debounce = clock.setTimeout(() => {
+          debounce = undefined;
+          void reload();
+        }, debounceMs);
+      });
+      w.on('error', () => w.close());
+      watchers.push(w);
+    } catch {
+      // Polling still rotates.
+    }
+  }
+  const schedule = (): void => {
+    poll = clock.setTimeout(() => {
+      void reload().finally(() => {
+        if (!closed) schedule();
+      });
+    }, pollMs);
+  };
+  if (byDir.size > 0) schedule();
+  return {
+    close() {
+      closed = true;
+      for (const w of watchers) w.close();
+      if (debounce !== undefined) clock.clearTimeout(debounce);
+      if (poll !== undefined) clock.clearTimeout(poll);
+    },
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MeshClient, MeshConfigError, type HealthEvent } from '../../../src/index.js';
-import { serverTlsOptions } from '../../../src/server/index.js';
+import { serverTlsOptions, watchServerTls } from '../../../src/server/index.js';
 import { createCa, issueCert, type TestCa, type TestCert } from '../../helpers/pki.js';
 import { startTlsServer, type TestTlsServer } from '../../helpers/tls-servers.js';
 
@@ -204,4 +204,56 @@ describe('certificate rotation', () => {
     expect(ok).toBeGreaterThan(100);
     console.log(`rotation under load: ${ok} requests, ${rotations} rotations, ${tlsEvents.length} swaps, 0 failures`);
   }, 30_000);
+});
+
+describe('server certificate rotation (meshlet/server)', () => {
+  it('watchServerTls swaps the server certificate for new handshakes and refuses bad files', async () => {
+    const ca = await createCa();
+    const dir = await mkdtemp(join(tmpdir(), 'meshlet-server-rotation-'));
+    const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+    const before = await issueCert(ca, { uris: [ORDERS] });
+    const BILLING = 'spiffe://example.org/ns/prod/sa/billing';
+    const after = await issueCert(ca, { uris: [BILLING] });
+    replace(files.ca, ca.cert);
+    replace(files.cert, before.cert);
+    replace(files.key, before.key);
+    const sources = { ca: { file: files.ca }, cert: { file: files.cert }, key: { file: files.key } };
+    const server = await startTlsServer('orders', serverTlsOptions(sources));
+    const log: string[] = [];
+    const watch = watchServerTls(server.server, {
+      ...sources,
+      debounceMs: 30,
+      pollMs: 60_000,
+      onUpdate: () => log.push('updated'),
+      onRejected: (reason) => log.push(`rejected: ${reason}`),
+    });
+    const web = await issueCert(ca, { uris: [WEB] });
+    const call = async (allow: string): Promise<string> => {
+      const mesh = new MeshClient({
+        services: { orders: { endpoints: [server.url], tls: { ca: ca.cert, cert: web.cert, key: web.key, identity: { allow: [allow] } } } },
+      });
+      try {
+        const res = await mesh.request('https://orders/x');
+        await res.body.dump();
+        return String(res.statusCode);
+      } catch (error) {
+        return (error as { code?: string }).code ?? 'error';
+      } finally {
+        await mesh.close();
+      }
+    };
+    expect([await call(ORDERS), await call(BILLING)]).toEqual(['200', 'MESH_PEER_IDENTITY']);
+    replace(files.key, after.key);
+    replace(files.cert, after.cert);
+    const until = Date.now() + 10_000;
+    while (log.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect([await call(ORDERS), await call(BILLING)]).toEqual(['MESH_PEER_IDENTITY', '200']);
+    replace(files.cert, 'garbage');
+    while (log.length === 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(await call(BILLING)).toBe('200');
+    expect(log).toEqual(['updated', expect.stringContaining('rejected: tls.cert: the certificate does not parse')]);
+    watch.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 });
