@@ -323,7 +323,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (isMeshError(error, 'MESH_PEER_IDENTITY')) {
       return new MeshError('MESH_PEER_IDENTITY', error.message, { cause: error, service, endpoint: where, attempts: this.#attempts });
     }
-    if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
       return new MeshError('MESH_INVALID_REQUEST', `request to ${service} refused by undici: ${error.message}`, {
         cause: error,
         service,

@@ -155,6 +155,15 @@ describe('header hygiene (the CVE classes of HTTP clients)', () => {
       expect(a.requests.length).toBe(before);
     });
 
+    it('requests undici refuses (hop-by-hop headers it manages) fail as MESH_INVALID_REQUEST too, not as upstream failures', async () => {
+      const before = a.requests.length;
+      for (const headers of [{ 'transfer-encoding': 'chunked' }, { upgrade: 'websocket' }, { 'keep-alive': 'timeout=5' }, { 'content-length': 'abc' }, { expect: '100-continue' }]) {
+        const error = await rejection(mesh.request('http://a/x', { headers }));
+        expect([Object.keys(headers)[0], (error as { code?: string }).code]).toEqual([Object.keys(headers)[0], 'MESH_INVALID_REQUEST']);
+      }
+      expect(a.requests.length).toBe(before);
+    });
+
     it('refuses them for egress requests too', async () => {
       const before = outside.requests.length;
       const error = await rejection(mesh.request(`${outside.url}/x`, { headers: { 'x-note': 'ok\r\nx-injected: 1' } }));
