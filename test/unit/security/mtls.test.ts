@@ -112,6 +112,37 @@ describe('mTLS with workload identity', () => {
     await mesh.close();
   });
 
+  it('rejects an updateConfig whose TLS material is unreadable, and keeps serving with the old', async () => {
+    const configEvents: string[] = [];
+    const mesh = new MeshClient({ services: { orders: { endpoints: [orders.url], tls: tls() } } });
+    mesh.on('config', (e) => configEvents.push(e.type));
+    const error = await rejection(
+      mesh.updateConfig({ services: { orders: { endpoints: [orders.url], tls: { ...tls(), cert: { file: join(dir, 'nope.pem') } } } } }),
+    );
+    expect((error as MeshConfigError).issues.map((i) => i.path)).toEqual(['services.orders.tls.cert']);
+    expect(configEvents).toEqual(['rejected']);
+    expect((await mesh.request('https://orders/x')).statusCode).toBe(200);
+    expect(mesh.snapshot().version).toBe(1);
+    await mesh.close();
+  });
+
+  it('honours minVersion: a TLS 1.2-only server is refused by a TLS 1.3 client', async () => {
+    const cert = await issueCert(ca, { uris: [ORDERS], ips: ['127.0.0.1'] });
+    const old = await startTlsServer('tls12', { cert: cert.cert, key: cert.key, maxVersion: 'TLSv1.2' });
+    servers.push(old);
+    const mesh = new MeshClient({
+      services: {
+        v12: { endpoints: [old.url], tls: { ca: ca.cert, identity: { allow: [ORDERS] } } },
+        v13: { endpoints: [old.url], tls: { ca: ca.cert, identity: { allow: [ORDERS] }, minVersion: 'TLSv1.3' } },
+      },
+    });
+    expect(await (await mesh.request('https://v12/x')).body.text()).toBe('tls12');
+    const error = await rejection(mesh.request('https://v13/x'));
+    expect(isMeshError(error, 'MESH_UPSTREAM_FAILURE')).toBe(true);
+    expect(old.requests).toHaveLength(1);
+    await mesh.close();
+  });
+
   it('refuses a server whose chain does not lead to the configured CA', async () => {
     const mesh = new MeshClient({ services: { orders: { endpoints: [foreign.url], tls: tls() } } });
     const error = await rejection(mesh.request('https://orders/x'));
