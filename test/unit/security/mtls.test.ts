@@ -94,6 +94,8 @@ describe('mTLS with workload identity', () => {
     expect(events.filter((e) => e.type === 'peer-identity-rejected')).toEqual([
       expect.objectContaining({ type: 'peer-identity-rejected', service: 'orders', endpoint: server().url }),
     ]);
+    // The fetch door fails the same way (the MeshError itself, not fetch's TypeError).
+    expect(isMeshError(await rejection(mesh.fetch('https://orders/x')), 'MESH_PEER_IDENTITY')).toBe(true);
     // Nothing was sent to the impostor.
     expect(server().requests.length).toBe(before);
     await mesh.close();
