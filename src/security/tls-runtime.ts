@@ -70,6 +70,8 @@ export class TlsRuntime {
   #again = false;
   #lastRejected: string | undefined;
   #closed = false;
+  /** +1 per (re)start of the watches: a poll loop of an older start stops. */
+  #epoch = 0;
 
   constructor(service: string, config: ResolvedTls, env: TlsEnvironment) {
     this.service = service;
@@ -178,14 +180,16 @@ export class TlsRuntime {
   }
 
   async #reload(): Promise<void> {
+    const sources = this.#sources;
     let raw: RawMaterial;
     try {
-      raw = await readSources(this.#sources);
+      raw = await readSources(sources);
     } catch (error) {
-      if (!this.#closed) this.#reject((error as Error).message);
+      if (!this.#closed && sources === this.#sources) this.#reject((error as Error).message);
       return;
     }
-    if (this.#closed || sameRaw(raw, this.#raw)) return;
+    // A push (updateTls) while reading wins: this read is of the old sources.
+    if (this.#closed || sources !== this.#sources || sameRaw(raw, this.#raw)) return;
     const issues: ConfigIssue[] = [];
     const material = validateMaterial(raw, this.config.minVersion, this.#env.clock.wallNow(), 'tls', issues);
     if (!material) {
@@ -251,10 +255,11 @@ export class TlsRuntime {
         trace('%s: cannot watch %s (%s); polling only', this.service, dir, String(error));
       }
     }
+    const epoch = ++this.#epoch;
     const poll = (): void => {
       this.#poll = this.#env.clock.setTimeout(() => {
         void this.reload().finally(() => {
-          if (!this.#closed && this.#poll !== undefined) poll();
+          if (!this.#closed && epoch === this.#epoch) poll();
         });
       }, settings.pollMs);
     };
@@ -272,6 +277,7 @@ export class TlsRuntime {
   }
 
   #unwatch(): void {
+    this.#epoch++;
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
     if (this.#debounce !== undefined) this.#env.clock.clearTimeout(this.#debounce);
