@@ -48,6 +48,20 @@ describe('egress allow-list', () => {
     await mesh.close();
   });
 
+  it('a redirect from a service cannot take a request past the egress policy', async () => {
+    const redirector = await startServer('redirector', (_req, res) => {
+      res.writeHead(302, { location: `http://localhost:${outside.port}/leak` });
+      res.end();
+    });
+    const mesh = new MeshClient({ services: { a: { endpoints: [redirector.url] } }, egress: { allow: ['127.0.0.1'] } });
+    const before = outside.requests.length;
+    const error = await mesh.fetch('http://a/start').catch((e: unknown) => e);
+    expect(isMeshError(error, 'MESH_UNKNOWN_SERVICE')).toBe(true);
+    expect(outside.requests.length).toBe(before);
+    await mesh.close();
+    await redirector.close();
+  });
+
   it('rejects bad allow-lists with paths', () => {
     let error: unknown;
     try {
