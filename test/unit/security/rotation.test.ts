@@ -154,6 +154,34 @@ describe('certificate rotation', () => {
     expect(tlsEvents.map((e) => e.type)).toEqual(['tls-updated', 'tls-update-rejected']);
   });
 
+  it('a request in flight during a rotation finishes on its connection; the next uses the new material', async () => {
+    const a = await issueCert(ca, { uris: [WEB] });
+    const b = await issueCert(ca, { uris: [WEB] });
+    const serverCert = await issueCert(ca, { uris: [ORDERS] });
+    let release: (() => void) | undefined;
+    const slow = await startTlsServer('slow', serverTlsOptions({ ca: ca.cert, cert: serverCert.cert, key: serverCert.key }), (req, res) => {
+      if (req.url === '/slow') release = () => res.end('slow done');
+      else res.end('fast');
+    });
+    const m = new MeshClient({
+      services: { orders: { endpoints: [slow.url], tls: { ca: ca.cert, cert: a.cert, key: a.key, identity: { allow: [ORDERS] } } } },
+    });
+    mesh = m;
+    const inFlight = m.request('https://orders/slow');
+    while (!release) await new Promise((r) => setTimeout(r, 5));
+    await m.updateTls('orders', { cert: b.cert, key: b.key });
+    const after = await m.request('https://orders/fast');
+    expect(await after.body.text()).toBe('fast');
+    release();
+    const res = await inFlight;
+    expect([res.statusCode, await res.body.text()]).toEqual([200, 'slow done']);
+    expect(slow.requests.map((r) => [r.url, r.peer])).toEqual([
+      ['/slow', fingerprint(a)],
+      ['/fast', fingerprint(b)],
+    ]);
+    await slow.close();
+  });
+
   it('rotates every second under 50 concurrent callers for 10 s without a failed request', async () => {
     const certs = await Promise.all(Array.from({ length: 4 }, () => issueCert(ca, { uris: [WEB] })));
     const serverCerts = await Promise.all(Array.from({ length: 4 }, () => issueCert(ca, { uris: [ORDERS] })));
