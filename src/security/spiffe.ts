@@ -101,7 +101,19 @@ export interface IdentityPolicy {
 }
 
 /** The outcome of {@link checkPeerIdentity}: the accepted ID, or why the peer was refused. */
-export type IdentityVerdict = { readonly ok: true; readonly id: string } | { readonly ok: false; readonly reason: string };
+export type IdentityVerdict =
+  | {
+      /** The peer is allowed. */
+      readonly ok: true;
+      /** Its SPIFFE ID. */
+      readonly id: string;
+    }
+  | {
+      /** The peer is refused. */
+      readonly ok: false;
+      /** Why, in words. */
+      readonly reason: string;
+    };
 
 /**
  * Checks a peer certificate's SANs against a policy: the certificate must

@@ -7,7 +7,13 @@
  * Certificate or key material: a PEM string or Buffer, or `{ file }` to read
  * it from disk (and watch it for rotation).
  */
-export type TlsSource = string | Buffer | { file: string };
+export type TlsSource =
+  | string
+  | Buffer
+  | {
+      /** Path of a PEM file. */
+      file: string;
+    };
 
 /**
  * Who the servers of a service must be, by workload identity (SPIFFE). The
@@ -62,8 +68,11 @@ export interface TlsOptions {
 
 /** New material pushed with `mesh.updateTls(service, material)`: the given fields replace the current ones. */
 export interface TlsMaterialUpdate {
+  /** A new CA bundle. */
   ca?: TlsSource;
+  /** A new client certificate chain (with `key` unless the key stays the same). */
   cert?: TlsSource;
+  /** A new private key. */
   key?: TlsSource;
 }
 

@@ -193,6 +193,7 @@ export interface ServerTlsWatchSettings extends ServerTlsSettings {
 
 /** Stops a {@link watchServerTls} watch. */
 export interface ServerTlsWatch {
+  /** Stops watching and polling; the server keeps its current material. */
   close(): void;
 }
 
