@@ -236,7 +236,7 @@ function resolveIdentity(value: unknown, path: string, issues: ConfigIssue[]): I
     if (!Array.isArray(value.allow) || value.allow.length === 0) {
       issues.push({ path: join(path, 'allow'), message: `expected a non-empty array of SPIFFE IDs, found ${describe(value.allow)}` });
     } else {
-      allow = [];
+      const ids: string[] = [];
       value.allow.forEach((id: unknown, i) => {
         const p = join(join(path, 'allow'), i);
         if (typeof id !== 'string') {
@@ -247,8 +247,9 @@ function resolveIdentity(value: unknown, path: string, issues: ConfigIssue[]): I
         if (typeof parsed === 'string') issues.push({ path: p, message: `"${id}" is not a SPIFFE ID: ${parsed}` });
         else if (trustDomain !== undefined && parsed.trustDomain !== trustDomain) {
           issues.push({ path: p, message: `"${id}" is not in the trust domain "${trustDomain}"` });
-        } else allow?.push(id);
+        } else ids.push(id);
       });
+      allow = ids;
     }
   }
   if (value.trustDomain === undefined && value.allow === undefined) {
