@@ -64,3 +64,22 @@ export type {
 } from './telemetry/events.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
+export type {
+  TlsOptions,
+  TlsSource,
+  TlsWatchOptions,
+  TlsMaterialUpdate,
+  IdentityOptions,
+  AuthHook,
+  AuthHeaders,
+  AuthResult,
+  EgressOption,
+  EgressPolicy,
+} from './security/types.js';
+export {
+  parseSpiffeId,
+  checkPeerIdentity,
+  type SpiffeId,
+  type IdentityPolicy,
+  type IdentityVerdict,
+} from './security/spiffe.js';

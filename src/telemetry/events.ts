@@ -19,7 +19,10 @@ export type HealthEventType =
   | 'circuit-open'
   | 'circuit-half-open'
   | 'circuit-closed'
-  | 'panic';
+  | 'panic'
+  | 'peer-identity-rejected'
+  | 'tls-updated'
+  | 'tls-update-rejected';
 
 /** A change in what the mesh knows of a service's endpoints. */
 export interface HealthEvent extends MeshEventBase {
