@@ -52,3 +52,26 @@ export type {
 } from './telemetry/events.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
+export {
+  registerDiscoveryProvider,
+  getDiscoveryProvider,
+  listDiscoveryProviders,
+  type DiscoveryProvider,
+  type DiscoveryProviderDefinition,
+  type DiscoveryListener,
+  type DiscoveryEnvironment,
+  type DiscoveredEndpoint,
+  type DiscoveredEntry,
+} from './discovery/provider.js';
+export type { DiscoveryOption, DiscoverySpec } from './discovery/config.js';
+export type { DiscoverySourceStatus, ServiceDiscoveryStatus } from './discovery/registry.js';
+export { staticDiscovery, type StaticDiscoveryOptions } from './discovery/static.js';
+export { fileDiscovery, type FileDiscoveryOptions } from './discovery/file.js';
+export type {
+  HealthCheckOptions,
+  HealthCheckFunction,
+  HealthCheckTarget,
+} from './health/options.js';
+export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
+export type { EndpointCheckStatus } from './health/checker.js';
+export type { DownReason } from './client/endpoint-state.js';

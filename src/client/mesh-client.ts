@@ -9,12 +9,15 @@ import {
   type Response,
 } from 'undici';
 import { checkObject } from '../config/checks.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
-import { describe } from '../discovery/endpoint.js';
+import { describe, type Endpoint } from '../discovery/endpoint.js';
+import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
+import { HealthChecker } from '../health/checker.js';
+import { buildHealthReport, type MeshHealth } from '../health/report.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
-import type { MeshEvents, Observer } from '../telemetry/events.js';
+import type { HealthEvent, MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
@@ -44,6 +47,10 @@ export interface MeshSnapshot {
       loadBalancer: { policy: string } & Record<string, unknown>;
       connection: Record<string, number>;
       usableEndpoints: number;
+      /** True while too few endpoints are up and all of them are used (see `panicThreshold`). */
+      panic: boolean;
+      /** Where the endpoints come from, when discovery providers back the service. */
+      discovery?: ServiceDiscoveryStatus;
       endpoints: Record<string, unknown>[];
     }
   >;
@@ -86,6 +93,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
+  readonly #registry: DiscoveryRegistry;
+  readonly #checkers = new Map<string, HealthChecker>();
   #egressAgent: Agent | undefined;
   #closing: Promise<void> | undefined;
 
@@ -120,6 +129,13 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       close: () => this.close(),
     });
     this.#state = { version: 0, config, services: new Map(), routes: new Map() };
+    this.#registry = new DiscoveryRegistry(
+      { clock, random: this.#random, logger },
+      {
+        changed: (service) => this.#rediscovered(service),
+        event: (e) => this.#bus.health({ ...e, time: this.#clock.wallNow() }),
+      },
+    );
     this.#apply(config);
   }
 
@@ -184,8 +200,11 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         loadBalancer: { policy: svc.config.loadBalancer.policy, ...svc.config.loadBalancer.options },
         connection: { ...svc.config.connection },
         usableEndpoints: svc.usable.length,
+        panic: svc.panic,
         endpoints: svc.endpoints.map((e) => e.toJSON()),
       };
+      const discovery = this.#registry.status(name);
+      if (discovery) services[name]!.discovery = discovery;
     }
     return {
       version: state.version,
@@ -194,6 +213,22 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       observerErrors: this.#bus.observerErrors,
       services,
     };
+  }
+
+  /**
+   * The dependency health of every service: how many endpoints are usable
+   * and why the others are not (`unhealthy`, `ejected`, `circuit-open`,
+   * `draining`), panic mode and discovery state. What a readiness probe can
+   * report.
+   *
+   * @example
+   * ```ts
+   * const h = mesh.health();
+   * if (h.services.orders.usable === 0) console.log(h.services.orders.down);
+   * ```
+   */
+  health(): MeshHealth {
+    return buildHealthReport(this.#state.services, (name) => this.#registry.status(name), this.#checkers);
   }
 
   /**
@@ -207,6 +242,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
     this.#egressAgent = undefined;
+    closing.push(this.#registry.close());
+    for (const checker of this.#checkers.values()) closing.push(checker.close());
+    this.#checkers.clear();
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
     });
@@ -268,39 +306,15 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const previous = this.#state;
     const services = new Map<string, ServiceRuntime>();
     const draining: Promise<void>[] = [];
-    const time = this.#clock.wallNow();
-    const events: { type: 'endpoint-added' | 'endpoint-removed'; service: string; endpoint: string }[] = [];
+    const events: HealthEventInput[] = [];
+
+    const plans = new Map<string, DiscoveryPlan>();
+    for (const [name, svc] of config.services) plans.set(name, { discovery: svc.discovery, endpoints: svc.endpoints });
+    this.#registry.sync(plans);
 
     for (const [name, svc] of config.services) {
-      let byUrl = this.#endpoints.get(name);
-      if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
-      const states: EndpointState[] = [];
-      const keep = new Set<string>();
-      for (const endpoint of svc.endpoints) {
-        keep.add(endpoint.url);
-        let state = byUrl.get(endpoint.url);
-        if (state) {
-          const oldPool = state.reconfigure(endpoint, svc.connection);
-          if (oldPool) draining.push(oldPool.close());
-        } else {
-          state = new EndpointState(endpoint, svc.connection);
-          byUrl.set(endpoint.url, state);
-          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
-        }
-        states.push(state);
-      }
-      for (const [url, state] of byUrl) {
-        if (keep.has(url)) continue;
-        byUrl.delete(url);
-        draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
-      }
-      const old = previous.services.get(name);
-      const balancer =
-        old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
-          ? old.balancer
-          : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
-      services.set(name, new ServiceRuntime(svc, states, balancer));
+      const runtime = this.#buildService(svc, this.#registry.endpoints(name), previous.services.get(name), draining, events);
+      services.set(name, runtime);
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
@@ -311,14 +325,126 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       }
       this.#endpoints.delete(name);
     }
+    for (const [name, checker] of this.#checkers) {
+      if (services.get(name)?.config.healthCheck) continue;
+      this.#checkers.delete(name);
+      void checker.close();
+    }
 
     const version = previous.version + 1;
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);
+    for (const runtime of services.values()) this.#syncHealth(runtime);
     void Promise.allSettled(draining);
+    const time = this.#clock.wallNow();
     for (const e of events) this.#bus.health({ ...e, time });
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
+
+  /** A discovery provider changed the endpoints of one service: swap in its next runtime. */
+  #rediscovered(name: string): void {
+    if (this.closed) return;
+    const state = this.#state;
+    const svc = state.config.services.get(name);
+    if (!svc) return;
+    const draining: Promise<void>[] = [];
+    const events: HealthEventInput[] = [];
+    const runtime = this.#buildService(svc, this.#registry.endpoints(name), state.services.get(name), draining, events);
+    const services = new Map(state.services);
+    services.set(name, runtime);
+    this.#state = { ...state, services, routes: new Map() };
+    trace('%s: discovery applied %d endpoints', name, runtime.endpoints.length);
+    this.#syncHealth(runtime);
+    void Promise.allSettled(draining);
+    const time = this.#clock.wallNow();
+    for (const e of events) this.#bus.health({ ...e, time });
+  }
+
+  /**
+   * Builds one service's runtime from its endpoint set, reusing endpoint
+   * state by URL (pools and counters carry over) and the balancer when its
+   * policy is unchanged. Removed endpoints are marked draining and closed.
+   */
+  #buildService(
+    svc: ResolvedService,
+    endpoints: readonly Endpoint[],
+    old: ServiceRuntime | undefined,
+    draining: Promise<void>[],
+    events: HealthEventInput[],
+  ): ServiceRuntime {
+    const name = svc.name;
+    let byUrl = this.#endpoints.get(name);
+    if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
+    const states: EndpointState[] = [];
+    const keep = new Set<string>();
+    for (const endpoint of endpoints) {
+      keep.add(endpoint.url);
+      let state = byUrl.get(endpoint.url);
+      if (state) {
+        const oldPool = state.reconfigure(endpoint, svc.connection);
+        if (oldPool) draining.push(oldPool.close());
+      } else {
+        state = new EndpointState(endpoint, svc.connection);
+        state.onDownChange = () => this.#downChanged(name);
+        byUrl.set(endpoint.url, state);
+        events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
+      }
+      states.push(state);
+    }
+    for (const [url, state] of byUrl) {
+      if (keep.has(url)) continue;
+      byUrl.delete(url);
+      state.onDownChange = undefined;
+      state.setDown('draining', true);
+      draining.push(state.close());
+      events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+    }
+    const balancer =
+      old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
+        ? old.balancer
+        : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
+    const runtime = new ServiceRuntime(svc, states, balancer);
+    if (runtime.panic !== (old?.panic ?? false)) events.push(panicEvent(runtime));
+    return runtime;
+  }
+
+  /** Starts, updates or stops the active health checker of a service. */
+  #syncHealth(runtime: ServiceRuntime): void {
+    const config = runtime.config.healthCheck;
+    let checker = this.#checkers.get(runtime.name);
+    if (!config) return;
+    if (checker) checker.reconfigure(config);
+    else {
+      checker = new HealthChecker(runtime.name, config, {
+        clock: this.#clock,
+        random: this.#random,
+        emit: (e) => this.#bus.health({ ...e, time: this.#clock.wallNow() }),
+      });
+      this.#checkers.set(runtime.name, checker);
+    }
+    checker.setEndpoints(runtime.endpoints);
+  }
+
+  /** An endpoint of `name` gained or lost a down reason: recompute the current runtime's usable list. */
+  #downChanged(name: string): void {
+    const runtime = this.#state.services.get(name);
+    if (!runtime) return;
+    if (runtime.refresh()) this.#bus.health({ ...panicEvent(runtime), time: this.#clock.wallNow() });
+  }
+}
+
+type HealthEventInput = Omit<HealthEvent, 'time'>;
+
+function panicEvent(runtime: ServiceRuntime): HealthEventInput {
+  const up = runtime.endpoints.filter((e) => e.up).length;
+  const total = runtime.endpoints.length;
+  return {
+    type: 'panic',
+    service: runtime.name,
+    reason: runtime.panic
+      ? `entered panic mode: ${up} of ${total} endpoints up (threshold ${runtime.config.panicThreshold}%); using all`
+      : `left panic mode: ${up} of ${total} endpoints up`,
+  };
 }
 
 function closedError(): MeshError {

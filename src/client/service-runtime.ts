@@ -12,16 +12,50 @@ export class ServiceRuntime {
   readonly config: ResolvedService;
   readonly endpoints: readonly EndpointState[];
   readonly balancer: LoadBalancer;
-  /** The endpoints the balancer may pick (all of them until health checking marks some). */
-  usable: readonly EndpointState[];
+  /**
+   * The endpoints the balancer may pick: those with no down reason, or all of
+   * them in panic mode. Replaced whole (never edited) by {@link ServiceRuntime.refresh}.
+   */
+  usable: readonly EndpointState[] = [];
+  /** True while fewer than `panicThreshold` percent of the endpoints are up, so all are used. */
+  panic = false;
 
   constructor(config: ResolvedService, endpoints: readonly EndpointState[], balancer: LoadBalancer) {
     this.name = config.name;
     this.config = config;
     this.endpoints = endpoints;
     this.balancer = balancer;
-    this.usable = endpoints;
-    balancer.update(endpoints);
+    this.refresh(true);
+  }
+
+  /**
+   * Recomputes {@link ServiceRuntime.usable} from the endpoints' down reasons
+   * (control side) and hands a changed list to the balancer. Panic rule
+   * (Envoy's): when fewer than `panicThreshold` percent are up, or none is,
+   * every endpoint is usable. Returns true when panic mode changed.
+   */
+  refresh(force = false): boolean {
+    const all = this.endpoints;
+    let up: EndpointState[] | undefined;
+    for (let i = 0; i < all.length; i++) {
+      if (!all[i]!.up) {
+        up = all.filter((e) => e.up);
+        break;
+      }
+    }
+    let usable: readonly EndpointState[] = up ?? all;
+    let panic = false;
+    if (up !== undefined && (up.length === 0 || up.length * 100 < this.config.panicThreshold * all.length)) {
+      panic = true;
+      usable = all;
+    }
+    const panicChanged = panic !== this.panic;
+    this.panic = panic;
+    if (force || !sameList(usable, this.usable)) {
+      this.usable = usable;
+      this.balancer.update(usable);
+    }
+    return panicChanged;
   }
 
   /** Picks an endpoint, preferring ones this request has not tried. */
@@ -30,6 +64,12 @@ export class ServiceRuntime {
     if (picked !== undefined || context.tried === undefined || context.tried.size === 0) return picked;
     return this.balancer.pick({ request: context.request, tried: undefined }) as EndpointState | undefined;
   }
+}
+
+function sameList(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when two balancer choices are the same policy with the same options. */

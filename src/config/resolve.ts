@@ -1,6 +1,9 @@
 import { getLoadBalancer } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
+import { resolveDiscovery } from '../discovery/config.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
+import type { DiscoveryRef } from '../discovery/registry.js';
+import { resolveHealthCheck, type ResolvedHealthCheck } from '../health/options.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { checkEnum, checkNumber, checkObject, join } from './checks.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
@@ -20,6 +23,12 @@ export interface ResolvedService {
   readonly endpoints: readonly Endpoint[];
   readonly loadBalancer: ResolvedLoadBalancer;
   readonly connection: ResolvedConnection;
+  /** Discovery providers in order of preference (empty: `endpoints` only). */
+  readonly discovery: readonly DiscoveryRef[];
+  /** Active health checking, when on. */
+  readonly healthCheck: ResolvedHealthCheck | undefined;
+  /** Panic threshold in percent (0-100). */
+  readonly panicThreshold: number;
 }
 
 /** A whole configuration, validated and frozen: what the request path reads. */
@@ -38,12 +47,13 @@ export const DEFAULTS = Object.freeze({
     connectTimeoutMs: 10_000,
     keepAliveTimeoutMs: 4_000,
   }) as ResolvedConnection,
+  panicThreshold: 50,
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['services', 'defaults', 'egress'] as const;
-const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection'] as const;
-const DEFAULTS_KEYS = ['loadBalancer', 'connection'] as const;
+export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'discovery'] as const;
+const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection', 'discovery', 'healthCheck', 'panicThreshold'] as const;
+const DEFAULTS_KEYS = ['loadBalancer', 'connection', 'healthCheck', 'panicThreshold'] as const;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
@@ -67,9 +77,15 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
 
   let defaultLb = DEFAULTS.loadBalancer;
   let defaultConnection = DEFAULTS.connection;
+  let defaultHealthCheck: ResolvedHealthCheck | undefined;
+  let defaultPanic: number = DEFAULTS.panicThreshold;
+  const panicRule = { min: 0, max: 100 };
+  const globalDiscovery = resolveDiscovery(config.discovery, 'discovery', issues);
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
+      defaultHealthCheck = resolveHealthCheck(d.healthCheck, 'defaults.healthCheck', issues);
+      defaultPanic = checkNumber(d.panicThreshold, 'defaults.panicThreshold', issues, panicRule, defaultPanic);
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
         defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
@@ -118,7 +134,16 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         svc.connection === undefined
           ? defaultConnection
           : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
-      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection }));
+      const discovery =
+        resolveDiscovery(svc.discovery, join(path, 'discovery'), issues) ??
+        (svc.endpoints === undefined ? (globalDiscovery ?? []) : []);
+      const healthCheck =
+        svc.healthCheck === undefined ? defaultHealthCheck : resolveHealthCheck(svc.healthCheck, join(path, 'healthCheck'), issues);
+      const panicThreshold = checkNumber(svc.panicThreshold, join(path, 'panicThreshold'), issues, panicRule, defaultPanic);
+      services.set(
+        name,
+        Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection, discovery, healthCheck, panicThreshold }),
+      );
     }
   }
 

@@ -1,4 +1,6 @@
 import type { EndpointInput } from '../discovery/endpoint.js';
+import type { DiscoveryOption } from '../discovery/config.js';
+import type { HealthCheckOptions } from '../health/options.js';
 import type { Observer } from '../telemetry/events.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -29,6 +31,22 @@ export interface ServiceOptions {
   loadBalancer?: LoadBalancerOption;
   /** Pool settings for each endpoint. */
   connection?: ConnectionOptions;
+  /**
+   * Where the endpoints come from: a provider, a spec (`{ type: 'file', path }`)
+   * or a list in order of preference. Default: the top-level `discovery`,
+   * unless `endpoints` is set. With both, `endpoints` is the last fallback.
+   */
+  discovery?: DiscoveryOption;
+  /** Active health checking of the endpoints. Default: off (`false`). */
+  healthCheck?: HealthCheckOptions | false;
+  /**
+   * Panic threshold in percent: when fewer endpoints than this share are
+   * usable (healthy, not ejected, breaker closed), the mesh balances over all
+   * of them instead, so a flapping check never empties a service. Default 50;
+   * 0 turns panic mode off (but a service never goes from some endpoints to
+   * none because of health alone).
+   */
+  panicThreshold?: number;
 }
 
 /** Settings applied to every service unless the service sets its own. */
@@ -37,6 +55,10 @@ export interface DefaultsOptions {
   loadBalancer?: LoadBalancerOption;
   /** Default pool settings. */
   connection?: ConnectionOptions;
+  /** Default health checking. Default: off. */
+  healthCheck?: HealthCheckOptions | false;
+  /** Default panic threshold in percent. Default 50. */
+  panicThreshold?: number;
 }
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
@@ -51,6 +73,11 @@ export interface MeshConfig {
    * `MESH_UNKNOWN_SERVICE`.
    */
   egress?: 'allow' | 'deny';
+  /**
+   * Discovery for every service that sets neither `endpoints` nor its own
+   * `discovery`: `discovery: fileDiscovery('endpoints.json')`.
+   */
+  discovery?: DiscoveryOption;
 }
 
 /** Options of `new MeshClient(options)`: the {@link MeshConfig} plus process-level hooks. */

@@ -19,7 +19,10 @@ export type HealthEventType =
   | 'circuit-open'
   | 'circuit-half-open'
   | 'circuit-closed'
-  | 'panic';
+  | 'panic'
+  | 'discovery-failed'
+  | 'discovery-recovered'
+  | 'discovery-rejected';
 
 /** A change in what the mesh knows of a service's endpoints. */
 export interface HealthEvent extends MeshEventBase {
@@ -28,6 +31,10 @@ export interface HealthEvent extends MeshEventBase {
   readonly endpoint?: string;
   /** Why, in words, when there is more to say. */
   readonly reason?: string;
+  /** For `discovery-*` events: the provider's source name (`file:endpoints.json`). */
+  readonly source?: string;
+  /** For `discovery-rejected` events about one entry: its key (`orders.2`, an etcd key). */
+  readonly key?: string;
 }
 
 /** One logical request finished (successfully or not). */
