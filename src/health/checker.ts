@@ -176,8 +176,8 @@ export class HealthChecker {
       if (!t.healthy && t.successes >= c.healthyThreshold) {
         t.healthy = true;
         trace('%s %s healthy', this.#service, t.state.url);
-        t.state.setDown('unhealthy', false);
         this.#env.emit({ type: 'endpoint-healthy', service: this.#service, endpoint: t.state.url, reason: `${t.successes} checks passed` });
+        t.state.setDown('unhealthy', false);
       }
       return;
     }
@@ -187,13 +187,13 @@ export class HealthChecker {
     if (t.healthy && t.failures >= c.unhealthyThreshold) {
       t.healthy = false;
       trace('%s %s unhealthy: %s', this.#service, t.state.url, failure);
-      t.state.setDown('unhealthy', true);
       this.#env.emit({
         type: 'endpoint-unhealthy',
         service: this.#service,
         endpoint: t.state.url,
         reason: `${t.failures} checks failed; last: ${failure}`,
       });
+      t.state.setDown('unhealthy', true); // may emit 'panic' after the event above
     }
   }
 
