@@ -75,3 +75,4 @@ export type {
 export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
 export type { EndpointCheckStatus } from './health/checker.js';
 export type { DownReason } from './client/endpoint-state.js';
+export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver } from './discovery/dns.js';
