@@ -19,7 +19,7 @@ function fakeResolver() {
     },
     resolve6: (name) => {
       queries.push(`AAAA ${name}`);
-      return answer(undefined, name);
+      return answer<{ address: string; ttl: number }[]>(undefined, name);
     },
     resolveSrv: (name) => {
       queries.push(`SRV ${name}`);
