@@ -210,10 +210,12 @@ class DnsDiscovery implements DiscoveryProvider {
         throw error;
       }
     };
-    const records = [
-      ...(type === 'AAAA' ? [] : await ask(4)),
-      ...(type === 'A' ? [] : await ask(6)),
-    ];
+    const families: (4 | 6)[] = type === 'A' ? [4] : type === 'AAAA' ? [6] : [4, 6];
+    const settled = await Promise.allSettled(families.map(ask));
+    const records = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    // With both families, one failing (some servers refuse AAAA for local names) is fine if the other answered.
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed && (families.length === 1 || settled.every((r) => r.status === 'rejected'))) throw failed.reason;
     const ttl = records.length === 0 ? 30 : Math.min(...records.map((r) => r.ttl));
     return { addresses: [...new Set(records.map((r) => r.address))], ttl };
   }
