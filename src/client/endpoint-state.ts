@@ -5,7 +5,7 @@ import type { Endpoint } from '../discovery/endpoint.js';
 
 /**
  * Why an endpoint is not picked. Each subsystem sets and clears its own
- * reason on the {@link EndpointState}: active health checking sets
+ * reason on the endpoint (`EndpointState.setDown`): active health checking sets
  * `unhealthy`, outlier detection `ejected`, the endpoint breaker
  * `circuit-open`, removal `draining`. Other strings are allowed for
  * extensions.

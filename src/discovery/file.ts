@@ -173,11 +173,11 @@ class FileDiscovery implements DiscoveryProvider {
     try {
       doc = this.#format === 'yaml' ? loadYaml().parse(text) : JSON.parse(text);
     } catch (error) {
-      this.#fail(new Error(`ignored ${this.#path}: not valid ${this.#format.toUpperCase()} (${(error as Error).message})`));
+      this.#fail(new Error(`file ignored: not valid ${this.#format.toUpperCase()} (${(error as Error).message})`));
       return;
     }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      this.#fail(new Error(`ignored ${this.#path}: expected an object of endpoint lists by service, found ${describe(doc)}`));
+      this.#fail(new Error(`file ignored: expected an object of endpoint lists by service, found ${describe(doc)}`));
       return;
     }
     const content = new Map<string, DiscoveredEntry[]>();
@@ -206,7 +206,7 @@ class FileDiscovery implements DiscoveryProvider {
     const rejects = this.#rejects.get(service);
     if (rejects) {
       for (const r of rejects) listener.reject(r.key, r.message);
-      listener.error(new Error(`ignored the entry of "${service}" in ${this.#path}: ${rejects[0]!.message}`));
+      listener.error(new Error(`entry "${service}" ignored: ${rejects[0]!.message}`));
       return;
     }
     listener.update(this.#content.get(service) ?? []);

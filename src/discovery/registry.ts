@@ -205,8 +205,13 @@ export class DiscoveryRegistry {
     let provider = this.#fromSpecs.get(ref.key);
     if (!provider) {
       const definition = getDiscoveryProvider(ref.type);
-      if (!definition) throw new Error(`discovery provider type "${ref.type}" is not registered`);
-      provider = definition.create({ ...ref.options });
+      try {
+        if (!definition) throw new Error(`discovery provider type "${ref.type}" is not registered`);
+        provider = definition.create({ ...ref.options });
+      } catch (error) {
+        // A factory that throws must not break a config update half-way: the source reports as failed.
+        provider = failingProvider(ref.type, error instanceof Error ? error : new Error(String(error)));
+      }
       this.#fromSpecs.set(ref.key, provider);
     }
     return provider;
@@ -343,6 +348,17 @@ class SourceListener implements DiscoveryListener {
     if (this.stopped) return;
     this.registry.rejected(this.service, this.source, key, message);
   }
+}
+
+function failingProvider(type: string, error: Error): DiscoveryProvider {
+  return {
+    source: type,
+    watch(_service, listener) {
+      listener.error(new Error(`could not create the "${type}" provider: ${error.message}`));
+      return () => {};
+    },
+    close() {},
+  };
 }
 
 function endpointKey(e: Endpoint): string {
