@@ -325,15 +325,16 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       }
       this.#endpoints.delete(name);
     }
+
+    const version = previous.version + 1;
+    this.#state = { version, config, services, routes: new Map() };
+    trace('applied config version %d (%d services)', version, services.size);
+    // After the swap: clearing 'unhealthy' marks must refresh the new runtimes.
     for (const [name, checker] of this.#checkers) {
       if (services.get(name)?.config.healthCheck) continue;
       this.#checkers.delete(name);
       void checker.close();
     }
-
-    const version = previous.version + 1;
-    this.#state = { version, config, services, routes: new Map() };
-    trace('applied config version %d (%d services)', version, services.size);
     for (const runtime of services.values()) this.#syncHealth(runtime);
     void Promise.allSettled(draining);
     const time = this.#clock.wallNow();

@@ -8,7 +8,14 @@ export interface MeshEventBase {
   readonly time: number;
 }
 
-/** Types of {@link HealthEvent}. */
+/**
+ * Types of {@link HealthEvent}. Besides endpoint and breaker transitions:
+ * `panic` (a service entered or left panic mode: too few endpoints up, all
+ * used), `discovery-failed` (a discovery source failed; the last known good
+ * set or a fallback source serves), `discovery-recovered` (it is back) and
+ * `discovery-rejected` (an entry was invalid, or an empty set was ignored;
+ * `source` and `key` name it).
+ */
 export type HealthEventType =
   | 'endpoint-added'
   | 'endpoint-removed'

@@ -231,8 +231,13 @@ describe('active health checking', () => {
     checked.length = 0;
     await clock.advance(100);
     expect(checked.sort()).toEqual([s[0]!.url, s[1]!.url].sort());
+    expect(mesh.snapshot().services.orders!.usableEndpoints).toBe(1);
     await mesh.updateConfig({ services: { orders: { endpoints: [s[0]!.url, s[1]!.url] } } });
     expect(mesh.health().services.orders).toMatchObject({ usable: 2, down: [] });
+    expect(mesh.snapshot().services.orders!.usableEndpoints).toBe(2); // the balancer has it back
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(await (await mesh.request('http://orders/')).body.text());
+    expect([...seen].sort()).toEqual(['s0', 's1']);
     expect(clock.pending()).toBe(0);
     await mesh.close();
   });
