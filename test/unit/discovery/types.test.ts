@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import type {
+  MeshClient} from '../../../src/index.js';
 import {
-  MeshClient,
   dnsDiscovery,
   fileDiscovery,
   staticDiscovery,
