@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClient, type HealthEvent } from '../../src/index.js';
 import { etcdDiscovery, registerWithEtcd } from '../../src/integrations/etcd/index.js';
 import { startServers, type TestServer } from '../helpers/servers.js';
-import { startEtcd, until, type EtcdServer } from './helpers/engines.js';
+import { startEtcd, startProxy, until, type EtcdServer } from './helpers/engines.js';
 
 const PREFIX = '/meshlet/services/';
 
@@ -106,6 +106,53 @@ describe('etcd discovery and registration against a real etcd', () => {
     await mesh.close();
     await Promise.all(registrations.map((r) => r.close()));
     await etcd.del(`${PREFIX}orders/late`);
+  });
+
+  it('resumes the watch from the last revision after a broken link, and re-reads after a compaction', async () => {
+    const proxy = await startProxy(etcd.url);
+    await etcd.put(`${PREFIX}stock/a`, JSON.stringify(s[0]!.url));
+    const mesh = new MeshClient({
+      discovery: etcdDiscovery({ endpoints: [proxy.url], reconnectMinMs: 100, reconnectMaxMs: 300 }),
+      services: { stock: {} },
+    });
+    const events: string[] = [];
+    mesh.on('health', (e) => events.push(`${e.type} ${e.endpoint ?? ''}`.trim()));
+    await until(() => urls(mesh, 'stock').length === 1, 'the initial read');
+
+    // Changes made while the link is down are replayed by the resumed watch.
+    proxy.cut();
+    await until(() => events.includes('discovery-failed'), 'the broken link to be noticed');
+    await etcd.put(`${PREFIX}stock/b`, JSON.stringify(s[1]!.url));
+    await etcd.del(`${PREFIX}stock/a`);
+    expect(urls(mesh, 'stock')).toEqual([s[0]!.url]); // last known good meanwhile
+    proxy.restore();
+    await until(() => urls(mesh, 'stock').join() === s[1]!.url, 'the replayed changes', 5_000);
+    expect(events).toEqual([
+      `endpoint-added ${s[0]!.url}`,
+      'discovery-failed',
+      'discovery-recovered',
+      `endpoint-added ${s[1]!.url}`,
+      `endpoint-removed ${s[0]!.url}`,
+    ]);
+
+    // If the revision we would resume from was compacted away, the prefix is read again.
+    events.length = 0;
+    proxy.cut();
+    await until(() => events.includes('discovery-failed'), 'the second break');
+    await etcd.put(`${PREFIX}stock/c`, JSON.stringify(s[2]!.url));
+    await etcd.put(`${PREFIX}stock/c`, JSON.stringify(s[3]!.url));
+    const head = (await (await fetch(`${etcd.url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: btoa('/') }) })).json()) as {
+      header: { revision: string };
+    };
+    await fetch(`${etcd.url}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: head.header.revision }) });
+    proxy.restore();
+    await until(() => urls(mesh, 'stock').includes(s[3]!.url), 'the re-read after compaction', 5_000);
+    expect(urls(mesh, 'stock')).toEqual([s[1]!.url, s[3]!.url]);
+    expect(events).toEqual(['discovery-failed', 'discovery-recovered', `endpoint-added ${s[3]!.url}`]);
+    await mesh.close();
+    await proxy.close();
+    await etcd.del(`${PREFIX}stock/b`);
+    await etcd.del(`${PREFIX}stock/c`);
   });
 
   it('a registered instance deregisters on close(), and vanishes within its lease TTL when SIGKILLed', async () => {

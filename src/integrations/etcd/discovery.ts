@@ -62,6 +62,9 @@ export function etcdDiscovery(options: EtcdDiscoveryOptions = {}): DiscoveryProv
   return new EtcdDiscovery(options);
 }
 
+/** The watch's start revision was compacted: resync, not an outage. */
+class CompactedError extends Error {}
+
 class EtcdDiscovery implements DiscoveryProvider {
   readonly source: string;
   readonly allowEmpty: boolean;
@@ -147,6 +150,7 @@ class EtcdDiscovery implements DiscoveryProvider {
         throw new Error('the watch stream ended');
       } catch (error) {
         if (!this.#running) return;
+        if (error instanceof CompactedError) continue; // not an outage: read the prefix again at once
         this.#failed(error instanceof Error ? error : new Error(String(error)));
         const min = this.#options.reconnectMinMs ?? 250;
         const max = this.#options.reconnectMaxMs ?? 5_000;
@@ -177,11 +181,13 @@ class EtcdDiscovery implements DiscoveryProvider {
 
   #onWatch(r: GatewayWatchResult): void {
     if (!this.#running) return;
-    if (r.canceled || r.compact_revision) {
-      // Our revision was compacted away: read everything again.
+    if (r.compact_revision && r.compact_revision !== '0') {
+      // The revision to resume from was compacted away: read everything again.
       this.#synced = false;
-      throw new Error(`watch cancelled${r.compact_revision ? ` (compacted at revision ${r.compact_revision})` : ''}: ${r.cancel_reason ?? ''}`);
+      trace('watch from revision %d compacted (at %s); reading %s again', this.#revision + 1, r.compact_revision, this.#prefix);
+      throw new CompactedError();
     }
+    if (r.canceled) throw new Error(`watch cancelled by etcd: ${r.cancel_reason ?? 'no reason given'}`);
     if (r.created) {
       this.#failures = 0;
       if (this.#recovered()) this.#pushAll();
