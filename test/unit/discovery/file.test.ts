@@ -31,7 +31,7 @@ describe('fileDiscovery', () => {
   it('reads a JSON file at start and follows changes (atomic rename and in-place writes)', async () => {
     const file = join(dir, 'endpoints.json');
     writeFileSync(file, JSON.stringify({ orders: [s[0]!.url, { url: s[1]!.url, weight: 2 }] }));
-    const mesh = new MeshClient({ discovery: fileDiscovery(file, { debounceMs: 20 }), services: { orders: {} } });
+    const mesh = new MeshClient({ discovery: fileDiscovery(file, { debounceMs: 20, pollIntervalMs: 500 }), services: { orders: {} } });
     const events: string[] = [];
     mesh.on('health', (e) => events.push(`${e.type} ${e.endpoint ?? ''}`));
     expect(urls(mesh)).toEqual([s[0]!.url, s[1]!.url]); // applied synchronously at construction
@@ -52,7 +52,7 @@ describe('fileDiscovery', () => {
   it('ignores a half-written file with an event and never applies it', async () => {
     const file = join(dir, 'half.json');
     writeFileSync(file, JSON.stringify({ orders: [s[0]!.url] }));
-    const mesh = new MeshClient({ discovery: fileDiscovery(file, { debounceMs: 20 }), services: { orders: {} } });
+    const mesh = new MeshClient({ discovery: fileDiscovery(file, { debounceMs: 20, pollIntervalMs: 500 }), services: { orders: {} } });
     const events: HealthEvent[] = [];
     mesh.on('health', (e) => events.push(e));
     writeFileSync(file, '{"orders": ["http://127.0.0.1:1');
