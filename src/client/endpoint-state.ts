@@ -82,7 +82,10 @@ export class EndpointState implements BalancerEndpoint {
   /**
    * Sets or clears one reason for not picking the endpoint (control side:
    * health checks, outlier detection, breakers). Returns true when it
-   * changed; the service's usable list is then recomputed off the request path.
+   * changed; the service's usable list is then recomputed and handed to the
+   * balancer. Calling it with an unchanged state costs a set lookup, so a
+   * breaker or outlier detector may call it from the request path on each
+   * transition.
    */
   setDown(reason: DownReason, down: boolean): boolean {
     if (down) {

@@ -155,11 +155,21 @@ describe('etcd discovery and registration against a real etcd', () => {
     await etcd.del(`${PREFIX}stock/c`);
   });
 
-  it('a registered instance deregisters on close(), and vanishes within its lease TTL when SIGKILLed', async () => {
+  it('a registered instance deregisters on close(), re-registers when its lease is lost, and vanishes within its lease TTL when SIGKILLed', async () => {
     const reg = await registerWithEtcd({ endpoints: [etcd.url], service: 'users', id: 'me', endpoint: s[0]!.url, ttlSeconds: 5 });
     expect(await etcd.get(reg.key)).toBe(JSON.stringify(s[0]!.url));
     await reg.close();
     expect(await etcd.get(reg.key)).toBeUndefined();
+
+    // A lease lost behind the instance's back (revoked, or expired during a long outage) is replaced at the next heartbeat.
+    const again = await registerWithEtcd({ endpoints: [etcd.url], service: 'users', id: 'again', endpoint: s[1]!.url, ttlSeconds: 3 });
+    const firstLease = again.leaseId;
+    await fetch(`${etcd.url}/v3/lease/revoke`, { method: 'POST', body: JSON.stringify({ ID: firstLease }) });
+    expect(await etcd.get(again.key)).toBeUndefined();
+    await until(async () => (await etcd.get(again.key)) !== undefined, 're-registration at the next heartbeat', 3_000, 50);
+    expect(again.leaseId).not.toBe(firstLease);
+    await again.close();
+    expect(await etcd.get(again.key)).toBeUndefined();
 
     const ttl = 3;
     const fixture = fileURLToPath(new URL('./fixtures/register-child.ts', import.meta.url));
