@@ -62,6 +62,12 @@ interface Source {
   endpoints: readonly Endpoint[];
   error: string | undefined;
   stop: (() => void) | undefined;
+  /** Rejections already reported (key → message), so a bad entry is reported once, not on every push. */
+  reported?: Map<string, string>;
+  /** Keys rejected since the last push. */
+  round?: Set<string>;
+  /** An ignored empty set was reported (until a non-empty push). */
+  emptyReported?: boolean;
 }
 
 interface ServiceEntry {
@@ -261,12 +267,18 @@ export class DiscoveryRegistry {
       seen.add(endpoint.url);
       endpoints.push(endpoint);
     });
+    // Entries fixed since the last push may be reported again if they break again.
+    if (source.reported) for (const key of source.reported.keys()) if (!source.round?.has(key)) source.reported.delete(key);
+    source.round?.clear();
     const wasFailed = source.state === 'failed';
     source.state = 'ok';
     source.error = undefined;
     source.endpoints = endpoints;
     if (wasFailed) this.#hooks.event({ type: 'discovery-recovered', service, source: source.name, reason: `${source.name} is back` });
-    if (endpoints.length === 0 && !source.allowEmpty) {
+    const ignoredEmpty = endpoints.length === 0 && !source.allowEmpty;
+    const reportEmpty = ignoredEmpty && !source.emptyReported;
+    source.emptyReported = ignoredEmpty;
+    if (reportEmpty) {
       this.#hooks.event({
         type: 'discovery-rejected',
         service,
@@ -305,6 +317,10 @@ export class DiscoveryRegistry {
   /** @internal An entry was rejected. */
   rejected(service: string, source: Source, key: string, message: string): void {
     if (this.#closed) return;
+    (source.round ??= new Set()).add(key);
+    source.reported ??= new Map();
+    if (source.reported.get(key) === message) return; // already reported, still bad
+    source.reported.set(key, message);
     this.#hooks.event({ type: 'discovery-rejected', service, source: source.name, key, reason: `${source.name} ${key}: ${message}` });
   }
 
