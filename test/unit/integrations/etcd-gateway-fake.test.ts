@@ -15,7 +15,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 async function fakeGateway(initial: Record<string, string>, revision: number) {
   const watches: { startRevision: number; res: ServerResponse }[] = [];
   const ranges: number[] = [];
-  let kv = { ...initial };
+  const kv = { ...initial };
   let rev = revision;
   const server = createServer((req, res) => {
     let body = '';
