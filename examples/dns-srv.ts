@@ -39,8 +39,8 @@ const mesh = new MeshClient({
 });
 mesh.on('health', (e) => console.log(`  [health] ${e.type} ${e.endpoint ?? ''}`));
 
-// The first answer arrives asynchronously.
-while (mesh.snapshot().services.orders!.endpoints.length < 3) await new Promise((r) => setTimeout(r, 20));
+// The first answer arrives asynchronously: wait for every provider to answer once.
+console.log('ready:', await mesh.ready());
 console.log('endpoints from SRV (url, weight, priority):');
 for (const e of mesh.snapshot().services.orders!.endpoints) console.log(`  ${e.url}  weight ${e.weight}  priority ${e.priority}`);
 

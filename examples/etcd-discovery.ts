@@ -52,7 +52,7 @@ const spread = async (label: string): Promise<void> => {
   console.log(`${label}:`, counts);
 };
 
-await count(1);
+await mesh.ready(); // the first etcd read
 await spread('one instance');
 console.log('orders-b joins:');
 const b = await instance('orders-b');

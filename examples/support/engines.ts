@@ -7,6 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 
+// Engines die with this process, even when it exits abnormally.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 /** The path of an installed binary, or undefined. */
 export function findBinary(name: string): string | undefined {
   const out = spawnSync('sh', ['-c', `command -v ${name} || ls /usr/sbin/${name} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim();
@@ -43,12 +54,12 @@ export async function startEtcd(bin: string): Promise<{ url: string; stop(): Pro
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-example-etcd-'));
   const url = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
-  const child = spawn(
+  const child = track(spawn(
     bin,
     ['--name', 'ex', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `ex=${peer}`, '--log-level', 'error'],
     { stdio: 'ignore' },
-  );
+  ));
   await waitFor(
     async () => {
       try {
@@ -80,13 +91,13 @@ export async function startDnsmasq(
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-example-dns-'));
   writeFileSync(join(dir, 'hosts'), `${hosts.join('\n')}\n`);
   const port = await freePort();
-  const child = spawn(
+  const child = track(spawn(
     bin,
     ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root',
       '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, `--addn-hosts=${join(dir, 'hosts')}`,
       '--local-ttl=5', ...srv.map((s) => `--srv-host=${s}`)],
     { stdio: 'ignore' },
-  );
+  ));
   const { promises: dns } = await import('node:dns');
   const resolver = new dns.Resolver({ timeout: 300, tries: 1 });
   resolver.setServers([`127.0.0.1:${port}`]);

@@ -216,6 +216,35 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   }
 
   /**
+   * Resolves once every discovery provider has answered at least once (with
+   * endpoints or an error), so the first requests do not race the first DNS
+   * query or etcd read. Resolves `true` then, or `false` after `timeoutMs`
+   * (default 5,000) with some provider still silent (or when the mesh
+   * closes first); it never rejects. Configured `endpoints` are ready at once.
+   *
+   * @example
+   * ```ts
+   * const mesh = new MeshClient({ discovery: dnsDiscovery(), services: { orders: {} } });
+   * await mesh.ready();
+   * ```
+   */
+  ready(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: unknown;
+      const cancel = this.#registry.onSettled(() => {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        resolve(!this.closed);
+      });
+      if (!this.#registry.settled) {
+        timer = this.#clock.setTimeout(() => {
+          cancel();
+          resolve(false);
+        }, options.timeoutMs ?? 5_000);
+      }
+    });
+  }
+
+  /**
    * The dependency health of every service: how many endpoints are usable
    * and why the others are not (`unhealthy`, `ejected`, `circuit-open`,
    * `draining`), panic mode and discovery state. What a readiness probe can

@@ -102,6 +102,7 @@ export class DiscoveryRegistry {
   #providers = new Set<DiscoveryProvider>();
   #syncing = false;
   #closed = false;
+  readonly #waiters = new Set<() => void>();
 
   constructor(env: DiscoveryEnvironment, hooks: RegistryHooks) {
     this.#env = env;
@@ -127,6 +128,31 @@ export class DiscoveryRegistry {
         ...(s.error === undefined ? {} : { error: s.error }),
       })),
     };
+  }
+
+  /** True when every provider of every service has answered once (with a set or an error). */
+  get settled(): boolean {
+    for (const entry of this.#services.values()) {
+      for (const s of entry.sources) if (s.provider !== undefined && s.state === 'pending') return false;
+    }
+    return true;
+  }
+
+  /** Calls `fn` once when {@link DiscoveryRegistry.settled} becomes true; returns a canceller. */
+  onSettled(fn: () => void): () => void {
+    if (this.settled) {
+      fn();
+      return () => {};
+    }
+    this.#waiters.add(fn);
+    return () => this.#waiters.delete(fn);
+  }
+
+  #checkSettled(): void {
+    if (this.#waiters.size === 0 || !this.settled) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const fn of waiters) fn();
   }
 
   /**
@@ -193,11 +219,15 @@ export class DiscoveryRegistry {
     } finally {
       this.#syncing = false;
     }
+    this.#checkSettled();
   }
 
   /** Stops every watch and closes every provider. */
   async close(): Promise<void> {
     this.#closed = true;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const fn of waiters) fn();
     for (const entry of this.#services.values()) for (const s of entry.sources) s.stop?.();
     this.#services.clear();
     const providers = [...this.#providers];
@@ -288,6 +318,7 @@ export class DiscoveryRegistry {
     }
     trace('%s: %s pushed %d endpoints', service, source.name, endpoints.length);
     this.#select(service, !this.#syncing);
+    if (!this.#syncing) this.#checkSettled();
   }
 
   /** @internal A source failed. */
@@ -300,6 +331,7 @@ export class DiscoveryRegistry {
     const entry = this.#services.get(service);
     if (!entry) return;
     this.#select(service, !this.#syncing);
+    if (!this.#syncing) this.#checkSettled();
     if (!transition) return;
     const kept =
       entry.active && entry.active !== source

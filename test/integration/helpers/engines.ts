@@ -6,6 +6,17 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Engines die with this process, even when it exits abnormally.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 /** Fails loudly (never skips) when an engine binary is missing. */
 export function requireBinary(name: string): string {
   const found = spawnSync('sh', ['-c', `command -v ${name} || ls /usr/sbin/${name} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
@@ -84,7 +95,7 @@ export async function startEtcd(): Promise<EtcdServer> {
   const etcd: EtcdServer = {
     url,
     async start() {
-      child = spawn(
+      child = track(spawn(
         bin,
         [
           '--name', 'meshlet-test',
@@ -97,7 +108,7 @@ export async function startEtcd(): Promise<EtcdServer> {
           '--log-level', 'error',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
-      );
+      ));
       child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
       const c = child;
@@ -168,7 +179,7 @@ export async function startDnsmasq(options: { hosts: string[]; srv: string[]; tt
     '--log-facility=-',
     ...options.srv.map((s) => `--srv-host=${s}`),
   ];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));

@@ -8,6 +8,7 @@ import {
   type DiscoveryProvider,
   type HealthEvent,
 } from '../../../src/index.js';
+import { manualClock } from '../../helpers/clock.js';
 import { startServers, type TestServer } from '../../helpers/servers.js';
 
 /** A provider the test drives by hand. */
@@ -240,6 +241,35 @@ describe('discovery registry', () => {
       'services.orders.discovery.1.path',
       'services.users.discovery',
     ]);
+  });
+
+  it('ready() waits until every provider answered once, or times out on the mesh clock', async () => {
+    const clock = manualClock();
+    const a = handProvider('a');
+    const b = handProvider('b');
+    const mesh = new MeshClient({ clock, services: { orders: { discovery: a }, users: { discovery: b }, billing: { endpoints: [s[0]!.url] } } });
+    const order: string[] = [];
+    const ready = mesh.ready().then((r) => order.push(`ready ${r}`));
+    a.push('orders', [s[0]!.url]);
+    await clock.advance(0);
+    expect(order).toEqual([]);
+    b.fail('users', 'down'); // an error is an answer too
+    await ready;
+    expect(order).toEqual(['ready true']);
+    expect(await mesh.ready()).toBe(true); // already settled
+
+    const c = handProvider('c');
+    const silent = new MeshClient({ clock, services: { orders: { discovery: c } } });
+    const late = silent.ready({ timeoutMs: 1_000 });
+    await clock.advance(999);
+    c.push('orders', [s[1]!.url]);
+    expect(await late).toBe(true);
+    await silent.updateConfig({ services: { orders: { discovery: handProvider('d') } } });
+    const timedOut = silent.ready({ timeoutMs: 1_000 });
+    await clock.advance(1_000);
+    expect(await timedOut).toBe(false);
+    await Promise.all([mesh.close(), silent.close()]);
+    expect(clock.pending()).toBe(0);
   });
 
   it('staticDiscovery serves its table behind the provider interface', async () => {
