@@ -179,13 +179,21 @@ class DnsDiscovery implements DiscoveryProvider {
     const allZero = records.every((r) => r.weight === 0);
     let ttlMs = o.srvRefreshMs ?? 30_000;
     const entries: DiscoveredEntry[] = [];
+    // Targets resolve in parallel, once each.
+    const targets = new Map<string, Promise<{ addresses: string[]; ttl: number }>>();
+    for (const r of records) {
+      if (!isIP(r.name) && !targets.has(r.name)) targets.set(r.name, this.#addresses(r.name, 'A+AAAA'));
+    }
+    const names = [...targets.keys()];
+    const answers = await Promise.all(targets.values());
+    const resolved = new Map(names.map((name, i) => [name, answers[i]!]));
     for (const r of records) {
       // RFC 2782: weight 0 is picked rarely when others have weight.
       const weight = allZero ? 1 : r.weight === 0 ? 0.01 : r.weight;
       let addresses: string[];
       if (isIP(r.name)) addresses = [r.name];
       else {
-        const found = await this.#addresses(r.name, 'A+AAAA');
+        const found = resolved.get(r.name)!;
         addresses = found.addresses;
         if (found.addresses.length > 0) ttlMs = Math.min(ttlMs, found.ttl * 1000);
       }
