@@ -365,7 +365,13 @@ export class DiscoveryRegistry {
     if (!chosen) return; // keep the last known good set
     if (sameEndpoints(entry.applied, chosen.endpoints)) return;
     entry.applied = chosen.endpoints;
-    if (notify) this.#hooks.changed(service);
+    if (!notify) return;
+    try {
+      this.#hooks.changed(service);
+    } catch (error) {
+      // A throwing balancer must not break the provider that pushed.
+      this.#env.logger.error({ err: error, service }, 'meshlet: applying discovered endpoints failed');
+    }
   }
 }
 

@@ -158,7 +158,11 @@ export class HealthChecker {
     }
     if (t.gone || this.#closed || t.running !== controller) return;
     t.running = undefined;
-    this.#record(t, failure);
+    try {
+      this.#record(t, failure);
+    } catch {
+      // Marking the endpoint reaches the balancer; a throwing balancer must not stop the checks.
+    }
     const traffic = this.#traffic();
     const idle = traffic === t.traffic;
     t.traffic = traffic;
