@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MeshClient,
   MeshConfigError,
+  registerDiscoveryProvider,
   staticDiscovery,
   type DiscoveredEndpoint,
   type DiscoveryListener,
@@ -270,6 +271,29 @@ describe('discovery registry', () => {
     expect(await timedOut).toBe(false);
     await Promise.all([mesh.close(), silent.close()]);
     expect(clock.pending()).toBe(0);
+  });
+
+  it('shares one instance per distinct spec across services and config updates', async () => {
+    const created: string[] = [];
+    const made: ReturnType<typeof handProvider>[] = [];
+    registerDiscoveryProvider('hand-spec', {
+      create: (o) => {
+        created.push(String(o.name));
+        const p = handProvider(`hand:${String(o.name)}`);
+        made.push(p);
+        return p;
+      },
+    });
+    const spec = { type: 'hand-spec', name: 'a' };
+    const mesh = new MeshClient({ discovery: spec, services: { orders: {}, users: {} } });
+    await mesh.updateConfig({ discovery: { name: 'a', type: 'hand-spec' }, services: { orders: {}, users: {} } }); // same spec, keys reordered
+    expect(created).toEqual(['a']);
+    expect(made[0]!.log.sort()).toEqual(['watch orders', 'watch users']);
+    await mesh.updateConfig({ discovery: { type: 'hand-spec', name: 'b' }, services: { orders: {} } });
+    expect(created).toEqual(['a', 'b']);
+    expect(made[0]!.log.slice(2).sort()).toEqual(['close', 'unwatch orders', 'unwatch users']);
+    await mesh.close();
+    expect(made[1]!.log).toEqual(['watch orders', 'unwatch orders', 'close']);
   });
 
   it('staticDiscovery serves its table behind the provider interface', async () => {
