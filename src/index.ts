@@ -83,3 +83,27 @@ export {
   type IdentityPolicy,
   type IdentityVerdict,
 } from './security/spiffe.js';
+export {
+  registerDiscoveryProvider,
+  getDiscoveryProvider,
+  listDiscoveryProviders,
+  type DiscoveryProvider,
+  type DiscoveryProviderDefinition,
+  type DiscoveryListener,
+  type DiscoveryEnvironment,
+  type DiscoveredEndpoint,
+  type DiscoveredEntry,
+} from './discovery/provider.js';
+export type { DiscoveryOption, DiscoverySpec } from './discovery/config.js';
+export type { DiscoverySourceStatus, ServiceDiscoveryStatus } from './discovery/registry.js';
+export { staticDiscovery, type StaticDiscoveryOptions } from './discovery/static.js';
+export { fileDiscovery, type FileDiscoveryOptions } from './discovery/file.js';
+export type {
+  HealthCheckOptions,
+  HealthCheckFunction,
+  HealthCheckTarget,
+} from './health/options.js';
+export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
+export type { EndpointCheckStatus } from './health/checker.js';
+export type { DownReason } from './client/endpoint-state.js';
+export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver } from './discovery/dns.js';

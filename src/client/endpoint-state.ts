@@ -5,6 +5,15 @@ import type { Endpoint } from '../discovery/endpoint.js';
 import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
 
 /**
+ * Why an endpoint is not picked. Each subsystem sets and clears its own
+ * reason on the endpoint (`EndpointState.setDown`): active health checking sets
+ * `unhealthy`, outlier detection `ejected`, the endpoint breaker
+ * `circuit-open`, removal `draining`. Other strings are allowed for
+ * extensions.
+ */
+export type DownReason = 'unhealthy' | 'ejected' | 'circuit-open' | 'draining' | (string & {});
+
+/**
  * The runtime state of one endpoint: its descriptor, its connection pool
  * (created on first use) and live counters. It outlives config updates as
  * long as the endpoint stays, so pools, counters and balancer state carry
@@ -29,6 +38,13 @@ export class EndpointState implements BalancerEndpoint {
   attempts = 0;
   /** Attempts that failed (transport failure or 5xx). */
   failures = 0;
+  #down: Set<DownReason> | undefined;
+  /**
+   * Called (control side) when the endpoint's down reasons change; the client
+   * sets it to recompute its service's usable list.
+   * @internal
+   */
+  onDownChange: ((endpoint: EndpointState) => void) | undefined;
 
   constructor(
     endpoint: Endpoint,
@@ -92,6 +108,33 @@ export class EndpointState implements BalancerEndpoint {
   }
   get labels(): Readonly<Record<string, string>> {
     return this.#endpoint.labels;
+  }
+
+  /** True when nothing keeps the endpoint from being picked. */
+  get up(): boolean {
+    return this.#down === undefined || this.#down.size === 0;
+  }
+
+  /** Why the endpoint is not picked (empty when it may be). */
+  get downReasons(): readonly DownReason[] {
+    return this.#down ? [...this.#down] : [];
+  }
+
+  /**
+   * Sets or clears one reason for not picking the endpoint (control side:
+   * health checks, outlier detection, breakers). Returns true when it
+   * changed; the service's usable list is then recomputed and handed to the
+   * balancer. Calling it with an unchanged state costs a set lookup, so a
+   * breaker or outlier detector may call it from the request path on each
+   * transition.
+   */
+  setDown(reason: DownReason, down: boolean): boolean {
+    if (down) {
+      if (this.#down?.has(reason)) return false;
+      (this.#down ??= new Set()).add(reason);
+    } else if (!this.#down?.delete(reason)) return false;
+    this.onDownChange?.(this);
+    return true;
   }
 
   /**
@@ -158,6 +201,7 @@ export class EndpointState implements BalancerEndpoint {
       attempts: this.attempts,
       failures: this.failures,
       connected: this.#pool !== undefined || this.#external !== undefined,
+      down: this.downReasons,
     };
   }
 }

@@ -9,9 +9,12 @@ import {
   type Response,
 } from 'undici';
 import { checkObject } from '../config/checks.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../config/types.js';
-import { describe } from '../discovery/endpoint.js';
+import { describe, type Endpoint } from '../discovery/endpoint.js';
+import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
+import { HealthChecker } from '../health/checker.js';
+import { buildHealthReport, type MeshHealth } from '../health/report.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { egressAllowed } from '../security/egress.js';
 import { SecurityRegistry } from '../security/registry.js';
@@ -62,6 +65,10 @@ export interface ServiceSnapshot {
   routing: Record<string, unknown>;
   /** TLS state: material generation (0 without `tls` settings), `requireTls`, identity policy, client certificate expiry. */
   tls: Record<string, unknown>;
+  /** True while too few endpoints are up and all of them are used (see `panicThreshold`). */
+  panic: boolean;
+  /** Where the endpoints come from, when discovery providers back the service. */
+  discovery?: ServiceDiscoveryStatus;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -102,8 +109,12 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
+  readonly #registry: DiscoveryRegistry;
+  readonly #checkers = new Map<string, HealthChecker>();
   #egressAgent: Agent | undefined;
   #rampTimer: TimerHandle | undefined;
+  /** Health events queued while a new state is being built. */
+  #batch: HealthEventInput[] | undefined;
   /** TLS runtimes and credential caches by service. */
   readonly #security: SecurityRegistry;
   #closing: Promise<void> | undefined;
@@ -147,6 +158,13 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       close: () => this.close(),
     });
     this.#state = { version: 0, config, services: new Map(), routes: new Map() };
+    this.#registry = new DiscoveryRegistry(
+      { clock, random: this.#random, logger },
+      {
+        changed: (service) => this.#rediscovered(service),
+        event: (e) => this.#bus.health({ ...e, time: this.#clock.wallNow() }),
+      },
+    );
     this.#apply(config);
   }
 
@@ -226,11 +244,14 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       services[name] = {
         loadBalancer: { policy: svc.config.loadBalancer.policy, ...svc.config.loadBalancer.options },
         connection: { ...svc.config.connection },
-        usableEndpoints: svc.usable.length,
+        usableEndpoints: svc.main.eligible,
+        panic: svc.panic,
         endpoints: svc.endpoints.map((e) => e.toJSON()),
         routing: svc.describeRouting(),
         tls: tlsSnapshot(svc.security),
       };
+      const discovery = this.#registry.status(name);
+      if (discovery) services[name]!.discovery = discovery;
     }
     return {
       version: state.version,
@@ -239,6 +260,51 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       observerErrors: this.#bus.observerErrors,
       services,
     };
+  }
+
+  /**
+   * Resolves once every discovery provider has answered at least once (with
+   * endpoints or an error), so the first requests do not race the first DNS
+   * query or etcd read. Resolves `true` then, or `false` after `timeoutMs`
+   * (default 5,000) with some provider still silent (or when the mesh
+   * closes first); it never rejects. Configured `endpoints` are ready at once.
+   *
+   * @example
+   * ```ts
+   * const mesh = new MeshClient({ discovery: dnsDiscovery(), services: { orders: {} } });
+   * await mesh.ready();
+   * ```
+   */
+  ready(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: unknown;
+      const cancel = this.#registry.onSettled(() => {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        resolve(!this.closed);
+      });
+      if (!this.#registry.settled) {
+        timer = this.#clock.setTimeout(() => {
+          cancel();
+          resolve(false);
+        }, options.timeoutMs ?? 5_000);
+      }
+    });
+  }
+
+  /**
+   * The dependency health of every service: how many endpoints are usable
+   * and why the others are not (`unhealthy`, `ejected`, `circuit-open`,
+   * `draining`), panic mode and discovery state. What a readiness probe can
+   * report.
+   *
+   * @example
+   * ```ts
+   * const h = mesh.health();
+   * if (h.services.orders.usable === 0) console.log(h.services.orders.down);
+   * ```
+   */
+  health(): MeshHealth {
+    return buildHealthReport(this.#state.services, (name) => this.#registry.status(name), this.#checkers);
   }
 
   /**
@@ -255,6 +321,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
     this.#security.close();
     this.#egressAgent = undefined;
+    closing.push(this.#registry.close());
+    for (const checker of this.#checkers.values()) closing.push(checker.close());
+    this.#checkers.clear();
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
     });
@@ -344,62 +413,25 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const previous = this.#state;
     const services = new Map<string, ServiceRuntime>();
     const draining: Promise<void>[] = [];
-    const time = this.#clock.wallNow();
-    const events: HealthEvent[] = [];
-    const initial = previous.version === 0;
-    const env: RuntimeEnvironment = {
-      random: this.#random,
-      now: () => this.#clock.now(),
-      lookup: (service) => services.get(service),
-      onPanic: (service, destination, entering) =>
-        events.push({
-          type: 'panic',
-          service,
-          time,
-          reason: entering
-            ? `${destination}: too few usable endpoints, using all of them (panic threshold)`
-            : `${destination}: enough usable endpoints again, panic over`,
-        }),
-    };
+    const events: HealthEventInput[] = [];
+    this.#batch = events;
     let ramping = false;
 
+    const plans = new Map<string, DiscoveryPlan>();
+    for (const [name, svc] of config.services) plans.set(name, { discovery: svc.discovery, endpoints: svc.endpoints });
+    this.#registry.sync(plans);
+
     for (const [name, svc] of config.services) {
-      let byUrl = this.#endpoints.get(name);
-      if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
-      const security = this.#security.apply(name, svc.security);
-      const states: EndpointState[] = [];
-      const keep = new Set<string>();
-      for (const endpoint of svc.endpoints) {
-        keep.add(endpoint.url);
-        let state = byUrl.get(endpoint.url);
-        if (state) {
-          const oldPool = state.reconfigure(endpoint, svc.connection, security.tls);
-          if (oldPool) draining.push(oldPool.close());
-        } else {
-          state = new EndpointState(endpoint, svc.connection, security.tls, this.#transport);
-          byUrl.set(endpoint.url, state);
-          if (svc.slowStart && !initial) {
-            state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);
-            ramping = true;
-          }
-          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url, time });
-        }
-        states.push(state);
-      }
-      for (const [url, state] of byUrl) {
-        if (keep.has(url)) continue;
-        byUrl.delete(url);
-        draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
-      }
-      services.set(name, new ServiceRuntime(svc, states, env, previous.services.get(name), security));
+      const runtime = this.#buildService(svc, this.#registry.endpoints(name), previous.services.get(name), draining, events, previous.version === 0);
+      ramping ||= runtime.endpoints.some((e) => e.ramping);
+      services.set(name, runtime);
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
       if (config.services.has(name)) continue;
       for (const [url, state] of byUrl) {
         draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
+        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
       }
       this.#endpoints.delete(name);
     }
@@ -408,12 +440,144 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const version = previous.version + 1;
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);
+    // After the swap: clearing 'unhealthy' marks must refresh the new runtimes.
+    for (const [name, checker] of this.#checkers) {
+      if (services.get(name)?.config.healthCheck) continue;
+      this.#checkers.delete(name);
+      void checker.close();
+    }
+    for (const runtime of services.values()) this.#syncHealth(runtime);
     void Promise.allSettled(draining);
+    this.#batch = undefined;
     if (ramping) this.#scheduleRamp();
-    for (const e of events) this.#bus.health(e);
+    const time = this.#clock.wallNow();
+    for (const e of events) this.#bus.health({ ...e, time });
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
+
+  /** A discovery provider changed the endpoints of one service: swap in its next runtime. */
+  #rediscovered(name: string): void {
+    if (this.closed) return;
+    const state = this.#state;
+    const svc = state.config.services.get(name);
+    if (!svc) return;
+    const draining: Promise<void>[] = [];
+    const events: HealthEventInput[] = [];
+    const runtime = this.#buildService(svc, this.#registry.endpoints(name), state.services.get(name), draining, events);
+    const services = new Map(state.services);
+    services.set(name, runtime);
+    this.#state = { ...state, services, routes: new Map() };
+    trace('%s: discovery applied %d endpoints', name, runtime.endpoints.length);
+    this.#syncHealth(runtime);
+    void Promise.allSettled(draining);
+    const time = this.#clock.wallNow();
+    for (const e of events) this.#bus.health({ ...e, time });
+  }
+
+  /**
+   * Builds one service's runtime from its endpoint set, reusing endpoint
+   * state by URL (pools and counters carry over) and the balancer when its
+   * policy is unchanged. Removed endpoints are marked draining and closed.
+   */
+  #buildService(
+    svc: ResolvedService,
+    endpoints: readonly Endpoint[],
+    old: ServiceRuntime | undefined,
+    draining: Promise<void>[],
+    events: HealthEventInput[],
+    initial = false,
+  ): ServiceRuntime {
+    const name = svc.name;
+    let byUrl = this.#endpoints.get(name);
+    if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
+    const security = this.#security.apply(name, svc.security);
+    const states: EndpointState[] = [];
+    const keep = new Set<string>();
+    for (const endpoint of endpoints) {
+      keep.add(endpoint.url);
+      let state = byUrl.get(endpoint.url);
+      if (state) {
+        const oldPool = state.reconfigure(endpoint, svc.connection, security.tls);
+        if (oldPool) draining.push(oldPool.close());
+      } else {
+        state = new EndpointState(endpoint, svc.connection, security.tls, this.#transport);
+        state.onDownChange = () => this.#downChanged(name);
+        byUrl.set(endpoint.url, state);
+        if (svc.slowStart && !initial) {
+          state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);
+        }
+        events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
+      }
+      states.push(state);
+    }
+    for (const [url, state] of byUrl) {
+      if (keep.has(url)) continue;
+      byUrl.delete(url);
+      state.onDownChange = undefined;
+      state.setDown('draining', true);
+      draining.push(state.close());
+      events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+    }
+    const runtime = new ServiceRuntime(svc, states, this.#runtimeEnv(), old, security);
+    if (runtime.endpoints.some((e) => e.ramping)) this.#scheduleRamp();
+    return runtime;
+  }
+
+  /**
+   * What a service runtime needs: randomness, time, other services (read from
+   * the current state, for splits to another service) and a panic reporter
+   * (a destination's panic transitions become `panic` health events).
+   */
+  #runtimeEnv(): RuntimeEnvironment {
+    return {
+      random: this.#random,
+      now: () => this.#clock.now(),
+      lookup: (service) => this.#state.services.get(service),
+      onPanic: (service, destination, entering, { up, total, threshold }) => {
+        const where = destination === service ? '' : `${destination}: `;
+        this.#emitHealth({
+          type: 'panic',
+          service,
+          reason: entering
+            ? `${where}entered panic mode: ${up} of ${total} endpoints up (threshold ${threshold}%); using all`
+            : `${where}left panic mode: ${up} of ${total} endpoints up`,
+        });
+      },
+    };
+  }
+
+  /** Emits now, or queues into the batch being applied (so events follow the state swap). */
+  #emitHealth(event: HealthEventInput): void {
+    if (this.#batch) this.#batch.push(event);
+    else this.#bus.health({ ...event, time: this.#clock.wallNow() });
+  }
+
+  /** Starts, updates or stops the active health checker of a service. */
+  #syncHealth(runtime: ServiceRuntime): void {
+    const config = runtime.config.healthCheck;
+    let checker = this.#checkers.get(runtime.name);
+    if (!config) return;
+    if (checker) checker.reconfigure(config);
+    else {
+      checker = new HealthChecker(runtime.name, config, {
+        clock: this.#clock,
+        random: this.#random,
+        emit: (e) => this.#bus.health({ ...e, time: this.#clock.wallNow() }),
+      });
+      this.#checkers.set(runtime.name, checker);
+    }
+    checker.setEndpoints(runtime.endpoints);
+  }
+
+  /** An endpoint of `name` gained or lost a down reason: recompute the current runtime's usable list. */
+  #downChanged(name: string): void {
+    const runtime = this.#state.services.get(name);
+    if (!runtime) return;
+    runtime.refresh();
+  }
 }
+
+type HealthEventInput = Omit<HealthEvent, 'time'>;
 
 function tlsSnapshot(security: ServiceRuntime['security']): Record<string, unknown> {
   const tls = security?.tls;

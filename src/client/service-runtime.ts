@@ -12,7 +12,17 @@ export interface RuntimeEnvironment {
   /** The runtime of another service in the same configuration version. */
   lookup(service: string): ServiceRuntime | undefined;
   /** A destination of this service entered (true) or left (false) panic. */
-  onPanic(service: string, destination: string, entering: boolean): void;
+  onPanic(service: string, destination: string, entering: boolean, detail: PanicDetail): void;
+}
+
+/** The numbers behind a panic transition. */
+export interface PanicDetail {
+  /** Usable endpoints of the destination. */
+  readonly up: number;
+  /** All endpoints of the destination. */
+  readonly total: number;
+  /** The panic threshold in percent. */
+  readonly threshold: number;
 }
 
 /** Where one request goes: the picker of a destination, and the route that chose it. */
@@ -82,8 +92,11 @@ export class ServiceRuntime {
     const makePicker = (key: string, members: readonly EndpointState[]): Picker => {
       let picker = pickers.get(key);
       if (picker) return picker;
-      const inherited = reuse ? previous.pickers.get(key)?.balancers : undefined;
+      const before = previous?.pickers.get(key);
+      const inherited = reuse ? before?.balancers : undefined;
       picker = new Picker(members, options, env.random, () => createBalancer(config.loadBalancer, { service: this.name, random: env.random, now: env.now }), inherited);
+      // Carry the panic state over, so only real transitions are reported.
+      picker.panic = before?.panic ?? false;
       pickers.set(key, picker);
       return picker;
     };
@@ -102,8 +115,33 @@ export class ServiceRuntime {
     });
     this.pickers = pickers;
     this.#mainDestination = { picker: this.main, route: undefined, name: this.name };
-    this.setUsable(undefined);
+    this.refresh(true);
   }
+
+  /** True while the whole-service destination is below its panic threshold (all endpoints used). */
+  get panic(): boolean {
+    return this.main.panic;
+  }
+
+  /**
+   * Recomputes which endpoints may be picked from their down reasons
+   * (unhealthy, ejected, circuit-open, draining; control side) and hands the
+   * result to {@link ServiceRuntime.setUsable}, which applies priority,
+   * locality and the panic threshold per destination. Returns true when the
+   * whole service entered or left panic.
+   */
+  refresh(force = false): boolean {
+    const all = this.endpoints;
+    let up: EndpointState[] | undefined;
+    for (let i = 0; i < all.length; i++) {
+      if (!all[i]!.up) {
+        up = all.filter((e) => e.up);
+        break;
+      }
+    }
+    const before = this.main.panic;
+    if (force || !sameList(up ?? all, this.usable)) this.setUsable(up);
+    return before !== this.main.panic;  }
 
   /**
    * Control side: the endpoints that may be picked changed. Recomputes every
@@ -116,7 +154,13 @@ export class ServiceRuntime {
     for (const [key, picker] of this.pickers) {
       const was = picker.panic;
       const now = picker.refresh(set);
-      if (was !== now) this.#env.onPanic(this.name, key === '*' ? this.name : `${this.name}[${key}]`, now);
+      if (was !== now) {
+        this.#env.onPanic(this.name, key === '*' ? this.name : `${this.name}[${key}]`, now, {
+          up: picker.up,
+          total: picker.endpoints.length,
+          threshold: this.config.panicThreshold,
+        });
+      }
     }
   }
 
@@ -168,6 +212,12 @@ export function subsetKey(subset: Readonly<Record<string, string>>): string {
     .sort()
     .map((k) => `${k}=${subset[k]}`)
     .join(',');
+}
+
+function sameList(a: readonly EndpointState[], b: readonly EndpointState[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when two balancer choices are the same policy with the same options. */

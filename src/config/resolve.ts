@@ -1,6 +1,9 @@
 import { getLoadBalancer } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
+import { resolveDiscovery } from '../discovery/config.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
+import type { DiscoveryRef } from '../discovery/registry.js';
+import { resolveHealthCheck, type ResolvedHealthCheck } from '../health/options.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { checkRouteTargets, resolveRoutes, type ResolvedRoute } from '../routing/resolve-routes.js';
 import {
@@ -35,6 +38,10 @@ export interface ResolvedService {
   readonly overprovisioningFactor: number;
   readonly panicThreshold: number;
   readonly slowStart: ResolvedSlowStart | false;
+  /** Discovery providers in order of preference (empty: `endpoints` only). */
+  readonly discovery: readonly DiscoveryRef[];
+  /** Active health checking, when on. */
+  readonly healthCheck: ResolvedHealthCheck | undefined;
 }
 
 /** Slow start with defaults filled in. */
@@ -67,7 +74,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone'] as const;
+export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
 const SHARED_KEYS = [
   'loadBalancer',
   'connection',
@@ -76,8 +83,9 @@ const SHARED_KEYS = [
   'slowStart',
   'tls',
   'requireTls',
+  'healthCheck',
 ] as const;
-const SERVICE_KEYS = ['endpoints', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
+const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
 const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
@@ -113,9 +121,12 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultPanic = DEFAULTS.panicThreshold;
   let defaultSlowStart: ResolvedSlowStart | false = false;
   let defaultSecurity = NO_SECURITY_DEFAULTS;
+  let defaultHealthCheck: ResolvedHealthCheck | undefined;
+  const globalDiscovery = resolveDiscovery(config.discovery, 'discovery', issues);
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
+      defaultHealthCheck = resolveHealthCheck(d.healthCheck, 'defaults.healthCheck', issues);
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
         defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
@@ -176,6 +187,11 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         endpoints: Array.isArray(svc.endpoints) ? endpoints : undefined,
       });
       const security = resolveServiceSecurity(svc, endpoints, path, issues, defaultSecurity);
+      const discovery =
+        resolveDiscovery(svc.discovery, join(path, 'discovery'), issues) ??
+        (svc.endpoints === undefined ? (globalDiscovery ?? []) : []);
+      const healthCheck =
+        svc.healthCheck === undefined ? defaultHealthCheck : resolveHealthCheck(svc.healthCheck, join(path, 'healthCheck'), issues);
       let serviceZone = localZone;
       if (svc.localZone !== undefined) {
         if (typeof svc.localZone !== 'string' || svc.localZone === '') {
@@ -195,6 +211,8 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           panicThreshold: checkNumber(svc.panicThreshold, join(path, 'panicThreshold'), issues, { min: 0, max: 100 }, defaultPanic),
           slowStart: svc.slowStart === undefined ? defaultSlowStart : resolveSlowStart(svc.slowStart, join(path, 'slowStart'), issues),
           security,
+          discovery,
+          healthCheck,
         }),
       );
     }

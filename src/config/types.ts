@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { EndpointInput } from '../discovery/endpoint.js';
+import type { DiscoveryOption } from '../discovery/config.js';
+import type { HealthCheckOptions } from '../health/options.js';
 import type { Observer } from '../telemetry/events.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -60,12 +62,20 @@ export interface SharedServiceOptions {
   tls?: TlsOptions | false;
   /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
   requireTls?: boolean;
+  /** Active health checking of the endpoints. Default: off (`false`). */
+  healthCheck?: HealthCheckOptions | false;
 }
 
 /** The configuration of one service. */
 export interface ServiceOptions extends SharedServiceOptions {
   /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
   endpoints?: EndpointInput[];
+  /**
+   * Where the endpoints come from: a provider, a spec (`{ type: 'file', path }`)
+   * or a list in order of preference. Default: the top-level `discovery`,
+   * unless `endpoints` is set. With both, `endpoints` is the last fallback.
+   */
+  discovery?: DiscoveryOption;
   /** Routing rules, first match wins; no match sends to the whole service. */
   routes?: Route[];
   /** Overrides the client's `localZone` for this service. */
@@ -92,6 +102,11 @@ export interface MeshConfig {
   egress?: EgressOption;
   /** The zone this process runs in: traffic prefers endpoints with the same `zone`. */
   localZone?: string;
+  /**
+   * Discovery for every service that sets neither `endpoints` nor its own
+   * `discovery`: `discovery: fileDiscovery('endpoints.json')`.
+   */
+  discovery?: DiscoveryOption;
 }
 
 /** Options of `new MeshClient(options)`: the {@link MeshConfig} plus process-level hooks. */

@@ -43,6 +43,8 @@ export class Picker {
   panic = false;
   /** Endpoints the groups cover (all of them in panic). */
   eligible = 0;
+  /** Usable (up) endpoints at the last refresh. */
+  up = 0;
 
   constructor(
     endpoints: readonly EndpointState[],
@@ -70,6 +72,7 @@ export class Picker {
       if (usable === undefined || usable.has(e)) level.healthy.push(e);
     }
     const ordered = [...levels.entries()].sort((a, b) => a[0] - b[0]);
+    this.up = ordered.reduce((n, [, l]) => n + l.healthy.length, 0);
     const health = ordered.map(([, l]) => Math.min(100, (factor * 100 * l.healthy.length) / l.all.length));
     const sumHealth = health.reduce((a, b) => a + b, 0);
     const normalisedTotal = Math.min(100, sumHealth);

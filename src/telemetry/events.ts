@@ -8,7 +8,14 @@ export interface MeshEventBase {
   readonly time: number;
 }
 
-/** Types of {@link HealthEvent}. */
+/**
+ * Types of {@link HealthEvent}. Besides endpoint and breaker transitions:
+ * `panic` (a service entered or left panic mode: too few endpoints up, all
+ * used), `discovery-failed` (a discovery source failed; the last known good
+ * set or a fallback source serves), `discovery-recovered` (it is back) and
+ * `discovery-rejected` (an entry was invalid, or an empty set was ignored;
+ * `source` and `key` name it).
+ */
 export type HealthEventType =
   | 'endpoint-added'
   | 'endpoint-removed'
@@ -22,7 +29,10 @@ export type HealthEventType =
   | 'panic'
   | 'peer-identity-rejected'
   | 'tls-updated'
-  | 'tls-update-rejected';
+  | 'tls-update-rejected'
+  | 'discovery-failed'
+  | 'discovery-recovered'
+  | 'discovery-rejected';
 
 /** A change in what the mesh knows of a service's endpoints. */
 export interface HealthEvent extends MeshEventBase {
@@ -32,6 +42,10 @@ export interface HealthEvent extends MeshEventBase {
   readonly endpoint?: string;
   /** Why, in words, when there is more to say. */
   readonly reason?: string;
+  /** For `discovery-*` events: the provider's source name (`file:endpoints.json`). */
+  readonly source?: string;
+  /** For `discovery-rejected` events about one entry: its key (`orders.2`, an etcd key). */
+  readonly key?: string;
 }
 
 /** One logical request finished (successfully or not). */

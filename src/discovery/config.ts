@@ -1,0 +1,65 @@
+import { join } from '../config/checks.js';
+import type { ConfigIssue } from '../errors/mesh-error.js';
+import { registerBuiltinDiscovery } from './builtins.js';
+import { describe } from './endpoint.js';
+import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
+import type { DiscoveryRef } from './registry.js';
+
+/** A provider spec in configuration: a registered type name and its options. */
+export type DiscoverySpec = { type: string } & Record<string, unknown>;
+
+/**
+ * The `discovery` option: a provider, a spec of a registered type
+ * (`{ type: 'file', path: 'endpoints.json' }`), or a list of them in order
+ * of preference (the next one is used while the previous is down or empty).
+ */
+export type DiscoveryOption = DiscoveryProvider | DiscoverySpec | readonly (DiscoveryProvider | DiscoverySpec)[];
+
+/** Validates a `discovery` option; returns `undefined` when absent. */
+export function resolveDiscovery(value: unknown, path: string, issues: ConfigIssue[]): readonly DiscoveryRef[] | undefined {
+  if (value === undefined) return undefined;
+  registerBuiltinDiscovery();
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) {
+    issues.push({ path, message: 'expected at least one discovery provider' });
+    return undefined;
+  }
+  const refs: DiscoveryRef[] = [];
+  list.forEach((item: unknown, i) => {
+    const itemPath = Array.isArray(value) ? join(path, i) : path;
+    if (isDiscoveryProvider(item)) {
+      if (refs.some((r) => r.kind === 'instance' && r.provider === item)) {
+        issues.push({ path: itemPath, message: 'the same provider is listed twice' });
+      } else refs.push({ kind: 'instance', provider: item });
+      return;
+    }
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      issues.push({ path: itemPath, message: `expected a discovery provider or { type, ...options }, found ${describe(item)}` });
+      return;
+    }
+    const { type, ...options } = item as Record<string, unknown>;
+    if (typeof type !== 'string') {
+      issues.push({ path: join(itemPath, 'type'), message: `expected a provider type name, found ${describe(type)}` });
+      return;
+    }
+    const definition = getDiscoveryProvider(type);
+    if (!definition) {
+      issues.push({ path: join(itemPath, 'type'), message: `unknown discovery provider type "${type}"` });
+      return;
+    }
+    const before = issues.length;
+    for (const issue of definition.validate?.(options) ?? []) issues.push({ path: join(itemPath, issue.path), message: issue.message });
+    if (issues.length > before) return;
+    refs.push(Object.freeze({ kind: 'spec', type, options: Object.freeze({ ...options }), key: `${type}:${stableJson(options)}` }));
+  });
+  return Object.freeze(refs);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -1,0 +1,267 @@
+import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, resolve } from 'node:path';
+import type { ConfigIssue } from '../errors/mesh-error.js';
+import type { TimerHandle } from '../util/clock.js';
+import { describe } from './endpoint.js';
+import type {
+  DiscoveredEntry,
+  DiscoveryEnvironment,
+  DiscoveryListener,
+  DiscoveryProvider,
+  DiscoveryProviderDefinition,
+} from './provider.js';
+
+/** Options of {@link fileDiscovery}. */
+export interface FileDiscoveryOptions {
+  /** `'json'` or `'yaml'`. Default: from the extension (`.yaml`/`.yml` is YAML, anything else JSON). */
+  format?: 'json' | 'yaml';
+  /** Quiet time after a change before the file is read, in milliseconds. Default 100. */
+  debounceMs?: number;
+  /**
+   * How often the file's size and modification time are checked, in
+   * milliseconds, in case file-system events are missed or unsupported
+   * (network file systems, some containers). Default 5,000; 0 turns polling off.
+   */
+  pollIntervalMs?: number;
+  /** Apply an empty list (or a service missing from the file) as "no endpoints". Default false. */
+  allowEmpty?: boolean;
+}
+
+const OPTION_KEYS = ['path', 'format', 'debounceMs', 'pollIntervalMs', 'allowEmpty'];
+
+/**
+ * Endpoints from a JSON or YAML file mapping service names to endpoint lists,
+ * watched for changes (file-system events, debounced, with a polling
+ * fallback). A half-written or invalid file is ignored with a
+ * `discovery-failed` event and never applied (the last good content stays);
+ * a bad entry is rejected alone with a `discovery-rejected` event naming the
+ * file and the entry (`orders.2`), and the rest applies.
+ *
+ * YAML needs the optional peer dependency `yaml` (`npm install yaml`).
+ *
+ * @example
+ * ```ts
+ * // endpoints.json: { "orders": ["http://10.0.0.1:8080", { "url": "http://10.0.0.2:8080", "weight": 2 }] }
+ * const mesh = new MeshClient({ discovery: fileDiscovery('endpoints.json'), services: { orders: {} } });
+ * ```
+ */
+export function fileDiscovery(path: string, options: FileDiscoveryOptions = {}): DiscoveryProvider {
+  if (typeof path !== 'string' || path === '') throw new TypeError('fileDiscovery needs a file path');
+  return new FileDiscovery(path, options);
+}
+
+class FileDiscovery implements DiscoveryProvider {
+  readonly source: string;
+  readonly allowEmpty: boolean;
+  readonly #path: string;
+  readonly #format: 'json' | 'yaml';
+  readonly #debounceMs: number;
+  readonly #pollMs: number;
+  readonly #listeners = new Map<string, Set<DiscoveryListener>>();
+  #env: DiscoveryEnvironment | undefined;
+  #watcher: FSWatcher | undefined;
+  #debounce: TimerHandle | undefined;
+  #poll: TimerHandle | undefined;
+  #stat = '';
+  #text: string | undefined;
+  /** The last valid content, by service. */
+  #content: Map<string, DiscoveredEntry[]> | undefined;
+  /** Unparseable entries of the last valid content, by service. */
+  #rejects = new Map<string, { key: string; message: string }[]>();
+  /** The error of the last read, while the file is bad. */
+  #error: Error | undefined;
+  #closed = false;
+
+  constructor(path: string, options: FileDiscoveryOptions) {
+    this.#path = resolve(path);
+    this.source = `file:${path}`;
+    this.allowEmpty = options.allowEmpty === true;
+    this.#format = options.format ?? (/\.ya?ml$/i.test(path) ? 'yaml' : 'json');
+    this.#debounceMs = options.debounceMs ?? 100;
+    this.#pollMs = options.pollIntervalMs ?? 5_000;
+  }
+
+  watch(service: string, listener: DiscoveryListener, env: DiscoveryEnvironment): () => void {
+    let set = this.#listeners.get(service);
+    if (!set) this.#listeners.set(service, (set = new Set()));
+    set.add(listener);
+    if (!this.#env) {
+      this.#env = env;
+      this.#start();
+    } else this.#deliver(service, listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(service);
+      if (this.#listeners.size === 0) this.#stop();
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#stop();
+  }
+
+  #start(): void {
+    try {
+      this.#watcher = watch(dirname(this.#path), { persistent: false }, (_event, name) => {
+        if (name === null || name === basename(this.#path)) this.#schedule();
+      });
+      this.#watcher.on('error', () => {
+        // Events are gone (directory removed, unsupported): polling carries on.
+        this.#watcher?.close();
+        this.#watcher = undefined;
+      });
+    } catch {
+      this.#watcher = undefined; // polling only
+    }
+    this.#read();
+    this.#armPoll();
+  }
+
+  #stop(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    const env = this.#env;
+    if (env) {
+      if (this.#debounce !== undefined) env.clock.clearTimeout(this.#debounce);
+      if (this.#poll !== undefined) env.clock.clearTimeout(this.#poll);
+    }
+    this.#debounce = undefined;
+    this.#poll = undefined;
+    this.#env = undefined;
+    this.#text = undefined;
+    this.#stat = '';
+  }
+
+  #schedule(): void {
+    const env = this.#env;
+    if (!env || this.#closed) return;
+    if (this.#debounce !== undefined) env.clock.clearTimeout(this.#debounce);
+    this.#debounce = env.clock.setTimeout(() => {
+      this.#debounce = undefined;
+      this.#read();
+    }, this.#debounceMs);
+  }
+
+  #armPoll(): void {
+    const env = this.#env;
+    if (!env || this.#pollMs <= 0 || this.#closed) return;
+    this.#poll = env.clock.setTimeout(() => {
+      this.#poll = undefined;
+      if (!this.#env) return;
+      if (statKey(this.#path) !== this.#stat) this.#schedule();
+      this.#armPoll();
+    }, this.#pollMs);
+  }
+
+  /** Reads and parses the file; pushes to every listener when the content changed. */
+  #read(): void {
+    if (!this.#env || this.#closed) return;
+    let text: string;
+    try {
+      this.#stat = statKey(this.#path);
+      text = readFileSync(this.#path, 'utf8');
+    } catch (error) {
+      this.#fail(new Error(`cannot read ${this.#path}: ${(error as Error).message}`));
+      return;
+    }
+    if (text === this.#text && this.#error === undefined) return;
+    this.#text = text;
+    let doc: unknown;
+    try {
+      doc = this.#format === 'yaml' ? loadYaml().parse(text) : JSON.parse(text);
+    } catch (error) {
+      this.#fail(new Error(`file ignored: not valid ${this.#format.toUpperCase()} (${(error as Error).message})`));
+      return;
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      this.#fail(new Error(`file ignored: expected an object of endpoint lists by service, found ${describe(doc)}`));
+      return;
+    }
+    const content = new Map<string, DiscoveredEntry[]>();
+    this.#rejects = new Map();
+    for (const [service, list] of Object.entries(doc)) {
+      if (!Array.isArray(list)) {
+        this.#rejects.set(service, [{ key: service, message: `expected an array of endpoints, found ${describe(list)}` }]);
+        continue;
+      }
+      content.set(
+        service,
+        list.map((endpoint: unknown, i: number) => ({ key: `${service}.${i}`, endpoint: endpoint as DiscoveredEntry['endpoint'] })),
+      );
+    }
+    this.#content = content;
+    this.#error = undefined;
+    for (const [service, set] of this.#listeners) for (const l of set) this.#deliver(service, l);
+  }
+
+  #deliver(service: string, listener: DiscoveryListener): void {
+    if (this.#error) {
+      listener.error(this.#error);
+      return;
+    }
+    if (!this.#content) return;
+    const rejects = this.#rejects.get(service);
+    if (rejects) {
+      for (const r of rejects) listener.reject(r.key, r.message);
+      listener.error(new Error(`entry "${service}" ignored: ${rejects[0]!.message}`));
+      return;
+    }
+    listener.update(this.#content.get(service) ?? []);
+  }
+
+  #fail(error: Error): void {
+    this.#error = error;
+    this.#text = undefined;
+    for (const [, set] of this.#listeners) for (const l of set) l.error(error);
+  }
+}
+
+function statKey(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+let yamlModule: { parse(text: string): unknown } | undefined;
+
+/** Loads the optional peer `yaml` synchronously (it ships CommonJS). */
+function loadYaml(): { parse(text: string): unknown } {
+  if (yamlModule) return yamlModule;
+  try {
+    yamlModule = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
+  } catch {
+    throw new Error('YAML discovery files need the optional peer dependency "yaml" (npm install yaml)');
+  }
+  return yamlModule;
+}
+
+/** The `file` provider type: `{ type: 'file', path, format?, debounceMs?, pollIntervalMs?, allowEmpty? }`. */
+export const fileDiscoveryType: DiscoveryProviderDefinition = {
+  create: (o) => fileDiscovery(o.path as string, o as FileDiscoveryOptions),
+  validate(o) {
+    const issues: ConfigIssue[] = [];
+    for (const k of Object.keys(o)) {
+      if (!OPTION_KEYS.includes(k)) issues.push({ path: k, message: `unknown option "${k}" (expected one of: ${OPTION_KEYS.join(', ')})` });
+    }
+    if (typeof o.path !== 'string' || o.path === '') issues.push({ path: 'path', message: `expected a file path, found ${describe(o.path)}` });
+    if (o.format !== undefined && o.format !== 'json' && o.format !== 'yaml') {
+      issues.push({ path: 'format', message: `expected "json" or "yaml", found ${describe(o.format)}` });
+    }
+    for (const k of ['debounceMs', 'pollIntervalMs']) {
+      const v = o[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
+        issues.push({ path: k, message: `expected an integer >= 0, found ${describe(v)}` });
+      }
+    }
+    if (o.allowEmpty !== undefined && typeof o.allowEmpty !== 'boolean') {
+      issues.push({ path: 'allowEmpty', message: `expected a boolean, found ${describe(o.allowEmpty)}` });
+    }
+    return issues;
+  },
+};

@@ -1,0 +1,251 @@
+import { connect } from 'node:net';
+import { Agent, request } from 'undici';
+import type { EndpointState } from '../client/endpoint-state.js';
+import type { HealthEvent } from '../telemetry/events.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { debugChannel } from '../util/logger.js';
+import type { HealthCheckTarget, ResolvedHealthCheck } from './options.js';
+
+const trace = debugChannel('health');
+
+/** What a {@link HealthChecker} needs from the mesh. */
+export interface HealthCheckerEnvironment {
+  readonly clock: Clock;
+  readonly random: () => number;
+  /** Emits a health event (the time is added by the caller). */
+  emit(event: Omit<HealthEvent, 'time'>): void;
+}
+
+/** The active-check state of one endpoint, for `mesh.health()`. */
+export interface EndpointCheckStatus {
+  readonly healthy: boolean;
+  readonly consecutiveSuccesses: number;
+  readonly consecutiveFailures: number;
+  /** Why the last check failed, when it did. */
+  readonly lastFailure?: string;
+}
+
+interface Tracked {
+  readonly state: EndpointState;
+  healthy: boolean;
+  successes: number;
+  failures: number;
+  lastFailure: string | undefined;
+  timer: TimerHandle | undefined;
+  running: AbortController | undefined;
+  /** Service traffic (attempts) seen at the previous check. */
+  traffic: number;
+  gone: boolean;
+}
+
+/**
+ * Active health checking of one service's endpoints: each endpoint is
+ * checked on its own timer (interval plus jitter, a slower interval while
+ * the service carries no traffic); `unhealthyThreshold` consecutive failures
+ * mark it down (reason `unhealthy`), `healthyThreshold` consecutive
+ * successes bring it back. Endpoints start healthy. Control side only.
+ */
+export class HealthChecker {
+  readonly #service: string;
+  #config: ResolvedHealthCheck;
+  readonly #env: HealthCheckerEnvironment;
+  readonly #tracked = new Map<string, Tracked>();
+  #endpoints: readonly EndpointState[] = [];
+  #agent: Agent | undefined;
+  #closed = false;
+
+  constructor(service: string, config: ResolvedHealthCheck, env: HealthCheckerEnvironment) {
+    this.#service = service;
+    this.#config = config;
+    this.#env = env;
+  }
+
+  /** Applies a new configuration; timers pick it up at their next run. */
+  reconfigure(config: ResolvedHealthCheck): void {
+    this.#config = config;
+  }
+
+  /** The service's endpoints changed: starts checking new ones, forgets removed ones. */
+  setEndpoints(endpoints: readonly EndpointState[]): void {
+    if (this.#closed) return;
+    this.#endpoints = endpoints;
+    const keep = new Set<EndpointState>(endpoints);
+    for (const [url, t] of this.#tracked) {
+      if (keep.has(t.state)) continue;
+      this.#forget(t);
+      this.#tracked.delete(url);
+    }
+    for (const state of endpoints) {
+      if (this.#tracked.has(state.url)) continue;
+      const t: Tracked = {
+        state,
+        healthy: state.downReasons.includes('unhealthy') ? false : true,
+        successes: 0,
+        failures: 0,
+        lastFailure: undefined,
+        timer: undefined,
+        running: undefined,
+        traffic: this.#traffic(),
+        gone: false,
+      };
+      this.#tracked.set(state.url, t);
+      const c = this.#config;
+      this.#schedule(t, (c.intervalMs * c.jitterPercent * this.#env.random()) / 100);
+    }
+  }
+
+  /** The check state of an endpoint, if tracked. */
+  status(url: string): EndpointCheckStatus | undefined {
+    const t = this.#tracked.get(url);
+    if (!t) return undefined;
+    return {
+      healthy: t.healthy,
+      consecutiveSuccesses: t.successes,
+      consecutiveFailures: t.failures,
+      ...(t.lastFailure === undefined ? {} : { lastFailure: t.lastFailure }),
+    };
+  }
+
+  /** Stops every timer and check; endpoints lose their `unhealthy` mark. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#tracked.values()) {
+      this.#forget(t);
+      t.state.setDown('unhealthy', false);
+    }
+    this.#tracked.clear();
+    const agent = this.#agent;
+    this.#agent = undefined;
+    if (agent) await agent.close();
+  }
+
+  #forget(t: Tracked): void {
+    t.gone = true;
+    if (t.timer !== undefined) this.#env.clock.clearTimeout(t.timer);
+    t.timer = undefined;
+    t.running?.abort(new Error('health check cancelled'));
+    t.running = undefined;
+  }
+
+  #traffic(): number {
+    let n = 0;
+    for (const e of this.#endpoints) n += e.attempts;
+    return n;
+  }
+
+  #schedule(t: Tracked, delayMs: number): void {
+    if (t.gone || this.#closed) return;
+    t.timer = this.#env.clock.setTimeout(() => {
+      t.timer = undefined;
+      void this.#run(t);
+    }, delayMs);
+  }
+
+  async #run(t: Tracked): Promise<void> {
+    if (t.gone || this.#closed) return;
+    const c = this.#config;
+    const controller = new AbortController();
+    t.running = controller;
+    const clock = this.#env.clock;
+    const timeout = clock.setTimeout(() => controller.abort(new Error(`timed out after ${c.timeoutMs} ms`)), c.timeoutMs);
+    let failure: string | undefined;
+    try {
+      failure = await Promise.race([this.#probe(t.state, c, controller.signal), aborted(controller.signal)]);
+    } catch (error) {
+      failure = controller.signal.aborted ? reasonOf(controller.signal) : ((error as Error)?.message ?? String(error));
+    } finally {
+      clock.clearTimeout(timeout);
+    }
+    if (t.gone || this.#closed || t.running !== controller) return;
+    t.running = undefined;
+    try {
+      this.#record(t, failure);
+    } catch {
+      // Marking the endpoint reaches the balancer; a throwing balancer must not stop the checks.
+    }
+    const traffic = this.#traffic();
+    const idle = traffic === t.traffic;
+    t.traffic = traffic;
+    const base = t.healthy && idle ? Math.max(c.noTrafficIntervalMs, c.intervalMs) : c.intervalMs;
+    this.#schedule(t, base + (base * c.jitterPercent * this.#env.random()) / 100);
+  }
+
+  /** Counts one result and applies a threshold crossing. */
+  #record(t: Tracked, failure: string | undefined): void {
+    const c = this.#config;
+    if (failure === undefined) {
+      t.failures = 0;
+      t.successes++;
+      t.lastFailure = undefined;
+      if (!t.healthy && t.successes >= c.healthyThreshold) {
+        t.healthy = true;
+        trace('%s %s healthy', this.#service, t.state.url);
+        this.#env.emit({ type: 'endpoint-healthy', service: this.#service, endpoint: t.state.url, reason: `${t.successes} checks passed` });
+        t.state.setDown('unhealthy', false);
+      }
+      return;
+    }
+    t.successes = 0;
+    t.failures++;
+    t.lastFailure = failure;
+    if (t.healthy && t.failures >= c.unhealthyThreshold) {
+      t.healthy = false;
+      trace('%s %s unhealthy: %s', this.#service, t.state.url, failure);
+      this.#env.emit({
+        type: 'endpoint-unhealthy',
+        service: this.#service,
+        endpoint: t.state.url,
+        reason: `${t.failures} checks failed; last: ${failure}`,
+      });
+      t.state.setDown('unhealthy', true); // may emit 'panic' after the event above
+    }
+  }
+
+  /** Runs one check; resolves `undefined` when healthy, else why not. */
+  async #probe(state: EndpointState, c: ResolvedHealthCheck, signal: AbortSignal): Promise<string | undefined> {
+    if (c.type === 'custom') {
+      const target: HealthCheckTarget = { service: this.#service, url: state.url, host: state.host, port: state.port, signal };
+      const ok = await c.check!(target);
+      return ok === false ? 'the check function returned false' : undefined;
+    }
+    if (c.type === 'tcp') return tcpProbe(state.host, state.port, signal);
+    this.#agent ??= new Agent({ connections: 1, keepAliveTimeout: Math.max(1_000, c.intervalMs * 2) });
+    const res = await request(`${state.url}${c.path}`, {
+      dispatcher: this.#agent,
+      method: 'GET',
+      headers: { ...c.headers, host: c.host ?? this.#service },
+      signal,
+    });
+    res.body.resume();
+    const status = res.statusCode;
+    for (const [lo, hi] of c.expectedStatuses) if (status >= lo && status <= hi) return undefined;
+    return `status ${status}`;
+  }
+}
+
+function tcpProbe(host: string, port: number, signal: AbortSignal): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: string | undefined): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(result);
+    };
+    const onAbort = (): void => done(reasonOf(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (error) => done(`connect failed: ${error.message}`));
+  });
+}
+
+function aborted(signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(reasonOf(signal));
+    else signal.addEventListener('abort', () => resolve(reasonOf(signal)), { once: true });
+  });
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : String(r ?? 'aborted');
+}

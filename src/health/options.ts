@@ -1,0 +1,165 @@
+import { checkEnum, checkNumber, checkObject, join } from '../config/checks.js';
+import { describe } from '../discovery/endpoint.js';
+import type { ConfigIssue } from '../errors/mesh-error.js';
+
+/** What a custom health check function is given. */
+export interface HealthCheckTarget {
+  /** The service. */
+  readonly service: string;
+  /** The endpoint URL, e.g. `http://10.0.0.1:8080`. */
+  readonly url: string;
+  /** Host name or IP address. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+  /** Aborted when the check times out (`timeoutMs`). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A custom health check: resolve `true` (or nothing) when the endpoint is
+ * healthy; resolve `false` or throw when it is not. It must honour
+ * `target.signal`; a check that outlives `timeoutMs` counts as failed.
+ */
+export type HealthCheckFunction = (target: HealthCheckTarget) => boolean | void | Promise<boolean | void>;
+
+/** Active health checking of a service's endpoints. */
+export interface HealthCheckOptions {
+  /** `'http'` (default) or `'tcp'` (connect only). Ignored when `check` is given. */
+  type?: 'http' | 'tcp';
+  /** HTTP path to GET. Default `'/healthz'`. */
+  path?: string;
+  /** Time between checks of an endpoint, in milliseconds. Default 5,000. */
+  intervalMs?: number;
+  /** Time a check may take, in milliseconds. Default 1,000. */
+  timeoutMs?: number;
+  /** Consecutive successes that make an unhealthy endpoint healthy. Default 2. */
+  healthyThreshold?: number;
+  /** Consecutive failures that make a healthy endpoint unhealthy. Default 3. */
+  unhealthyThreshold?: number;
+  /** Statuses that count as healthy: numbers (`204`) or classes (`'2xx'`). Default `['2xx']`. */
+  expectedStatuses?: (number | string)[];
+  /** Extra request headers for HTTP checks. */
+  headers?: Record<string, string>;
+  /** The `Host` header of HTTP checks. Default: the service name. */
+  host?: string;
+  /** A custom check, used instead of HTTP or TCP. */
+  check?: HealthCheckFunction;
+  /** Random spread added to each interval, in percent of it. Default 10. */
+  jitterPercent?: number;
+  /**
+   * Interval used for healthy endpoints while the service carries no
+   * traffic, in milliseconds (Envoy's `no_traffic_interval`). Default 60,000.
+   * Unhealthy endpoints are always checked every `intervalMs`.
+   */
+  noTrafficIntervalMs?: number;
+}
+
+/** Health checking with every default filled in. */
+export interface ResolvedHealthCheck {
+  readonly type: 'http' | 'tcp' | 'custom';
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  /** Inclusive status ranges. */
+  readonly expectedStatuses: readonly (readonly [number, number])[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly host: string | undefined;
+  readonly check: HealthCheckFunction | undefined;
+  readonly jitterPercent: number;
+  readonly noTrafficIntervalMs: number;
+}
+
+/** Defaults of {@link HealthCheckOptions}. */
+export const HEALTH_CHECK_DEFAULTS = Object.freeze({
+  type: 'http' as const,
+  path: '/healthz',
+  intervalMs: 5_000,
+  timeoutMs: 1_000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+  expectedStatuses: Object.freeze([Object.freeze([200, 299] as const)]),
+  jitterPercent: 10,
+  noTrafficIntervalMs: 60_000,
+});
+
+const KEYS = [
+  'type',
+  'path',
+  'intervalMs',
+  'timeoutMs',
+  'healthyThreshold',
+  'unhealthyThreshold',
+  'expectedStatuses',
+  'headers',
+  'host',
+  'check',
+  'jitterPercent',
+  'noTrafficIntervalMs',
+];
+
+/** Validates a `healthCheck` option; `undefined` or `false` means off. */
+export function resolveHealthCheck(value: unknown, path: string, issues: ConfigIssue[]): ResolvedHealthCheck | undefined {
+  if (value === undefined || value === false) return undefined;
+  const o = checkObject(value, path, issues, KEYS);
+  if (!o) return undefined;
+  const d = HEALTH_CHECK_DEFAULTS;
+  const int = { min: 1, integer: true };
+  let check: HealthCheckFunction | undefined;
+  if (o.check !== undefined) {
+    if (typeof o.check === 'function') check = o.check as HealthCheckFunction;
+    else issues.push({ path: join(path, 'check'), message: `expected a function, found ${describe(o.check)}` });
+  }
+  const type = checkEnum(o.type, join(path, 'type'), issues, ['http', 'tcp'], d.type);
+  let checkPath: string = d.path;
+  if (o.path !== undefined) {
+    if (typeof o.path !== 'string' || !o.path.startsWith('/')) {
+      issues.push({ path: join(path, 'path'), message: `expected a path starting with "/", found ${describe(o.path)}` });
+    } else checkPath = o.path;
+  }
+  const intervalMs = checkNumber(o.intervalMs, join(path, 'intervalMs'), issues, int, d.intervalMs);
+  const timeoutMs = checkNumber(o.timeoutMs, join(path, 'timeoutMs'), issues, int, d.timeoutMs);
+  const statuses: (readonly [number, number])[] = [];
+  if (o.expectedStatuses !== undefined) {
+    if (!Array.isArray(o.expectedStatuses) || o.expectedStatuses.length === 0) {
+      issues.push({ path: join(path, 'expectedStatuses'), message: `expected a non-empty array, found ${describe(o.expectedStatuses)}` });
+    } else {
+      o.expectedStatuses.forEach((s: unknown, i) => {
+        if (typeof s === 'number' && Number.isInteger(s) && s >= 100 && s <= 599) statuses.push([s, s]);
+        else if (typeof s === 'string' && /^[1-5]xx$/.test(s)) statuses.push([Number(s[0]) * 100, Number(s[0]) * 100 + 99]);
+        else issues.push({ path: join(join(path, 'expectedStatuses'), i), message: `expected a status (100-599) or a class like "2xx", found ${describe(s)}` });
+      });
+    }
+  }
+  let headers: Record<string, string> = {};
+  if (o.headers !== undefined) {
+    const h = checkObject(o.headers, join(path, 'headers'), issues);
+    if (h) {
+      for (const [k, v] of Object.entries(h)) {
+        if (typeof v !== 'string') issues.push({ path: join(join(path, 'headers'), k), message: `expected a string, found ${describe(v)}` });
+      }
+      headers = { ...(h as Record<string, string>) };
+    }
+  }
+  let host: string | undefined;
+  if (o.host !== undefined) {
+    if (typeof o.host !== 'string' || o.host === '') issues.push({ path: join(path, 'host'), message: `expected a host name, found ${describe(o.host)}` });
+    else host = o.host;
+  }
+  return Object.freeze({
+    type: check ? 'custom' : type,
+    path: checkPath,
+    intervalMs,
+    timeoutMs,
+    healthyThreshold: checkNumber(o.healthyThreshold, join(path, 'healthyThreshold'), issues, int, d.healthyThreshold),
+    unhealthyThreshold: checkNumber(o.unhealthyThreshold, join(path, 'unhealthyThreshold'), issues, int, d.unhealthyThreshold),
+    expectedStatuses: statuses.length > 0 ? Object.freeze(statuses) : d.expectedStatuses,
+    headers: Object.freeze(headers),
+    host,
+    check,
+    jitterPercent: checkNumber(o.jitterPercent, join(path, 'jitterPercent'), issues, { min: 0, max: 100 }, d.jitterPercent),
+    noTrafficIntervalMs: checkNumber(o.noTrafficIntervalMs, join(path, 'noTrafficIntervalMs'), issues, int, d.noTrafficIntervalMs),
+  });
+}
