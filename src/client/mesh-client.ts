@@ -19,16 +19,23 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
-import { MeshRequest, type RequestRoute } from './mesh-request.js';
+import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
 import { ServiceRuntime, createBalancer, sameBalancer } from './service-runtime.js';
+import { ServiceResilience } from '../resilience/service-resilience.js';
 
 const trace = debugChannel('client');
 const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
-/** Options of {@link MeshClient.request}: undici's request options without the URL parts. */
-export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher'> &
-  Partial<Pick<Dispatcher.RequestOptions, 'method'>>;
+/**
+ * Options of {@link MeshClient.request}: undici's request options without the
+ * URL parts. `body` may also be a function returning the body: the mesh calls
+ * it once per attempt, which makes any body replayable (so retriable).
+ */
+export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher' | 'body'> &
+  Partial<Pick<Dispatcher.RequestOptions, 'method'>> & {
+    body?: Dispatcher.RequestOptions['body'] | (() => NonNullable<Dispatcher.RequestOptions['body']>);
+  };
 
 /** Plain-JSON state of the mesh, from {@link MeshClient.snapshot}. */
 export interface MeshSnapshot {
@@ -44,6 +51,8 @@ export interface MeshSnapshot {
       loadBalancer: { policy: string } & Record<string, unknown>;
       connection: Record<string, number>;
       usableEndpoints: number;
+      /** Panic, service breaker, retry budget, bulkhead and ejection counts. */
+      resilience: Record<string, unknown>;
       endpoints: Record<string, unknown>[];
     }
   >;
@@ -83,9 +92,12 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #random: () => number;
+  readonly #env: RequestEnvironment;
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
+  /** Resilience runtime by service: budgets, breakers, ejections survive config updates. */
+  readonly #resilience = new Map<string, ServiceResilience<EndpointState>>();
   #egressAgent: Agent | undefined;
   #closing: Promise<void> | undefined;
 
@@ -115,6 +127,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
     this.#bus = new EventBus(this, observers, logger);
+    this.#env = { bus: this.#bus, clock, random: this.#random };
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -184,7 +197,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         loadBalancer: { policy: svc.config.loadBalancer.policy, ...svc.config.loadBalancer.options },
         connection: { ...svc.config.connection },
         usableEndpoints: svc.usable.length,
-        endpoints: svc.endpoints.map((e) => e.toJSON()),
+        resilience: svc.resilience.toJSON(),
+        endpoints: svc.endpoints.map((e) => ({ ...e.toJSON(), ...svc.resilience.describeEndpoint(e) })),
       };
     }
     return {
@@ -206,6 +220,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
+    for (const r of this.#resilience.values()) r.close();
     this.#egressAgent = undefined;
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
@@ -219,7 +234,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const route = this.closed
       ? { kind: 'refused' as const, error: closedError(), host: '' }
       : this.#route(opts.origin);
-    new MeshRequest({ bus: this.#bus, clock: this.#clock }, route, opts, handler).start();
+    new MeshRequest(this.#env, route, opts, handler).start();
     return true;
   }
 
@@ -300,7 +315,11 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
           ? old.balancer
           : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
-      services.set(name, new ServiceRuntime(svc, states, balancer));
+      let resilience = this.#resilience.get(name);
+      if (!resilience) this.#resilience.set(name, (resilience = new ServiceResilience(name, this.#env)));
+      const runtime = new ServiceRuntime(svc, states, balancer, resilience);
+      resilience.configure(svc.resilience, runtime);
+      services.set(name, runtime);
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
@@ -310,6 +329,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         events.push({ type: 'endpoint-removed', service: name, endpoint: url });
       }
       this.#endpoints.delete(name);
+      this.#resilience.get(name)?.close();
+      this.#resilience.delete(name);
     }
 
     const version = previous.version + 1;

@@ -1,5 +1,6 @@
 import { getLoadBalancer, type LoadBalancer, type PickContext } from '../balancing/balancer.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
+import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { EndpointState } from './endpoint-state.js';
 
 /**
@@ -12,16 +13,31 @@ export class ServiceRuntime {
   readonly config: ResolvedService;
   readonly endpoints: readonly EndpointState[];
   readonly balancer: LoadBalancer;
-  /** The endpoints the balancer may pick (all of them until health checking marks some). */
+  /** The resilience runtime of the service (kept across config versions). */
+  readonly resilience: ServiceResilience<EndpointState>;
+  /** The endpoints the balancer may pick: not behind an open breaker, not ejected (all of them in panic). */
   usable: readonly EndpointState[];
 
-  constructor(config: ResolvedService, endpoints: readonly EndpointState[], balancer: LoadBalancer) {
+  constructor(
+    config: ResolvedService,
+    endpoints: readonly EndpointState[],
+    balancer: LoadBalancer,
+    resilience: ServiceResilience<EndpointState>,
+  ) {
     this.name = config.name;
     this.config = config;
     this.endpoints = endpoints;
     this.balancer = balancer;
+    this.resilience = resilience;
     this.usable = endpoints;
     balancer.update(endpoints);
+  }
+
+  /** Swaps in a new usable set (control side) and tells the balancer. */
+  setUsable(usable: readonly EndpointState[]): void {
+    if (usable.length === this.usable.length && usable.every((e, i) => e === this.usable[i])) return;
+    this.usable = usable;
+    this.balancer.update(usable);
   }
 
   /** Picks an endpoint, preferring ones this request has not tried. */

@@ -3,6 +3,7 @@ import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
 /** Pool settings with every default filled in. */
@@ -20,6 +21,8 @@ export interface ResolvedService {
   readonly endpoints: readonly Endpoint[];
   readonly loadBalancer: ResolvedLoadBalancer;
   readonly connection: ResolvedConnection;
+  /** Retries, deadlines, breakers, outlier detection, bulkhead and hedging. */
+  readonly resilience: ResolvedResilience;
 }
 
 /** A whole configuration, validated and frozen: what the request path reads. */
@@ -42,8 +45,8 @@ export const DEFAULTS = Object.freeze({
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
 export const CONFIG_KEYS = ['services', 'defaults', 'egress'] as const;
-const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection'] as const;
-const DEFAULTS_KEYS = ['loadBalancer', 'connection'] as const;
+const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection', ...RESILIENCE_KEYS] as const;
+const DEFAULTS_KEYS = ['loadBalancer', 'connection', ...RESILIENCE_KEYS] as const;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
@@ -67,12 +70,14 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
 
   let defaultLb = DEFAULTS.loadBalancer;
   let defaultConnection = DEFAULTS.connection;
+  let defaultResilience = RESILIENCE_DEFAULTS;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
         defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
+      defaultResilience = resolveResilience(d, 'defaults', issues, RESILIENCE_DEFAULTS);
     }
   }
 
@@ -118,7 +123,8 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         svc.connection === undefined
           ? defaultConnection
           : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
-      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection }));
+      const resilience = resolveResilience(svc, path, issues, defaultResilience);
+      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection, resilience }));
     }
   }
 
