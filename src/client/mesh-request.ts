@@ -382,7 +382,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
         }
       }
     }
-    if (this.#waitTimer === undefined) this.#fail(failure);
+    this.#fail(failure);
   }
 
   // ---- resilience internals ----
@@ -466,6 +466,13 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
         delayMs,
         attempt: this.#attempts,
       });
+    }
+    if (delayMs <= 0) {
+      // No backoff: send on the next microtask (outside the failed attempt's callback), no timer.
+      queueMicrotask(() => {
+        if (!this.#done) this.#send();
+      });
+      return;
     }
     this.#waitTimer = this.#env.clock.setTimeout(() => {
       this.#waitTimer = undefined;

@@ -12,6 +12,8 @@ interface Record {
   /** Ejections so far, decremented by each interval the endpoint stays in (the multiplier). */
   multiplier: number;
   ejectedUntil: number;
+  /** When it was last restored: the multiplier decays only after a whole interval back in. */
+  restoredAt: number;
   timer: TimerHandle | undefined;
 }
 
@@ -28,7 +30,7 @@ export interface OutlierListener<E> {
  * interval's counts. An ejection lasts `base × multiplier` (capped at
  * `max(base, maxEjectionTimeMs)`), after which a clock timer restores the
  * endpoint; the multiplier goes up per ejection and down per interval spent
- * un-ejected. At most `maxEjectionPercent` of the endpoints are ejected at
+ * un-ejected (a whole interval after its restoration). At most `maxEjectionPercent` of the endpoints are ejected at
  * once, but always at least one may be.
  */
 export class OutlierDetector<E extends object> {
@@ -141,7 +143,10 @@ export class OutlierDetector<E extends object> {
         }
       }
     }
-    for (const x of stats) if (!x.r.ejected && x.r.multiplier > 0) x.r.multiplier--;
+    const now = this.#clock.now();
+    for (const x of stats) {
+      if (!x.r.ejected && x.r.multiplier > 0 && now - x.r.restoredAt >= s.intervalMs) x.r.multiplier--;
+    }
   }
 
   /** Per-endpoint state for `snapshot()`. */
@@ -182,6 +187,7 @@ export class OutlierDetector<E extends object> {
     r.timer = this.#clock.setTimeout(() => {
       r.timer = undefined;
       r.ejected = false;
+      r.restoredAt = this.#clock.now();
       r.consecutive5xx = 0;
       r.consecutiveGateway = 0;
       r.consecutiveLocal = 0;
@@ -202,6 +208,7 @@ function fresh(): Record {
     ejected: false,
     multiplier: 0,
     ejectedUntil: 0,
+    restoredAt: -Infinity,
     timer: undefined,
   };
 }
