@@ -27,6 +27,8 @@ export class RetryBudget {
   #tokensAt: number;
   /** Retries refused since the budget was made. */
   exhausted = 0;
+  /** Retries granted since the budget was made. */
+  withdrawn = 0;
 
   constructor(options: { percent: number; minRetriesPerSecond: number; ttlMs: number }, clock: Clock) {
     this.#clock = clock;
@@ -51,6 +53,7 @@ export class RetryBudget {
     this.#advance();
     if (this.#ratio * sum(this.#requests) - sum(this.#retries) >= 1) {
       this.#retries[this.#slice]!++;
+      this.withdrawn++;
       return true;
     }
     const now = this.#clock.now();
@@ -58,14 +61,18 @@ export class RetryBudget {
     this.#tokensAt = now;
     if (this.#tokens >= 1) {
       this.#tokens -= 1;
+      this.withdrawn++;
       return true;
     }
     this.exhausted++;
     return false;
   }
 
-  /** Plain JSON for `snapshot()`: the window's counts and the retries available now. */
-  toJSON(): { requests: number; retries: number; available: number; exhausted: number } {
+  /**
+   * Plain JSON for `snapshot()`: the window's requests and the retries they
+   * paid for, the retries available now, and totals granted and refused.
+   */
+  toJSON(): { requests: number; retries: number; available: number; withdrawn: number; exhausted: number } {
     this.#advance();
     const now = this.#clock.now();
     const tokens = Math.min(this.#floorMax, this.#tokens + (now - this.#tokensAt) * this.#floorPerMs);
@@ -75,6 +82,7 @@ export class RetryBudget {
       requests,
       retries,
       available: Math.floor(Math.max(0, this.#ratio * requests - retries) + tokens),
+      withdrawn: this.withdrawn,
       exhausted: this.exhausted,
     };
   }

@@ -31,7 +31,7 @@ describe('retry budget (fake clock)', () => {
     expect(take(10)).toBe(5);
     // After the window the requests (and the retries they paid for) expire; the floor is full again.
     clock.advance(10_000);
-    expect(budget.toJSON()).toEqual({ requests: 0, retries: 0, available: 10, exhausted: 5 + 10 + 5 });
+    expect(budget.toJSON()).toEqual({ requests: 0, retries: 0, available: 10, withdrawn: 10 + 20 + 5, exhausted: 5 + 10 + 5 });
     for (let i = 0; i < 50; i++) budget.deposit();
     expect(take(100)).toBe(10 + 10);
   });
