@@ -21,6 +21,19 @@ export type {
   DefaultsOptions,
   ConnectionOptions,
   LoadBalancerOption,
+  ResilienceOptions,
+  RetryOptions,
+  RetryCondition,
+  BackoffOptions,
+  RetryBudgetOptions,
+  TimeoutOptions,
+  CircuitBreakerOptions,
+  CircuitBreakerSettings,
+  OutlierDetectionOptions,
+  SuccessRateEjectionOptions,
+  FailurePercentageEjectionOptions,
+  BulkheadOptions,
+  HedgeOptions,
 } from './config/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
 export {
