@@ -178,6 +178,15 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#headers = withAuthority(this.#opts.headers, route.authority);
     const res = route.service.resilience;
     this.#res = res;
+    const timeout = route.service.config.resilience.timeout;
+    if (timeout) {
+      // The deadline runs from here: time waiting in the bulkhead queue counts.
+      this.#perTryMs = timeout.perTryMs;
+      if (timeout.totalMs !== undefined) {
+        this.#deadline = this.#startedAt + timeout.totalMs;
+        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
+      }
+    }
     const bulkhead = res.bulkhead;
     if (bulkhead) {
       const resume = (this.#queued = () => {
@@ -231,14 +240,6 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     if (config.hedge) this.#hedgeOk = replayable && (retry ? methodRetriable(retry, method) : IDEMPOTENT.has(method));
     res.budget?.deposit();
-    const timeout = config.timeout;
-    if (timeout) {
-      this.#perTryMs = timeout.perTryMs;
-      if (timeout.totalMs !== undefined) {
-        this.#deadline = this.#startedAt + timeout.totalMs;
-        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
-      }
-    }
     this.#send();
   }
 

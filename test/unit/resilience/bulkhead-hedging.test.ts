@@ -141,3 +141,22 @@ describe('hedging', () => {
     expect(metrics.filter((e) => e.type === 'hedge').length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('bulkhead and deadline', () => {
+  it('a queued request whose total deadline expires fails with MESH_TIMEOUT and leaves the queue', async () => {
+    const held: (() => void)[] = [];
+    const server = track(await startServer('held', (_req, res) => void held.push(() => res.end('ok'))));
+    const mesh = track(
+      new MeshClient({
+        services: { s: { endpoints: [server.url], bulkhead: { maxConcurrent: 1, maxPending: 1 }, timeout: { totalMs: 100 } } },
+      }),
+    );
+    const first = mesh.request('http://s/x').catch((e: unknown) => (isMeshError(e) ? e.code : String(e)));
+    const queued = mesh.request('http://s/x').catch((e: unknown) => (isMeshError(e) ? e.code : String(e)));
+    expect(await queued).toBe('MESH_TIMEOUT');
+    expect(await first).toBe('MESH_TIMEOUT');
+    expect(mesh.snapshot().services.s!.resilience).toMatchObject({ bulkhead: { active: 0, pending: 0, rejected: 0 } });
+    expect(server.requests).toHaveLength(1);
+    for (const release of held) release();
+  });
+});
