@@ -58,12 +58,15 @@ describe('deadlines', () => {
     clearTimeout(probe);
     expect(isMeshError(error, 'MESH_TIMEOUT')).toBe(true);
     expect(elapsed).toBeLessThan(350 + lag);
-    expect(elapsed).toBeGreaterThanOrEqual(290);
+    // At least two tries expired (100 ms each); a retry whose backoff would end past 300 ms is not started.
+    expect(elapsed).toBeGreaterThanOrEqual(195);
     // Per-try timeouts were retried (retryOn includes 'timeout'); how many fit before 300 ms depends on the jitter.
     const reasons = events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.reason);
     expect(reasons.length).toBeGreaterThanOrEqual(1);
     expect(reasons.every((r) => r === 'timeout')).toBe(true);
-    expect(hung.requests.length).toBe(reasons.length + 1);
+    // The last try may be aborted before the server logged it (loaded machine).
+    expect(hung.requests.length).toBeGreaterThanOrEqual(reasons.length);
+    expect(hung.requests.length).toBeLessThanOrEqual(reasons.length + 1);
     expect(used.get(hung)!.size).toBeGreaterThanOrEqual(1);
     expect(await settles(async () => (await connections(hung)) === 0)).toBe(true);
   });
