@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshClient, isMeshError, type MetricEvent } from '../../../src/index.js';
 import type { Socket } from 'node:net';
@@ -25,7 +25,13 @@ async function connections(server: TestServer): Promise<number> {
   return [...(used.get(server) ?? [])].filter((s) => !s.destroyed).length;
 }
 async function hungServer(): Promise<TestServer> {
-  const server = track(await startServer('hung', (req, res) => hold()(req, res, '')));
+  // Answers /warm (so a connection is open before the test), hangs on everything else.
+  const server = track(
+    await startServer('hung', (req, res) => {
+      if (req.url === '/warm') res.end('warm');
+      else hold()(req, res, '');
+    }),
+  );
   used.set(server, new Set());
   return server;
 }
@@ -48,25 +54,28 @@ describe('deadlines', () => {
         services: { slow: { endpoints: [hung.url], timeout: { perTryMs: 100, totalMs: 300 }, outlierDetection: false } },
       }),
     );
+    await (await mesh.request('http://slow/warm')).body.text();
     mesh.on('metric', (e) => events.push(e));
+    // Event-loop stalls (two cores shared with other test runs) are measured and allowed for: not the mesh's doing.
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const started = performance.now();
-    // A plain 300 ms timer measures event-loop lag (two cores shared with other test runs): not the mesh's fault.
-    let lag = 0;
-    const probe = setTimeout(() => (lag = performance.now() - started - 300), 300);
     const error = await mesh.request('http://slow/x').catch((e: unknown) => e);
     const elapsed = performance.now() - started;
-    clearTimeout(probe);
+    loop.disable();
+    const stalls = loop.max / 1e6;
     expect(isMeshError(error, 'MESH_TIMEOUT')).toBe(true);
-    expect(elapsed).toBeLessThan(350 + lag);
+    expect(elapsed).toBeLessThan(350 + stalls);
     // At least two tries expired (100 ms each); a retry whose backoff would end past 300 ms is not started.
     expect(elapsed).toBeGreaterThanOrEqual(195);
     // Per-try timeouts were retried (retryOn includes 'timeout'); how many fit before 300 ms depends on the jitter.
     const reasons = events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && e.reason);
     expect(reasons.length).toBeGreaterThanOrEqual(1);
     expect(reasons.every((r) => r === 'timeout')).toBe(true);
-    // The last try may be aborted before the server logged it (loaded machine).
-    expect(hung.requests.length).toBeGreaterThanOrEqual(reasons.length);
-    expect(hung.requests.length).toBeLessThanOrEqual(reasons.length + 1);
+    // Tries that reached the server (the last one may be aborted before the server saw it on a loaded machine).
+    const tries = hung.requests.filter((r) => r.url === '/x').length;
+    expect(tries).toBeGreaterThanOrEqual(1);
+    expect(tries).toBeLessThanOrEqual(reasons.length + 1);
     expect(used.get(hung)!.size).toBeGreaterThanOrEqual(1);
     expect(await settles(async () => (await connections(hung)) === 0)).toBe(true);
   });
@@ -78,12 +87,14 @@ describe('deadlines', () => {
         services: { slow: { endpoints: [hung.url], timeout: { perTryMs: 100 }, retry: { attempts: 2, backoff: false } } },
       }),
     );
+    await (await mesh.request('http://slow/warm')).body.text();
     const error = await mesh.request('http://slow/x').catch((e: unknown) => e);
     expect(isMeshError(error, 'MESH_TIMEOUT')).toBe(true);
     expect((error as { attempts: number }).attempts).toBe(2);
     expect(await settles(async () => (await connections(hung)) === 0)).toBe(true);
-    expect(hung.requests.length).toBeGreaterThanOrEqual(1);
-    expect(hung.requests.length).toBeLessThanOrEqual(2);
+    const tries = hung.requests.filter((r) => r.url === '/x').length;
+    expect(tries).toBeGreaterThanOrEqual(1);
+    expect(tries).toBeLessThanOrEqual(2);
     expect(used.get(hung)!.size).toBeGreaterThanOrEqual(1);
   });
 
