@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { MeshClient, type MeshRequestOptions, type MeshSnapshot } from './client/mesh-client.js';
+export { MeshClient, type MeshRequestOptions, type MeshSnapshot, type RequestPolicyOverrides } from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
 export {
   MeshError,

@@ -10,7 +10,7 @@ import {
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
-import type { MeshClientOptions, MeshConfig } from '../config/types.js';
+import type { HedgeOptions, MeshClientOptions, MeshConfig, RetryOptions, TimeoutOptions } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
@@ -35,7 +35,19 @@ const ROUTE_CACHE_LIMIT = 1024;
 export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher' | 'body'> &
   Partial<Pick<Dispatcher.RequestOptions, 'method'>> & {
     body?: Dispatcher.RequestOptions['body'] | (() => NonNullable<Dispatcher.RequestOptions['body']>);
+    /** Per-request overrides of the service's retry, timeout and hedge policies (field by field; `false` turns one off). */
+    mesh?: RequestPolicyOverrides;
   };
+
+/** Per-request policy overrides, in {@link MeshRequestOptions.mesh}. The retry budget stays per service. */
+export interface RequestPolicyOverrides {
+  /** Overrides the service's {@link RetryOptions} for this request; `false`: no retry. */
+  retry?: Omit<RetryOptions, 'budget'> | false;
+  /** Overrides the service's {@link TimeoutOptions} for this request; `false`: no deadline. */
+  timeout?: TimeoutOptions | false;
+  /** Overrides the service's {@link HedgeOptions} for this request; `false`: no hedge. */
+  hedge?: HedgeOptions | false;
+}
 
 /** Plain-JSON state of the mesh, from {@link MeshClient.snapshot}. */
 export interface MeshSnapshot {

@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
-import type { ResolvedRetry } from '../config/resilience.js';
-import { MeshError, isMeshError } from '../errors/mesh-error.js';
+import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
+import { MeshConfigError, MeshError, isMeshError } from '../errors/mesh-error.js';
 import { fullJitterDelay, parseRetryAfter } from '../resilience/backoff.js';
 import {
   classifyError,
@@ -76,6 +76,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #status: number | undefined;
   // ---- resilience ----
   #res: ServiceResilience<EndpointState> | undefined;
+  /** The service's policies, with this request's overrides (`opts.mesh`) applied. */
+  #config: ResolvedResilience | undefined;
   #retry: ResolvedRetry | undefined;
   /** May retry after something was sent (retriable method, replayable body). */
   #retrySent = false;
@@ -178,7 +180,18 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#headers = withAuthority(this.#opts.headers, route.authority);
     const res = route.service.resilience;
     this.#res = res;
-    const timeout = route.service.config.resilience.timeout;
+    let config = route.service.config.resilience;
+    const override = (this.#opts as { mesh?: unknown }).mesh;
+    if (override !== undefined) {
+      const resolved = resolveRequestResilience(override, config);
+      if (Array.isArray(resolved)) {
+        this.#fail(new MeshConfigError(resolved));
+        return;
+      }
+      config = resolved;
+    }
+    this.#config = config;
+    const timeout = config.timeout;
     if (timeout) {
       // The deadline runs from here: time waiting in the bulkhead queue counts.
       this.#perTryMs = timeout.perTryMs;
@@ -216,7 +229,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   /** Starts a service request that holds its bulkhead slot (if any). */
   #begin(service: ServiceRuntime): void {
     const res = service.resilience;
-    const config = service.config.resilience;
+    const config = this.#config!;
     const breaker = res.serviceBreaker;
     if (breaker) {
       if (!breaker.tryAcquire()) {
@@ -482,7 +495,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #armHedge(service: ServiceRuntime): void {
-    const hedge = service.config.resilience.hedge!;
+    const hedge = this.#config!.hedge!;
     const delay = hedge.delayMs ?? this.#res!.latency?.value();
     if (delay === undefined) return;
     this.#hedgeTimer = this.#env.clock.setTimeout(() => {

@@ -406,3 +406,23 @@ function stringList(value: unknown, path: string, issues: ConfigIssue[]): string
   }
   return value as string[];
 }
+
+/** The per-request overrides a request may carry (`mesh.request(url, { mesh: { ... } })`). */
+export const REQUEST_OVERRIDE_KEYS = ['retry', 'timeout', 'hedge'] as const;
+
+/**
+ * Resolves per-request overrides over the service's policies (STYLE 5: a
+ * request's options override the configured ones). Paths in issues start at
+ * `mesh`. The retry budget stays per service: `mesh.retry.budget` is refused.
+ */
+export function resolveRequestResilience(value: unknown, base: ResolvedResilience): ResolvedResilience | ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const o = checkObject(value, 'mesh', issues, REQUEST_OVERRIDE_KEYS);
+  if (!o) return issues;
+  const retry = o.retry as Record<string, unknown> | false | undefined;
+  if (retry && typeof retry === 'object' && retry.budget !== undefined) {
+    issues.push({ path: 'mesh.retry.budget', message: 'the retry budget is per service; set it in the service configuration' });
+  }
+  const resolved = resolveResilience(o, 'mesh', issues, base);
+  return issues.length > 0 ? issues : resolved;
+}
