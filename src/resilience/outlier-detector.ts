@@ -47,7 +47,6 @@ export class OutlierDetector<E extends object> {
     this.#clock = clock;
     this.#random = random;
     this.#listener = listener;
-    this.#arm();
   }
 
   /** Sets the endpoints watched: new ones start clean, removed ones are forgotten. */
@@ -60,6 +59,7 @@ export class OutlierDetector<E extends object> {
       this.#records.delete(e);
     }
     for (const e of endpoints) if (!this.#records.has(e)) this.#records.set(e, fresh());
+    this.#arm();
   }
 
   /** True while `endpoint` is ejected. */
@@ -168,11 +168,28 @@ export class OutlierDetector<E extends object> {
     }
   }
 
+  /**
+   * Keeps the interval timer running only while it has work: a rate check
+   * with enough endpoints, or a multiplier to decay. An idle service holds no
+   * timer (and fake-timer tests that run every timer terminate).
+   */
   #arm(): void {
+    const s = this.settings;
+    const n = this.#records.size;
+    let needed = (s.successRate !== undefined && n >= s.successRate.minimumHosts) ||
+      (s.failurePercentage !== undefined && n >= s.failurePercentage.minimumHosts);
+    if (!needed) for (const r of this.#records.values()) if (r.multiplier > 0) needed = true;
+    if (!needed) {
+      if (this.#interval !== undefined) this.#clock.clearTimeout(this.#interval);
+      this.#interval = undefined;
+      return;
+    }
+    if (this.#interval !== undefined) return;
     this.#interval = this.#clock.setTimeout(() => {
+      this.#interval = undefined;
       this.runInterval();
       this.#arm();
-    }, this.settings.intervalMs);
+    }, s.intervalMs);
   }
 
   #eject(endpoint: E, r: Record, reason: string): void {
@@ -184,6 +201,7 @@ export class OutlierDetector<E extends object> {
     this.#ejectedCount++;
     const durationMs = Math.min(s.baseEjectionTimeMs * r.multiplier, Math.max(s.baseEjectionTimeMs, s.maxEjectionTimeMs));
     r.ejectedUntil = this.#clock.now() + durationMs;
+    this.#arm();
     r.timer = this.#clock.setTimeout(() => {
       r.timer = undefined;
       r.ejected = false;
