@@ -185,6 +185,8 @@ export class OutlierDetector<E extends object> {
       return;
     }
     if (this.#interval !== undefined) return;
+    // A fresh interval starts with fresh counts (they may have piled up while idle).
+    for (const r of this.#records.values()) r.successes = r.failures = 0;
     this.#interval = this.#clock.setTimeout(() => {
       this.#interval = undefined;
       this.runInterval();
