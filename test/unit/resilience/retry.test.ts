@@ -103,6 +103,37 @@ describe('retries', () => {
     expect(alive.requests.map((r) => r.body)).toEqual(Array.from({ length: 10 }, (_, i) => `n=${i}`));
   });
 
+  it('sends each retry to an endpoint this request has not tried', async () => {
+    const list = await servers(3, (req, res) => {
+      if (req.socket.localPort !== list[2]!.port) res.statusCode = 503;
+      res.end();
+    });
+    const mesh = track(
+      new MeshClient({
+        random: seededRandom(12),
+        services: {
+          s: {
+            endpoints: list.map((s) => s.url),
+            loadBalancer: 'random',
+            // Two of three endpoints fail: most requests need retries, more than the default budget allows.
+            retry: { attempts: 3, backoff: false, budget: { percent: 200 } },
+            outlierDetection: false,
+          },
+        },
+      }),
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await mesh.request('http://s/x');
+      await res.body.dump();
+      statuses.push(res.statusCode);
+    }
+    // Random picks with repeats would fail some requests; untried-first never needs more than 3 tries.
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(list[2]!.requests).toHaveLength(100);
+    expect(list[0]!.requests.length + list[1]!.requests.length).toBeGreaterThan(50);
+  });
+
   it('never forwards a retried 5xx body: the caller sees the retry', async () => {
     let n = 0;
     const [server] = await servers(1, (_req, res) => {
