@@ -39,7 +39,7 @@ export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'pat
     mesh?: RequestPolicyOverrides;
   };
 
-/** Per-request policy overrides, in {@link MeshRequestOptions.mesh}. The retry budget stays per service. */
+/** Per-request policy overrides: the `mesh` option of {@link MeshRequestOptions}. The retry budget stays per service. */
 export interface RequestPolicyOverrides {
   /** Overrides the service's {@link RetryOptions} for this request; `false`: no retry. */
   retry?: Omit<RetryOptions, 'budget'> | false;
