@@ -3,7 +3,13 @@
  *
  * @packageDocumentation
  */
-export { MeshClient, type MeshRequestOptions, type MeshSnapshot, type ServiceSnapshot } from './client/mesh-client.js';
+export {
+  MeshClient,
+  type MeshRequestOptions,
+  type MeshSnapshot,
+  type ServiceSnapshot,
+  type RequestPolicyOverrides,
+} from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
 export {
   MeshError,
@@ -23,6 +29,19 @@ export type {
   LoadBalancerOption,
   LoadBalancerChoice,
   SharedServiceOptions,
+  ResilienceOptions,
+  RetryOptions,
+  RetryCondition,
+  BackoffOptions,
+  RetryBudgetOptions,
+  TimeoutOptions,
+  CircuitBreakerOptions,
+  CircuitBreakerSettings,
+  OutlierDetectionOptions,
+  SuccessRateEjectionOptions,
+  FailurePercentageEjectionOptions,
+  BulkheadOptions,
+  HedgeOptions,
 } from './config/types.js';
 export type {
   Route,
@@ -106,4 +125,4 @@ export type {
 export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
 export type { EndpointCheckStatus } from './health/checker.js';
 export type { DownReason } from './client/endpoint-state.js';
-export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver } from './discovery/dns.js';
+export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver, type DnsAddress, type DnsSrvRecord } from './discovery/dns.js';

@@ -10,7 +10,14 @@ import {
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
-import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../config/types.js';
+import type {
+  HedgeOptions,
+  LoadBalancerChoice,
+  MeshClientOptions,
+  MeshConfig,
+  RetryOptions,
+  TimeoutOptions,
+} from '../config/types.js';
 import { describe, type Endpoint } from '../discovery/endpoint.js';
 import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
 import { HealthChecker } from '../health/checker.js';
@@ -26,16 +33,36 @@ import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
-import { MeshRequest, type RequestRoute } from './mesh-request.js';
+import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
 import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
+import { ServiceResilience } from '../resilience/service-resilience.js';
 
 const trace = debugChannel('client');
 const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
-/** Options of {@link MeshClient.request}: undici's request options without the URL parts. */
-export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher'> &
-  Partial<Pick<Dispatcher.RequestOptions, 'method'>>;
+/**
+ * Options of {@link MeshClient.request}: undici's request options without the
+ * URL parts. `body` may also be a function returning the body: the mesh calls
+ * it once per attempt, which makes any body replayable (so retriable).
+ */
+export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher' | 'body'> &
+  Partial<Pick<Dispatcher.RequestOptions, 'method'>> & {
+    /** The request body, or a function returning it (called once per attempt: replayable). */
+    body?: Dispatcher.RequestOptions['body'] | (() => NonNullable<Dispatcher.RequestOptions['body']>);
+    /** Per-request overrides of the service's retry, timeout and hedge policies (field by field; `false` turns one off). */
+    mesh?: RequestPolicyOverrides;
+  };
+
+/** Per-request policy overrides: the `mesh` option of {@link MeshRequestOptions}. The retry budget stays per service. */
+export interface RequestPolicyOverrides {
+  /** Overrides the service's {@link RetryOptions} for this request; `false`: no retry. */
+  retry?: Omit<RetryOptions, 'budget'> | false;
+  /** Overrides the service's {@link TimeoutOptions} for this request; `false`: no deadline. */
+  timeout?: TimeoutOptions | false;
+  /** Overrides the service's {@link HedgeOptions} for this request; `false`: no hedge. */
+  hedge?: HedgeOptions | false;
+}
 
 /** Plain-JSON state of the mesh, from {@link MeshClient.snapshot}. */
 export interface MeshSnapshot {
@@ -69,6 +96,8 @@ export interface ServiceSnapshot {
   panic: boolean;
   /** Where the endpoints come from, when discovery providers back the service. */
   discovery?: ServiceDiscoveryStatus;
+  /** Panic, service breaker, retry budget, bulkhead and ejection counts. */
+  resilience: Record<string, unknown>;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -111,6 +140,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
   readonly #registry: DiscoveryRegistry;
   readonly #checkers = new Map<string, HealthChecker>();
+  readonly #env: RequestEnvironment;
+  /** Resilience runtime by service: budgets, breakers, ejections survive config updates. */
+  readonly #resilience = new Map<string, ServiceResilience<EndpointState>>();
   #egressAgent: Agent | undefined;
   #rampTimer: TimerHandle | undefined;
   /** Health events queued while a new state is being built. */
@@ -153,6 +185,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#transport = transport && ((origin: string) => new BridgedDispatcher(transport(origin)));
     this.#bus = new EventBus(this, observers, logger);
     this.#security = new SecurityRegistry(clock, this.#bus);
+    this.#env = { bus: this.#bus, clock, random: this.#random };
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -246,7 +279,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         connection: { ...svc.config.connection },
         usableEndpoints: svc.main.eligible,
         panic: svc.panic,
-        endpoints: svc.endpoints.map((e) => e.toJSON()),
+        resilience: svc.resilience?.toJSON() ?? {},
+        endpoints: svc.endpoints.map((e) => ({ ...e.toJSON(), ...svc.resilience?.describeEndpoint(e) })),
         routing: svc.describeRouting(),
         tls: tlsSnapshot(svc.security),
       };
@@ -320,6 +354,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
     this.#security.close();
+    for (const r of this.#resilience.values()) r.close();
     this.#egressAgent = undefined;
     closing.push(this.#registry.close());
     for (const checker of this.#checkers.values()) closing.push(checker.close());
@@ -336,7 +371,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const route = this.closed
       ? { kind: 'refused' as const, error: closedError(), host: '' }
       : this.#route(opts.origin);
-    new MeshRequest({ bus: this.#bus, clock: this.#clock }, route, opts, handler).start();
+    new MeshRequest(this.#env, route, opts, handler).start();
     return true;
   }
 
@@ -434,6 +469,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         events.push({ type: 'endpoint-removed', service: name, endpoint: url });
       }
       this.#endpoints.delete(name);
+      this.#resilience.get(name)?.close();
+      this.#resilience.delete(name);
     }
 
     this.#security.retain(config.services);
@@ -518,7 +555,10 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       draining.push(state.close());
       events.push({ type: 'endpoint-removed', service: name, endpoint: url });
     }
-    const runtime = new ServiceRuntime(svc, states, this.#runtimeEnv(), old, security);
+    let resilience = this.#resilience.get(name);
+    if (!resilience) this.#resilience.set(name, (resilience = new ServiceResilience(name, this.#env)));
+    const runtime = new ServiceRuntime(svc, states, this.#runtimeEnv(), old, security, resilience);
+    resilience.configure(svc.resilience, runtime);
     if (runtime.endpoints.some((e) => e.ramping)) this.#scheduleRamp();
     return runtime;
   }

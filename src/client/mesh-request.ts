@@ -2,11 +2,22 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
-import { MeshError, isMeshError } from '../errors/mesh-error.js';
+import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
+import { MeshConfigError, MeshError, isMeshError } from '../errors/mesh-error.js';
+import { fullJitterDelay, parseRetryAfter } from '../resilience/backoff.js';
+import {
+  classifyError,
+  isReplayable,
+  methodRetriable,
+  nothingSent,
+  retryReasonForError,
+  retryReasonForStatus,
+} from '../resilience/retry-policy.js';
+import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { Credentials } from '../security/auth.js';
 import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
 import type { EventBus } from '../telemetry/event-bus.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader } from './headers.js';
 import type { Destination, ServiceRuntime } from './service-runtime.js';
@@ -24,6 +35,7 @@ const Decorator = DecoratorHandler as unknown as new (handler: Handler) => V2Han
 export interface RequestEnvironment {
   readonly bus: EventBus;
   readonly clock: Clock;
+  readonly random: () => number;
 }
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
@@ -38,11 +50,17 @@ export type RequestRoute =
   | { readonly kind: 'egress'; readonly dispatcher: Dispatcher; readonly origin: string; readonly host: string }
   | { readonly kind: 'refused'; readonly error: MeshError; readonly host: string };
 
+/** A retried response's body is drained (keeping the connection) up to this size, else the connection is dropped. */
+const DRAIN_LIMIT = 64 * 1024;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
 /**
  * One logical request through the mesh: the stable controller handed to the
- * caller's handler, and the driver of its attempts. It forwards response
- * events to the caller only for the attempt it commits to; the first
- * response headers handed over commit the request for good.
+ * caller's handler, and the driver of its attempts (retries with backoff and
+ * budget, per-try and total deadlines, a hedge). It forwards response events
+ * to the caller only for the attempt it commits to; the first response
+ * headers handed over commit the request for good: never retried or hedged
+ * after that. A retried response's body is drained, never forwarded.
  */
 export class MeshRequest extends Decorator implements Controller, PickRequest {
   readonly #env: RequestEnvironment;
@@ -52,14 +70,39 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #headers: string[] | undefined;
   #destination: Destination | undefined;
   #attempts = 0;
+  #first: EndpointState | undefined;
   #tried: Set<EndpointState> | undefined;
+  /** The newest attempt. */
   #current: Attempt | undefined;
+  /** An older attempt still racing the newest (hedging). */
+  #other: Attempt | undefined;
+  #lastEndpoint: string | undefined;
   #committed = false;
   #done = false;
   #aborted = false;
   #reason: Error | null = null;
   #paused = false;
   #status: number | undefined;
+  // ---- resilience ----
+  #res: ServiceResilience<EndpointState> | undefined;
+  /** The service's policies, with this request's overrides (`opts.mesh`) applied. */
+  #config: ResolvedResilience | undefined;
+  #retry: ResolvedRetry | undefined;
+  /** May retry after something was sent (retriable method, replayable body). */
+  #retrySent = false;
+  /** May retry when nothing was sent (replayable body). */
+  #retryUnsent = false;
+  /** May hedge (idempotent method, replayable body, hedging on). */
+  #hedgeOk = false;
+  #perTryMs: number | undefined;
+  #deadline = Infinity;
+  #deadlineTimer: TimerHandle | undefined;
+  #waitTimer: TimerHandle | undefined;
+  #hedgeTimer: TimerHandle | undefined;
+  #lastError: Error | undefined;
+  #holdsBulkhead = false;
+  #queued: (() => void) | undefined;
+  #breakerPending = false;
 
   constructor(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler) {
     super(handler);
@@ -97,6 +140,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (this.#aborted || this.#done) return;
     this.#aborted = true;
     this.#reason = reason;
+    this.#clearTimers();
     const attempt = this.#current;
     if (this.#committed && attempt?.controller) {
       // The body is streaming: abort the attempt; its error event finishes us.
@@ -104,6 +148,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       return;
     }
     if (attempt) this.#discard(attempt, reason);
+    if (this.#other) this.#discard(this.#other, reason);
     this.#fail(reason);
   }
 
@@ -119,7 +164,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   // ---- driving ----
 
-  /** Hands the caller its controller, then sends the first attempt. */
+  /** Hands the caller its controller, then admits the request and sends the first attempt. */
   start(): void {
     super.onRequestStart(this, {});
     if (this.#done || this.#aborted) return;
@@ -166,33 +211,115 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     this.#headers = headers;
     this.#destination = route.service.destination(this);
+    const res = route.service.resilience!;
+    this.#res = res;
+    let config = route.service.config.resilience;
+    const override = (this.#opts as { mesh?: unknown }).mesh;
+    if (override !== undefined) {
+      const resolved = resolveRequestResilience(override, config);
+      if (Array.isArray(resolved)) {
+        this.#fail(new MeshConfigError(resolved));
+        return;
+      }
+      config = resolved;
+    }
+    this.#config = config;
+    const timeout = config.timeout;
+    if (timeout) {
+      // The deadline runs from here: time waiting in the bulkhead queue counts.
+      this.#perTryMs = timeout.perTryMs;
+      if (timeout.totalMs !== undefined) {
+        this.#deadline = this.#startedAt + timeout.totalMs;
+        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
+      }
+    }
+    const bulkhead = res.bulkhead;
+    if (bulkhead) {
+      const resume = (this.#queued = () => {
+        this.#queued = undefined;
+        this.#holdsBulkhead = true;
+        if (this.#done) this.#finish();
+        else this.#begin(route.service);
+      });
+      const admitted = bulkhead.enter(resume);
+      if (admitted === 'queued') return;
+      this.#queued = undefined;
+      if (admitted === 'rejected') {
+        this.#reject(
+          new MeshError(
+            'MESH_BULKHEAD_REJECTED',
+            `service "${route.service.name}" has ${bulkhead.maxConcurrent} requests in flight and ${bulkhead.pending} waiting (its bulkhead limits)`,
+            { service: route.service.name, attempts: 0 },
+          ),
+        );
+        return;
+      }
+      this.#holdsBulkhead = true;
+    }
+    this.#begin(route.service);
+  }
+
+  /** Starts a service request that holds its bulkhead slot (if any). */
+  #begin(service: ServiceRuntime): void {
+    const res = service.resilience!;
+    const config = this.#config!;
+    const breaker = res.serviceBreaker;
+    if (breaker) {
+      if (!breaker.tryAcquire()) {
+        this.#reject(
+          new MeshError('MESH_CIRCUIT_OPEN', `the circuit breaker of service "${service.name}" is ${breaker.state}`, {
+            service: service.name,
+            attempts: 0,
+          }),
+        );
+        return;
+      }
+      this.#breakerPending = true;
+    }
+    const method = this.#opts.method;
+    const replayable = isReplayable(this.#opts.body) && !this.#opts.upgrade;
+    const retry = config.retry;
+    if (retry && retry.attempts > 1) {
+      this.#retry = retry;
+      this.#retryUnsent = replayable;
+      this.#retrySent = replayable && methodRetriable(retry, method);
+    }
+    if (config.hedge) this.#hedgeOk = replayable && (retry ? methodRetriable(retry, method) : IDEMPOTENT.has(method));
+    res.budget?.deposit();
     this.#send();
   }
 
   #send(): void {
     const route = this.#route;
-    if (route.kind === 'refused') return;
+    if (route.kind === 'refused' || this.#done) return;
     const index = this.#attempts++;
+    let body = this.#opts.body;
+    if (typeof body === 'function') body = (body as () => Dispatcher.DispatchOptions['body'])();
     if (route.kind === 'egress') {
       const attempt = new Attempt(this, undefined, index, this.#env.clock.now());
       this.#current = attempt;
-      route.dispatcher.dispatch(this.#opts, attempt);
+      route.dispatcher.dispatch(body === this.#opts.body ? this.#opts : { ...this.#opts, body }, attempt);
       return;
     }
     const service = route.service;
+    let tried = this.#tried;
+    if (index > 0 && this.#first !== undefined && tried === undefined) tried = this.#tried = new Set([this.#first]);
     const destination = this.#destination;
-    const endpoint = destination?.picker.pick({ request: this, tried: this.#tried });
+    const endpoint = destination?.picker.pick({ request: this, tried });
     if (endpoint === undefined) {
+      this.#attempts--;
       const what = destination ? `"${destination.name}"` : `the route's destination`;
       this.#fail(
-        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `${what} of service "${service.name}" has no endpoint that can be picked`, {
-          service: service.name,
-          attempts: index,
-        }),
+        this.#lastError ??
+          new MeshError('MESH_NO_HEALTHY_ENDPOINT', `${what} of service "${service.name}" has no endpoint that can be picked`, {
+            service: service.name,
+            attempts: index,
+          }),
       );
       return;
     }
     if (route.secure && endpoint.protocol !== 'https:') {
+      this.#attempts--;
       this.#fail(
         new MeshError('MESH_TLS_REQUIRED', `service "${service.name}" requires TLS but endpoint ${endpoint.url} is plaintext`, {
           service: service.name,
@@ -202,20 +329,29 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       );
       return;
     }
-    if (index > 0) (this.#tried ??= new Set()).add(endpoint);
+    if (index === 0) this.#first = endpoint;
+    else tried!.add(endpoint);
     endpoint.inflight++;
     endpoint.attempts++;
     const attempt = new Attempt(this, endpoint, index, this.#env.clock.now());
+    if (this.#current?.state === 'pending') this.#other = this.#current;
     this.#current = attempt;
-    endpoint.pool().dispatch({ ...this.#opts, origin: endpoint.url, headers: this.#headers }, attempt);
+    const res = this.#res!;
+    if (res.watching) res.attemptSent(endpoint);
+    if (this.#perTryMs !== undefined) {
+      const ms = this.#perTryMs;
+      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms);
+    }
+    if (index === 0 && this.#hedgeOk) this.#armHedge(service);
+    endpoint.pool().dispatch({ ...this.#opts, origin: endpoint.url, headers: this.#headers, body }, attempt);
   }
 
   // ---- attempt callbacks (called by Attempt only) ----
 
   /** @internal */
   attemptStarted(attempt: Attempt, controller: Controller): void {
-    if (attempt.state === 'discarded') {
-      controller.abort(this.#reason ?? new Error('attempt discarded'));
+    if (attempt.state !== 'pending') {
+      controller.abort(attempt.timedOut ?? this.#reason ?? new Error('attempt discarded'));
       return;
     }
     if (this.#paused) controller.pause();
@@ -225,10 +361,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   attemptUpgrade(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
     if (attempt.state !== 'pending') return;
     this.#settle(attempt, statusCode, undefined);
-    this.#committed = true;
-    attempt.state = 'committed';
-    this.#status = statusCode;
+    this.#commit(attempt, statusCode);
     this.#done = true;
+    this.#finish();
     super.onRequestUpgrade(this, statusCode, headers, socket);
     this.#report(undefined);
   }
@@ -237,9 +372,24 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   attemptHeaders(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (attempt.state !== 'pending') return;
     this.#settle(attempt, statusCode, undefined);
-    this.#committed = true;
-    attempt.state = 'committed';
-    this.#status = statusCode;
+    const retry = this.#retry;
+    if (retry !== undefined && statusCode >= 400 && this.#retrySent) {
+      const reason = retryReasonForStatus(retry, statusCode);
+      if (reason !== undefined) {
+        if (this.#otherPending(attempt)) {
+          // A hedge partner is still racing: let it answer instead.
+          this.#drain(attempt, headers);
+          return;
+        }
+        const delay = this.#retryDelay(statusCode, headers);
+        if (delay !== undefined && this.#mayRetry(delay)) {
+          this.#drain(attempt, headers);
+          this.#schedule(reason, delay);
+          return;
+        }
+      }
+    }
+    this.#commit(attempt, statusCode);
     super.onResponseStart(this, statusCode, headers, statusMessage);
   }
 
@@ -254,6 +404,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (attempt.state !== 'committed' || this.#done) return;
     attempt.state = 'done';
     this.#done = true;
+    this.#finish();
     super.onResponseEnd(this, trailers);
     this.#report(undefined);
   }
@@ -261,15 +412,237 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   /** @internal */
   attemptError(attempt: Attempt, error: Error): void {
     this.#release(attempt);
-    if (attempt.state === 'discarded' || attempt.state === 'done') return;
-    if (attempt.state === 'pending') this.#settle(attempt, undefined, error);
-    const committed = attempt.state === 'committed';
+    const state = attempt.state;
+    if (state === 'discarded' || state === 'done' || state === 'draining') return;
     attempt.state = 'done';
+    if (state === 'committed') {
+      this.#fail(this.#aborted ? (this.#reason ?? error) : this.#upstreamError(error, attempt, true));
+      return;
+    }
+    this.#clearTry(attempt);
     if (this.#aborted) {
       this.#fail(this.#reason ?? error);
       return;
     }
-    this.#fail(this.#upstreamError(error, attempt, committed));
+    const cause = attempt.timedOut ?? error;
+    const kind = classifyError(cause);
+    this.#settle(attempt, undefined, cause);
+    const failure = attempt.timedOut ?? this.#upstreamError(error, attempt, false);
+    this.#lastError = failure;
+    this.#forget(attempt);
+    if (this.#current?.state === 'pending') return; // the hedge partner may still answer
+    const retry = this.#retry;
+    if (retry !== undefined && (nothingSent(kind) ? this.#retryUnsent : this.#retrySent)) {
+      const reason = retryReasonForError(retry, kind);
+      if (reason !== undefined) {
+        const delay = this.#backoff();
+        if (this.#mayRetry(delay)) {
+          this.#schedule(reason, delay);
+          return;
+        }
+      }
+    }
+    this.#fail(failure);
+  }
+
+  // ---- resilience internals ----
+
+  #commit(attempt: Attempt, statusCode: number): void {
+    this.#clearTry(attempt);
+    if (this.#hedgeTimer !== undefined) this.#env.clock.clearTimeout(this.#hedgeTimer);
+    this.#hedgeTimer = undefined;
+    const other = attempt === this.#current ? this.#other : this.#current;
+    if (other !== undefined && other !== attempt) this.#discard(other, new Error('a hedged attempt answered first'));
+    this.#current = attempt;
+    this.#other = undefined;
+    this.#committed = true;
+    attempt.state = 'committed';
+    this.#status = statusCode;
+    const breaker = this.#res?.serviceBreaker;
+    if (breaker && this.#breakerPending) {
+      this.#breakerPending = false;
+      if (statusCode >= 500 && breaker.settings.count5xx) breaker.failure();
+      else breaker.success();
+    }
+  }
+
+  /** True when an attempt other than `attempt` is still waiting for its response. */
+  #otherPending(attempt: Attempt): boolean {
+    const other = attempt === this.#current ? this.#other : this.#current;
+    return other !== undefined && other !== attempt && other.state === 'pending';
+  }
+
+  /** Throws away a response that will be retried: its body is read and dropped (or the connection cut if large). */
+  #drain(attempt: Attempt, headers: IncomingHttpHeaders): void {
+    this.#clearTry(attempt);
+    attempt.state = 'draining';
+    this.#forget(attempt);
+    const length = Number(headers['content-length']);
+    if (length > DRAIN_LIMIT || this.#opts.method === 'CONNECT') attempt.controller?.abort(new Error('retried response dropped'));
+    else attempt.controller?.resume();
+  }
+
+  #forget(attempt: Attempt): void {
+    if (this.#current === attempt) {
+      this.#current = this.#other;
+      this.#other = undefined;
+    } else if (this.#other === attempt) this.#other = undefined;
+  }
+
+  /** The delay before the next retry: `Retry-After` when present (undefined if above the cap), else backoff. */
+  #retryDelay(statusCode: number, headers: IncomingHttpHeaders): number | undefined {
+    if (statusCode === 503 || statusCode === 429) {
+      const after = parseRetryAfter(headers['retry-after'], this.#env.clock.wallNow());
+      if (after !== undefined) return after > this.#retry!.retryAfterMaxMs ? undefined : after;
+    }
+    return this.#backoff();
+  }
+
+  #backoff(): number {
+    const b = this.#retry!.backoff;
+    return b ? fullJitterDelay(b.baseMs, b.maxMs, this.#attempts - 1, this.#env.random) : 0;
+  }
+
+  /** Attempts left, time left, and a retry from the budget (the budget is asked last). */
+  #mayRetry(delay: number): boolean {
+    if (this.#attempts >= this.#retry!.attempts || this.#aborted || this.#done) return false;
+    if (this.#env.clock.now() + delay >= this.#deadline) return false;
+    const budget = this.#res?.budget;
+    if (budget && !budget.tryWithdraw()) {
+      this.#budgetExhausted();
+      return false;
+    }
+    return true;
+  }
+
+  #schedule(reason: string, delayMs: number): void {
+    const bus = this.#env.bus;
+    if (bus.wantsMetrics) {
+      bus.metric({
+        type: 'retry',
+        service: this.#serviceName(),
+        time: this.#env.clock.wallNow(),
+        reason,
+        delayMs,
+        attempt: this.#attempts,
+      });
+    }
+    if (delayMs <= 0) {
+      // No backoff: send on the next microtask (outside the failed attempt's callback), no timer.
+      queueMicrotask(() => {
+        if (!this.#done) this.#send();
+      });
+      return;
+    }
+    this.#waitTimer = this.#env.clock.setTimeout(() => {
+      this.#waitTimer = undefined;
+      if (!this.#done) this.#send();
+    }, delayMs);
+  }
+
+  #armHedge(service: ServiceRuntime): void {
+    const hedge = this.#config!.hedge!;
+    const delay = hedge.delayMs ?? this.#res!.latency?.value();
+    if (delay === undefined) return;
+    this.#hedgeTimer = this.#env.clock.setTimeout(() => {
+      this.#hedgeTimer = undefined;
+      const first = this.#current;
+      if (this.#done || this.#committed || first?.state !== 'pending' || this.#other !== undefined) return;
+      if (this.#retry && this.#attempts >= this.#retry.attempts) return;
+      if (service.usable.length < 2) return;
+      const budget = this.#res!.budget;
+      if (budget && !budget.tryWithdraw()) {
+        this.#budgetExhausted();
+        return;
+      }
+      this.#send();
+      const bus = this.#env.bus;
+      if (bus.wantsMetrics && this.#current !== first) {
+        bus.metric({
+          type: 'hedge',
+          service: service.name,
+          time: this.#env.clock.wallNow(),
+          ...(this.#current?.endpoint ? { endpoint: this.#current.endpoint.url } : {}),
+        });
+      }
+    }, delay);
+  }
+
+  #budgetExhausted(): void {
+    const bus = this.#env.bus;
+    if (bus.wantsMetrics) {
+      bus.metric({ type: 'retry-budget-exhausted', service: this.#serviceName(), time: this.#env.clock.wallNow() });
+    }
+  }
+
+  #perTryExpired(attempt: Attempt, ms: number): void {
+    attempt.timer = undefined;
+    if (attempt.state !== 'pending') return;
+    const where = attempt.endpoint?.url;
+    attempt.timedOut = new MeshError(
+      'MESH_TIMEOUT',
+      `try ${attempt.index + 1} to ${this.#serviceName()} (${where}) got no response within ${ms} ms (timeout.perTryMs)`,
+      { service: this.#serviceName(), endpoint: where, attempts: this.#attempts },
+    );
+    attempt.controller?.abort(attempt.timedOut);
+    if (attempt.state === 'pending') this.attemptError(attempt, attempt.timedOut);
+  }
+
+  #deadlineExpired(totalMs: number): void {
+    this.#deadlineTimer = undefined;
+    if (this.#done) return;
+    this.abort(
+      new MeshError('MESH_TIMEOUT', `request to ${this.#serviceName()} exceeded its deadline of ${totalMs} ms (timeout.totalMs)`, {
+        service: this.#serviceName(),
+        endpoint: this.#current?.endpoint?.url ?? this.#lastEndpoint,
+        attempts: this.#attempts,
+      }),
+    );
+  }
+
+  #clearTry(attempt: Attempt): void {
+    if (attempt.timer !== undefined) this.#env.clock.clearTimeout(attempt.timer);
+    attempt.timer = undefined;
+  }
+
+  #clearTimers(): void {
+    const clock = this.#env.clock;
+    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
+    if (this.#waitTimer !== undefined) clock.clearTimeout(this.#waitTimer);
+    if (this.#hedgeTimer !== undefined) clock.clearTimeout(this.#hedgeTimer);
+    this.#deadlineTimer = this.#waitTimer = this.#hedgeTimer = undefined;
+    if (this.#current) this.#clearTry(this.#current);
+    if (this.#other) this.#clearTry(this.#other);
+  }
+
+  /** The request is over: timers stop, the bulkhead slot and breaker probe are given back. */
+  #finish(): void {
+    this.#clearTimers();
+    const res = this.#res;
+    if (!res) return;
+    if (this.#queued) {
+      res.bulkhead?.leave(this.#queued);
+      this.#queued = undefined;
+    }
+    if (this.#holdsBulkhead) {
+      this.#holdsBulkhead = false;
+      res.bulkhead?.release();
+    }
+    const breaker = res.serviceBreaker;
+    if (breaker && this.#breakerPending) {
+      this.#breakerPending = false;
+      if (this.#aborted && !isMeshError(this.#reason, 'MESH_TIMEOUT')) breaker.cancel();
+      else breaker.failure();
+    }
+  }
+
+  /** Refused before any attempt: a `rejected` metric event, then the error. */
+  #reject(error: MeshError): void {
+    const bus = this.#env.bus;
+    if (bus.wantsMetrics) {
+      bus.metric({ type: 'rejected', service: this.#serviceName(), time: this.#env.clock.wallNow(), reason: error.code });
+    }
+    this.#fail(error);
   }
 
   // ---- internals ----
@@ -280,8 +653,14 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const endpoint = attempt.endpoint;
     const ok = error === undefined && (status === undefined || status < 500);
     if (endpoint) {
+      this.#lastEndpoint = endpoint.url;
       if (!ok) endpoint.failures++;
       this.#destination?.picker.report(endpoint, { durationMs, ok });
+      if (this.#route.kind === 'service') {
+        const res = this.#res!;
+        if (res.watching) res.attemptDone(endpoint, status);
+        if (status !== undefined) res.latency?.record(durationMs);
+      }
     }
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {
@@ -307,15 +686,19 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #discard(attempt: Attempt, reason: Error): void {
-    if (attempt.state === 'discarded' || attempt.state === 'done') return;
+    if (attempt.state === 'discarded' || attempt.state === 'done' || attempt.state === 'draining') return;
+    const wasPending = attempt.state === 'pending';
     attempt.state = 'discarded';
+    this.#clearTry(attempt);
     this.#release(attempt);
     attempt.controller?.abort(reason);
+    if (wasPending && attempt.endpoint && this.#res?.watching) this.#res.attemptCancelled(attempt.endpoint);
   }
 
   #fail(error: Error): void {
     if (this.#done) return;
     this.#done = true;
+    this.#finish();
     super.onResponseError(this, error);
     this.#report(error);
   }
@@ -346,7 +729,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #report(error: Error | undefined): void {
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;
-    const endpoint = this.#current?.endpoint?.url ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
+    const endpoint =
+      this.#current?.endpoint?.url ?? this.#lastEndpoint ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
     bus.metric({
       type: 'request',
       service: this.#serviceName(),
@@ -389,8 +773,12 @@ export function errorCode(error: unknown): string {
  */
 class Attempt implements Handler {
   controller: Controller | undefined;
-  state: 'pending' | 'committed' | 'discarded' | 'done' = 'pending';
+  state: 'pending' | 'committed' | 'draining' | 'discarded' | 'done' = 'pending';
   released = false;
+  /** The per-try timer, while one runs. */
+  timer: TimerHandle | undefined;
+  /** Set when the per-try deadline expired: the error the attempt failed with. */
+  timedOut: MeshError | undefined;
 
   constructor(
     readonly request: MeshRequest,

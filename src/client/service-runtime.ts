@@ -3,6 +3,7 @@ import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { Picker } from '../routing/picker.js';
 import type { ServiceSecurity } from '../security/registry.js';
+import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { EndpointState } from './endpoint-state.js';
 
 /** What a service runtime needs from its client. */
@@ -61,6 +62,8 @@ export class ServiceRuntime {
   readonly main: Picker;
   /** Pickers by destination key (`*` for the whole service, a subset's JSON otherwise). */
   readonly pickers: ReadonlyMap<string, Picker>;
+  /** The resilience runtime of the service (kept across config versions). */
+  readonly resilience: ServiceResilience<EndpointState> | undefined;
   /** The endpoints that may be picked now (all of them until health marks some). */
   usable: readonly EndpointState[];
   readonly #routes: readonly CompiledRoute[];
@@ -75,11 +78,13 @@ export class ServiceRuntime {
     env: RuntimeEnvironment,
     previous?: ServiceRuntime,
     security?: ServiceSecurity,
+    resilience?: ServiceResilience<EndpointState>,
   ) {
     this.name = config.name;
     this.security = security;
     this.config = config;
     this.endpoints = endpoints;
+    this.resilience = resilience;
     this.usable = endpoints;
     this.#env = env;
     const reuse = previous !== undefined && sameBalancer(previous.config.loadBalancer, config.loadBalancer);

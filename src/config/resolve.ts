@@ -14,6 +14,7 @@ import {
   type ResolvedServiceSecurity,
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from './checks.js';
+import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
 /** Pool settings with every default filled in. */
@@ -42,6 +43,8 @@ export interface ResolvedService {
   readonly discovery: readonly DiscoveryRef[];
   /** Active health checking, when on. */
   readonly healthCheck: ResolvedHealthCheck | undefined;
+  /** Retries, deadlines, breakers, outlier detection, bulkhead and hedging. */
+  readonly resilience: ResolvedResilience;
 }
 
 /** Slow start with defaults filled in. */
@@ -84,6 +87,7 @@ const SHARED_KEYS = [
   'tls',
   'requireTls',
   'healthCheck',
+  ...RESILIENCE_KEYS,
 ] as const;
 const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
 const DEFAULTS_KEYS = SHARED_KEYS;
@@ -123,6 +127,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultSecurity = NO_SECURITY_DEFAULTS;
   let defaultHealthCheck: ResolvedHealthCheck | undefined;
   const globalDiscovery = resolveDiscovery(config.discovery, 'discovery', issues);
+  let defaultResilience = RESILIENCE_DEFAULTS;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
@@ -134,6 +139,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       defaultPanic = checkNumber(d.panicThreshold, 'defaults.panicThreshold', issues, { min: 0, max: 100 }, defaultPanic);
       if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
       defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
+      defaultResilience = resolveResilience(d, 'defaults', issues, RESILIENCE_DEFAULTS);
     }
   }
   const routesByService = new Map<string, { path: string; routes: ResolvedRoute[]; endpoints: Endpoint[] | undefined }>();
@@ -213,6 +219,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           security,
           discovery,
           healthCheck,
+          resilience: resolveResilience(svc, path, issues, defaultResilience),
         }),
       );
     }

@@ -6,7 +6,12 @@ import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } fro
 import type { DiscoveryRef } from './registry.js';
 
 /** A provider spec in configuration: a registered type name and its options. */
-export type DiscoverySpec = { type: string } & Record<string, unknown>;
+export interface DiscoverySpec {
+  /** A registered provider type, e.g. `'file'` or `'dns'`. */
+  type: string;
+  /** The provider type's own options, e.g. `path`. */
+  [option: string]: unknown;
+}
 
 /**
  * The `discovery` option: a provider, a spec of a registered type

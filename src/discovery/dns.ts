@@ -13,9 +13,32 @@ import type {
 
 /** The few resolver calls {@link dnsDiscovery} makes; node's `dns.promises.Resolver` fits. */
 export interface DnsResolver {
-  resolve4(hostname: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
-  resolve6(hostname: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
-  resolveSrv(hostname: string): Promise<{ name: string; port: number; priority: number; weight: number }[]>;
+  /** A records with their TTLs (as `node:dns` `resolve4(name, { ttl: true })`). */
+  resolve4(hostname: string, options: { ttl: true }): Promise<DnsAddress[]>;
+  /** AAAA records with their TTLs. */
+  resolve6(hostname: string, options: { ttl: true }): Promise<DnsAddress[]>;
+  /** SRV records (as `node:dns` `resolveSrv`). */
+  resolveSrv(hostname: string): Promise<DnsSrvRecord[]>;
+}
+
+/** One A or AAAA answer. */
+export interface DnsAddress {
+  /** The IP address. */
+  address: string;
+  /** Time to live, in seconds. */
+  ttl: number;
+}
+
+/** One SRV answer. */
+export interface DnsSrvRecord {
+  /** The target host name. */
+  name: string;
+  /** The target port. */
+  port: number;
+  /** Lower is preferred (becomes the endpoint's `priority` level). */
+  priority: number;
+  /** Relative weight within a priority (becomes the endpoint's `weight`). */
+  weight: number;
 }
 
 /** Options of {@link dnsDiscovery}. */

@@ -51,6 +51,7 @@ export interface ServiceDiscoveryStatus {
    * preferred source is failed or empty (a fallback source, or none).
    */
   readonly stale: boolean;
+  /** Every source backing the service, in order of preference, with its state. */
   readonly sources: readonly DiscoverySourceStatus[];
 }
 

@@ -18,8 +18,11 @@ export interface HealthCheckerEnvironment {
 
 /** The active-check state of one endpoint, for `mesh.health()`. */
 export interface EndpointCheckStatus {
+  /** The endpoint's state according to the checks. */
   readonly healthy: boolean;
+  /** Passing checks in a row. */
   readonly consecutiveSuccesses: number;
+  /** Failing checks in a row. */
   readonly consecutiveFailures: number;
   /** Why the last check failed, when it did. */
   readonly lastFailure?: string;

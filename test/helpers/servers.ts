@@ -15,7 +15,7 @@ export interface TestServer {
 export type TestHandler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
 
 /** Starts an HTTP server on 127.0.0.1 with a random port. The default handler answers 200 with its name. */
-export async function startServer(name: string, handler?: TestHandler): Promise<TestServer> {
+export async function startServer(name: string, handler?: TestHandler, port = 0): Promise<TestServer> {
   const requests: TestServer['requests'] = [];
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -32,11 +32,11 @@ export async function startServer(name: string, handler?: TestHandler): Promise<
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     server,
     requests,
     close: () =>

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { RESILIENCE_DEFAULTS, type ResolvedBreaker, type ResolvedOutlierDetection } from '../../../src/config/resilience.js';
+import { CircuitBreaker, type CircuitStateName } from '../../../src/resilience/endpoint-breaker.js';
+import { OutlierDetector } from '../../../src/resilience/outlier-detector.js';
+import { RetryBudget } from '../../../src/resilience/retry-budget.js';
+import { fullJitterDelay, parseRetryAfter } from '../../../src/resilience/backoff.js';
+import { manualClock } from '../../helpers/sync-clock.js';
+
+const breakerSettings = (over: Partial<ResolvedBreaker> = {}): ResolvedBreaker => ({
+  ...RESILIENCE_DEFAULTS.endpointBreaker!,
+  ...over,
+});
+
+describe('retry budget (fake clock)', () => {
+  it('allows 20% of requests plus a floor of 10/s, and forgets requests after the ttl', () => {
+    const clock = manualClock();
+    const budget = new RetryBudget({ percent: 20, minRetriesPerSecond: 10, ttlMs: 10_000 }, clock);
+    const take = (n: number): number => {
+      let got = 0;
+      for (let i = 0; i < n; i++) if (budget.tryWithdraw()) got++;
+      return got;
+    };
+    // No requests yet: only the floor (one second's worth).
+    expect(take(15)).toBe(10);
+    expect(budget.exhausted).toBe(5);
+    // 100 requests: 20 retries.
+    for (let i = 0; i < 100; i++) budget.deposit();
+    expect(take(30)).toBe(20);
+    // Half a second later the floor has refilled by 5.
+    clock.advance(500);
+    expect(take(10)).toBe(5);
+    // After the window the requests (and the retries they paid for) expire; the floor is full again.
+    clock.advance(10_000);
+    expect(budget.toJSON()).toEqual({ requests: 0, retries: 0, available: 10, withdrawn: 10 + 20 + 5, exhausted: 5 + 10 + 5 });
+    for (let i = 0; i < 50; i++) budget.deposit();
+    expect(take(100)).toBe(10 + 10);
+  });
+});
+
+describe('backoff', () => {
+  it('is full jitter under an exponential cap', () => {
+    expect([0, 1, 2, 3, 4, 5].map((n) => fullJitterDelay(25, 250, n, () => 0.999))).toEqual([24, 49, 99, 199, 249, 249]);
+    expect(fullJitterDelay(25, 250, 3, () => 0)).toBe(0);
+  });
+  it('parses Retry-After seconds and dates', () => {
+    expect(parseRetryAfter('3', 0)).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+});
+
+describe('circuit breaker (fake clock)', () => {
+  it('consecutive: closed → open → half-open → (probe fails) open → half-open → (probe succeeds) closed', () => {
+    const clock = manualClock();
+    const log: string[] = [];
+    const b = new CircuitBreaker(breakerSettings({ consecutiveFailures: 3, halfOpenAfterMs: 1000 }), clock, (s) =>
+      log.push(`${clock.now() - 1000}:${s}`),
+    );
+    b.failure();
+    b.failure();
+    b.success(); // resets the run
+    b.failure();
+    b.failure();
+    expect(b.state).toBe('closed');
+    b.failure();
+    expect(b.tryAcquire()).toBe(false);
+    clock.advance(999);
+    expect(b.state).toBe('open');
+    clock.advance(1);
+    expect(b.tryAcquire()).toBe(true); // the probe
+    expect(b.tryAcquire()).toBe(false); // only one
+    b.failure();
+    clock.advance(1000);
+    expect(b.tryAcquire()).toBe(true);
+    b.cancel(); // the probe was abandoned: the slot is free again
+    expect(b.tryAcquire()).toBe(true);
+    b.success();
+    expect(b.tryAcquire()).toBe(true);
+    expect(log).toEqual(['0:open', '1000:half-open', '1000:open', '2000:half-open', '2000:closed']);
+    expect(b.opened).toBe(2);
+  });
+
+  it('sampling: opens at the failure rate once the window has enough calls, and forgets old calls', () => {
+    const clock = manualClock();
+    const states: CircuitStateName[] = [];
+    const b = new CircuitBreaker(
+      breakerSettings({ mode: 'sampling', failureRatePercent: 50, samplingWindowMs: 10_000, minimumRequests: 10, halfOpenAfterMs: 5000 }),
+      clock,
+      (s) => states.push(s),
+    );
+    for (let i = 0; i < 5; i++) b.success();
+    for (let i = 0; i < 4; i++) b.failure(); // 4 of 9: too few calls anyway
+    expect(b.state).toBe('closed');
+    clock.advance(11_000); // the window slides past all of them
+    for (let i = 0; i < 6; i++) b.success();
+    for (let i = 0; i < 4; i++) b.failure(); // 4 of 10 = 40%
+    expect(b.state).toBe('closed');
+    b.failure();
+    b.failure(); // 6 of 12 = 50%
+    expect(b.state).toBe('open');
+    clock.advance(5000);
+    b.success();
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+  });
+});
+
+describe('outlier detection (fake clock)', () => {
+  const settings = (over: Partial<ResolvedOutlierDetection> = {}): ResolvedOutlierDetection => ({
+    ...RESILIENCE_DEFAULTS.outlierDetection!,
+    ...over,
+  });
+  const make = (n: number, over: Partial<ResolvedOutlierDetection> = {}) => {
+    const clock = manualClock(0);
+    const log: string[] = [];
+    const endpoints = Array.from({ length: n }, (_, i) => ({ url: `e${i}` }));
+    const d = new OutlierDetector<{ url: string }>(settings(over), clock, () => 0, {
+      ejected: (e, _reason, ms) => log.push(`${clock.now()}:eject ${e.url} ${ms}`),
+      restored: (e) => log.push(`${clock.now()}:restore ${e.url}`),
+    });
+    d.setEndpoints(endpoints);
+    return { clock, log, endpoints, d };
+  };
+
+  it('ejects after consecutive 5xx for base × times ejected, capped, and decays the multiplier', () => {
+    const { clock, log, endpoints, d } = make(3, {
+      consecutive5xx: 3,
+      intervalMs: 10_000,
+      baseEjectionTimeMs: 30_000,
+      maxEjectionTimeMs: 70_000,
+      successRate: undefined,
+    });
+    const [e0] = endpoints;
+    const fail = (n: number): void => {
+      for (let i = 0; i < n; i++) d.report(e0!, 500);
+    };
+    fail(2);
+    d.report(e0!, 200); // a success resets the run
+    fail(2);
+    expect(d.isEjected(e0!)).toBe(false);
+    fail(1);
+    expect(d.isEjected(e0!)).toBe(true);
+    clock.advance(30_000); // restored at 30 s
+    fail(3); // ejected again: 60 s
+    clock.advance(60_000);
+    fail(3); // third time: 90 s, capped at 70 s
+    clock.advance(70_000);
+    // Six quiet intervals bring the multiplier from 3 back to 0 (it stops there).
+    clock.advance(60_000);
+    expect(d.describe(e0!)).toEqual({ ejected: false, timesEjected: 0 });
+    fail(3);
+    expect(log).toEqual([
+      '0:eject e0 30000',
+      '30000:restore e0',
+      '30000:eject e0 60000',
+      '90000:restore e0',
+      '90000:eject e0 70000',
+      '160000:restore e0',
+      '220000:eject e0 30000',
+    ]);
+    d.dispose();
+  });
+
+  it('never ejects more than maxEjectionPercent, but always at least one', () => {
+    const { clock, log, endpoints, d } = make(4, { consecutive5xx: 1, maxEjectionPercent: 10, successRate: undefined });
+    for (const e of endpoints) d.report(e, 503);
+    expect(d.ejectedCount).toBe(1);
+    clock.advance(30_000);
+    d.report(endpoints[2]!, 503);
+    d.report(endpoints[3]!, 503);
+    expect(d.ejectedCount).toBe(1);
+    expect(log).toEqual(['0:eject e0 30000', '30000:restore e0', '30000:eject e2 30000']);
+    d.dispose();
+  });
+
+  it('ejects on success rate and failure percentage at the interval', () => {
+    const { clock, log, endpoints, d } = make(6, {
+      consecutive5xx: undefined,
+      maxEjectionPercent: 50,
+      successRate: { stdevFactor: 1.9, enforcementPercent: 100, minimumHosts: 5, requestVolume: 100 },
+      failurePercentage: { threshold: 85, enforcementPercent: 100, minimumHosts: 5, requestVolume: 50 },
+    });
+    // e0: 60% success; e1: 10% success; the rest 100%.
+    endpoints.forEach((e, i) => {
+      for (let k = 0; k < 100; k++) d.report(e, i === 0 ? (k < 60 ? 200 : 500) : i === 1 ? (k < 10 ? 200 : 500) : 200);
+    });
+    clock.advance(10_000);
+    // mean 0.78, stdev ≈ 0.33: threshold ≈ 0.15 → e1 by success rate; e0 is above it and below 85% failures.
+    expect(log).toEqual(['10000:eject e1 30000']);
+    // Next interval: only e0 reports, failing 90%: failure-percentage needs 5 hosts with volume, so nothing.
+    for (let k = 0; k < 100; k++) d.report(endpoints[0]!, k < 10 ? 200 : 500);
+    clock.advance(10_000);
+    expect(log).toEqual(['10000:eject e1 30000']);
+    // Now everyone reports again; e0 fails 90% → failure percentage ejects it.
+    endpoints.forEach((e, i) => {
+      for (let k = 0; k < 100; k++) d.report(e, i === 0 ? (k < 10 ? 200 : 500) : 200);
+    });
+    clock.advance(10_000);
+    expect(log).toEqual(['10000:eject e1 30000', '30000:eject e0 30000']);
+    d.dispose();
+  });
+});
