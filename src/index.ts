@@ -40,7 +40,17 @@ export type {
   Observer,
   HealthEvent,
   HealthEventType,
+  EndpointHealthEvent,
+  EndpointHealthEventType,
+  CircuitHealthEvent,
+  PanicHealthEvent,
   MetricEvent,
+  MetricEventType,
+  RetryRefusedMetricEvent,
+  DiscoveryUpdateMetricEvent,
+  DiscoveryErrorMetricEvent,
+  ConfigAppliedEvent,
+  ConfigRejectedEvent,
   RequestMetricEvent,
   AttemptMetricEvent,
   RetryMetricEvent,
@@ -50,5 +60,8 @@ export type {
   ConfigEvent,
   MeshEventBase,
 } from './telemetry/events.js';
+export type { TelemetryOptions } from './telemetry/options.js';
+export { INSTRUMENTATION_SCOPE, type SpanMode } from './telemetry/otel-tracing.js';
+export { HTTP_DURATION_BUCKETS, CIRCUIT_STATE } from './telemetry/otel-metrics.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';

@@ -14,6 +14,8 @@ import type { MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
+import { checkTelemetry } from '../telemetry/options.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import type { MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
@@ -23,7 +25,7 @@ import { MeshRequest, type RequestRoute } from './mesh-request.js';
 import { ServiceRuntime, createBalancer, sameBalancer } from './service-runtime.js';
 
 const trace = debugChannel('client');
-const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock'] as const;
+const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'telemetry'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
 /** Options of {@link MeshClient.request}: undici's request options without the URL parts. */
@@ -81,6 +83,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly dispatcher: Dispatcher;
 
   readonly #bus: EventBus;
+  readonly #telemetry: Telemetry;
   readonly #clock: Clock;
   readonly #random: () => number;
   #state: State;
@@ -103,6 +106,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       issues.push({ path: 'random', message: `expected a function returning [0, 1), found ${describe(raw.random)}` });
     }
     const clock = checkClock(raw.clock, issues);
+    const telemetry = checkTelemetry(raw.telemetry, issues);
     let config: ResolvedConfig | undefined;
     try {
       config = resolveConfig(options, CLIENT_KEYS);
@@ -115,6 +119,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
     this.#bus = new EventBus(this, observers, logger);
+    this.#telemetry = new Telemetry(telemetry, () => this.snapshot());
+    this.#bus.setSink(this.#telemetry);
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -206,6 +212,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
+    this.#telemetry.close();
     this.#egressAgent = undefined;
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
@@ -219,7 +226,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const route = this.closed
       ? { kind: 'refused' as const, error: closedError(), host: '' }
       : this.#route(opts.origin);
-    new MeshRequest({ bus: this.#bus, clock: this.#clock }, route, opts, handler).start();
+    new MeshRequest({ bus: this.#bus, clock: this.#clock, tracing: this.#telemetry.tracing }, route, opts, handler).start();
     return true;
   }
 

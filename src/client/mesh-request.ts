@@ -4,6 +4,8 @@ import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
 import { MeshError } from '../errors/mesh-error.js';
 import type { EventBus } from '../telemetry/event-bus.js';
+import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
+import { targetOf } from '../telemetry/semconv.js';
 import type { Clock } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader, withAuthority } from './headers.js';
@@ -22,6 +24,7 @@ const Decorator = DecoratorHandler as unknown as new (handler: Handler) => V2Han
 export interface RequestEnvironment {
   readonly bus: EventBus;
   readonly clock: Clock;
+  readonly tracing: Tracing;
 }
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
@@ -51,6 +54,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #reason: Error | null = null;
   #paused = false;
   #status: number | undefined;
+  #trace: RequestTrace | undefined;
 
   constructor(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler) {
     super(handler);
@@ -115,6 +119,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     super.onRequestStart(this, {});
     if (this.#done || this.#aborted) return;
     const route = this.#route;
+    this.#trace = this.#env.tracing.start(this.#opts.method, this.#serviceName(), route.kind === 'egress');
     if (route.kind === 'refused') {
       this.#fail(route.error);
       return;
@@ -141,7 +146,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (route.kind === 'egress') {
       const attempt = new Attempt(this, undefined, index, this.#env.clock.now());
       this.#current = attempt;
-      route.dispatcher.dispatch(this.#opts, attempt);
+      if (this.#trace === undefined) route.dispatcher.dispatch(this.#opts, attempt);
+      else this.#sendTraced(this.#trace, attempt, route.dispatcher, { ...this.#opts }, { target: targetOf(route.origin) });
       return;
     }
     const service = route.service;
@@ -160,7 +166,20 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     endpoint.attempts++;
     const attempt = new Attempt(this, endpoint, index, this.#env.clock.now());
     this.#current = attempt;
-    endpoint.pool().dispatch({ ...this.#opts, origin: endpoint.url, headers: this.#headers }, attempt);
+    const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers };
+    if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
+    else {
+      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy: service.config.loadBalancer.policy, candidates: service.usable.length };
+      this.#sendTraced(this.#trace, attempt, endpoint.pool(), opts, to);
+    }
+  }
+
+  /** Sends an attempt under its CLIENT span, the trace context set in its headers. */
+  #sendTraced(trace: RequestTrace, attempt: Attempt, dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, to: AttemptTarget): void {
+    const t = trace.attempt(attempt.index, to, opts.method, opts.path, opts.headers);
+    attempt.trace = t;
+    opts.headers = t.headers;
+    t.dispatch(dispatcher, opts, attempt);
   }
 
   // ---- attempt callbacks (called by Attempt only) ----
@@ -229,6 +248,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /** Accounts for the end of an attempt's waiting phase (headers or failure). */
   #settle(attempt: Attempt, status: number | undefined, error: Error | undefined): void {
+    attempt.trace?.end(status, error, false);
     const durationMs = this.#env.clock.now() - attempt.startedAt;
     const endpoint = attempt.endpoint;
     const ok = error === undefined && (status === undefined || status < 500);
@@ -262,6 +282,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #discard(attempt: Attempt, reason: Error): void {
     if (attempt.state === 'discarded' || attempt.state === 'done') return;
     attempt.state = 'discarded';
+    attempt.trace?.end(undefined, reason, true);
     this.#release(attempt);
     attempt.controller?.abort(reason);
   }
@@ -286,6 +307,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #report(error: Error | undefined): void {
+    this.#trace?.end(this.#status, error, this.#attempts, this.#aborted);
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;
     const endpoint = this.#current?.endpoint?.url ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
@@ -333,6 +355,7 @@ class Attempt implements Handler {
   controller: Controller | undefined;
   state: 'pending' | 'committed' | 'discarded' | 'done' = 'pending';
   released = false;
+  trace: AttemptTrace | undefined = undefined;
 
   constructor(
     readonly request: MeshRequest,

@@ -1,5 +1,6 @@
 import type { EndpointInput } from '../discovery/endpoint.js';
 import type { Observer } from '../telemetry/events.js';
+import type { TelemetryOptions } from '../telemetry/options.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 
@@ -63,4 +64,6 @@ export interface MeshClientOptions extends MeshConfig {
   random?: () => number;
   /** The clock for timers and durations. Default: the real one. */
   clock?: Clock;
+  /** OpenTelemetry tracing and metrics; see {@link TelemetryOptions}. No-op until an SDK is installed. */
+  telemetry?: TelemetryOptions;
 }

@@ -9,26 +9,65 @@ export interface MeshEventBase {
 }
 
 /** Types of {@link HealthEvent}. */
-export type HealthEventType =
+export type HealthEventType = HealthEvent['type'];
+
+/** Health event types that concern one endpoint. */
+export type EndpointHealthEventType =
   | 'endpoint-added'
   | 'endpoint-removed'
   | 'endpoint-healthy'
   | 'endpoint-unhealthy'
   | 'endpoint-ejected'
-  | 'endpoint-restored'
-  | 'circuit-open'
-  | 'circuit-half-open'
-  | 'circuit-closed'
-  | 'panic';
+  | 'endpoint-restored';
 
-/** A change in what the mesh knows of a service's endpoints. */
-export interface HealthEvent extends MeshEventBase {
-  readonly type: HealthEventType;
-  /** The endpoint URL, where one endpoint is concerned. */
+/**
+ * An endpoint appeared or disappeared (discovery, config), passed or failed
+ * active health checks, or was ejected by outlier detection and later
+ * restored.
+ */
+export interface EndpointHealthEvent extends MeshEventBase {
+  readonly type: EndpointHealthEventType;
+  /** The endpoint URL. */
+  readonly endpoint: string;
+  /** Why, in words, when there is more to say (e.g. `5 consecutive 5xx`). */
+  readonly reason?: string;
+  /** For `endpoint-ejected`: how long the ejection lasts, in milliseconds. */
+  readonly durationMs?: number;
+}
+
+/**
+ * A circuit breaker changed state. `endpoint` names the endpoint of a
+ * per-endpoint breaker; it is absent for a service-wide breaker.
+ */
+export interface CircuitHealthEvent extends MeshEventBase {
+  readonly type: 'circuit-open' | 'circuit-half-open' | 'circuit-closed';
   readonly endpoint?: string;
-  /** Why, in words, when there is more to say. */
   readonly reason?: string;
 }
+
+/**
+ * The service entered (or left, `active: false`) panic mode: too few of its
+ * endpoints are usable, so the balancer spreads load over all of them
+ * (Envoy's panic threshold).
+ */
+export interface PanicHealthEvent extends MeshEventBase {
+  readonly type: 'panic';
+  /** True on entering panic mode, false on leaving it. Default true. */
+  readonly active?: boolean;
+  /** Usable endpoints when the event was raised. */
+  readonly usable?: number;
+  /** All endpoints of the service. */
+  readonly total?: number;
+  readonly reason?: string;
+  readonly endpoint?: undefined;
+}
+
+/**
+ * A change in what the mesh knows of a service's endpoints: a discriminated
+ * union on `type` ({@link EndpointHealthEvent}, {@link CircuitHealthEvent},
+ * {@link PanicHealthEvent}).
+ */
+export type HealthEvent = EndpointHealthEvent | CircuitHealthEvent | PanicHealthEvent;
 
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends MeshEventBase {
@@ -88,24 +127,65 @@ export interface RejectedMetricEvent extends MeshEventBase {
   readonly reason: string;
 }
 
-/** A measurement of the request path. */
+/**
+ * A retry was wanted but not sent. `reason`: `budget` (see also
+ * {@link RetryBudgetExhaustedMetricEvent}), `non-idempotent`,
+ * `body-not-replayable`, `deadline`, `attempts` (the limit was reached) or
+ * `committed`.
+ */
+export interface RetryRefusedMetricEvent extends MeshEventBase {
+  readonly type: 'retry-refused';
+  readonly reason: string;
+  /** The attempt that would have been sent (1 for the first retry). */
+  readonly attempt?: number;
+}
+
+/** A discovery provider delivered an endpoint set for a service. */
+export interface DiscoveryUpdateMetricEvent extends MeshEventBase {
+  readonly type: 'discovery-update';
+  /** The provider's name (e.g. `file`, `dns`). */
+  readonly provider: string;
+  /** How many endpoints the set holds. */
+  readonly endpoints: number;
+}
+
+/** A discovery provider failed; the last known good set keeps serving. */
+export interface DiscoveryErrorMetricEvent extends MeshEventBase {
+  readonly type: 'discovery-error';
+  readonly provider: string;
+  /** The error code or name. */
+  readonly error: string;
+}
+
+/** A measurement of the request path: a discriminated union on `type`. */
 export type MetricEvent =
   | RequestMetricEvent
   | AttemptMetricEvent
   | RetryMetricEvent
   | RetryBudgetExhaustedMetricEvent
+  | RetryRefusedMetricEvent
   | HedgeMetricEvent
-  | RejectedMetricEvent;
+  | RejectedMetricEvent
+  | DiscoveryUpdateMetricEvent
+  | DiscoveryErrorMetricEvent;
 
-/** A configuration was applied or rejected. */
-export type ConfigEvent =
-  | { readonly type: 'applied'; readonly service: string; readonly time: number; readonly version: number }
-  | {
-      readonly type: 'rejected';
-      readonly service: string;
-      readonly time: number;
-      readonly issues: readonly ConfigIssue[];
-    };
+/** Types of {@link MetricEvent}. */
+export type MetricEventType = MetricEvent['type'];
+
+/** A configuration was applied: `version` is now serving. `service` is `'*'`. */
+export interface ConfigAppliedEvent extends MeshEventBase {
+  readonly type: 'applied';
+  readonly version: number;
+}
+
+/** A configuration was rejected whole; the old one keeps serving. `service` is `'*'`. */
+export interface ConfigRejectedEvent extends MeshEventBase {
+  readonly type: 'rejected';
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** A configuration was applied or rejected: a discriminated union on `type`. */
+export type ConfigEvent = ConfigAppliedEvent | ConfigRejectedEvent;
 
 /** The event map of {@link MeshClient}: `mesh.on('health', fn)` and so on. */
 export interface MeshEvents {

@@ -1,0 +1,221 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClient, isMeshError } from '../../../src/index.js';
+import { memoryTracing, spansOf, SpanKind, SpanStatusCode } from '../../helpers/otel.js';
+import { startServer, type TestServer } from '../../helpers/servers.js';
+
+describe('tracing (stable HTTP client conventions)', () => {
+  let server: TestServer;
+  let closedPort: number;
+  beforeAll(async () => {
+    server = await startServer('s0', (req, res) => {
+      const status = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? 200);
+      res.statusCode = status;
+      res.end('ok');
+    });
+    const gone = await startServer('gone');
+    closedPort = gone.port;
+    await gone.close();
+  });
+  afterAll(() => server.close());
+  afterEach(() => {
+    server.requests.length = 0;
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+
+  function client(extra: Record<string, unknown> = {}) {
+    const t = memoryTracing();
+    const mesh = new MeshClient({
+      services: { orders: { endpoints: [server.url] } },
+      telemetry: { tracerProvider: t.provider, propagator: t.propagator, ...extra },
+    });
+    return { mesh, ...t };
+  }
+
+  it('makes one INTERNAL span per request and one CLIENT span per attempt, attributes to the letter', async () => {
+    const { mesh, exporter } = client();
+    const res = await mesh.request('http://orders/orders/42?sig=secret&x=1');
+    await res.body.text();
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(2);
+    const [clientSpan] = spansOf(spans, SpanKind.CLIENT);
+    const [internal] = spansOf(spans, SpanKind.INTERNAL);
+    expect(clientSpan!.name).toBe('GET');
+    expect(clientSpan!.instrumentationScope.name).toBe('meshlet');
+    expect(clientSpan!.attributes).toEqual({
+      'http.request.method': 'GET',
+      'server.address': '127.0.0.1',
+      'server.port': server.port,
+      'url.full': `http://127.0.0.1:${server.port}/orders/42?sig=REDACTED&x=1`,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': server.port,
+      'http.response.status_code': 200,
+      'network.protocol.version': '1.1',
+    });
+    expect(clientSpan!.status.code).toBe(SpanStatusCode.UNSET);
+    expect(clientSpan!.parentSpanContext?.spanId).toBe(internal!.spanContext().spanId);
+    expect(internal!.name).toBe('GET orders');
+    expect(internal!.attributes).toEqual({
+      'meshlet.service': 'orders',
+      'http.request.method': 'GET',
+      'meshlet.route': 'default',
+      'meshlet.attempts': 1,
+      'http.response.status_code': 200,
+    });
+    expect(internal!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'meshlet.endpoint.picked',
+        { 'meshlet.endpoint': server.url, 'meshlet.lb.policy': 'round-robin', 'meshlet.lb.candidates': 1, 'meshlet.attempt': 0 },
+      ],
+    ]);
+    // The server continues the trace of the CLIENT span.
+    const ctx = clientSpan!.spanContext();
+    expect(server.requests.map((r) => r.headers.traceparent)).toEqual([`00-${ctx.traceId}-${ctx.spanId}-01`]);
+    await mesh.close();
+  });
+
+  it('continues the caller’s active span and replaces a traceparent the caller set', async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const { mesh, exporter, provider } = client();
+    const outer = provider.getTracer('app').startSpan('handler');
+    const stale = '00-11111111111111111111111111111111-2222222222222222-01';
+    await context.with(trace.setSpan(context.active(), outer), async () => {
+      const res = await mesh.request('http://orders/a', { headers: { traceparent: stale, 'x-a': '1' } });
+      await res.body.text();
+    });
+    outer.end();
+    const [internal] = spansOf(exporter.getFinishedSpans(), SpanKind.INTERNAL);
+    const [clientSpan] = spansOf(exporter.getFinishedSpans(), SpanKind.CLIENT);
+    expect(internal!.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+    expect(internal!.spanContext().traceId).toBe(outer.spanContext().traceId);
+    const sent = server.requests[0]!.headers;
+    expect(sent.traceparent).toBe(`00-${outer.spanContext().traceId}-${clientSpan!.spanContext().spanId}-01`);
+    expect(sent['x-a']).toBe('1');
+    await mesh.close();
+  });
+
+  it('sets Error status and error.type for 5xx (both spans) and 4xx (CLIENT span only)', async () => {
+    const { mesh, exporter } = client();
+    for (const status of [503, 404]) {
+      const res = await mesh.request(`http://orders/s?status=${status}`);
+      await res.body.text();
+    }
+    const spans = exporter.getFinishedSpans();
+    const clients = spansOf(spans, SpanKind.CLIENT);
+    const internals = spansOf(spans, SpanKind.INTERNAL);
+    expect(clients.map((s) => [s.attributes['http.response.status_code'], s.attributes['error.type'], s.status.code])).toEqual([
+      [503, '503', SpanStatusCode.ERROR],
+      [404, '404', SpanStatusCode.ERROR],
+    ]);
+    expect(internals.map((s) => [s.attributes['http.response.status_code'], s.attributes['error.type'], s.status.code])).toEqual([
+      [503, '503', SpanStatusCode.ERROR],
+      [404, undefined, SpanStatusCode.UNSET],
+    ]);
+    await mesh.close();
+  });
+
+  it('records a transport failure on both spans', async () => {
+    const t = memoryTracing();
+    const mesh = new MeshClient({
+      services: { dead: { endpoints: [`http://127.0.0.1:${closedPort}`] } },
+      telemetry: { tracerProvider: t.provider, propagator: t.propagator },
+    });
+    const error = await mesh.request('http://dead/x').catch((e: unknown) => e);
+    expect(isMeshError(error)).toBe(true);
+    const [clientSpan] = spansOf(t.exporter.getFinishedSpans(), SpanKind.CLIENT);
+    const [internal] = spansOf(t.exporter.getFinishedSpans(), SpanKind.INTERNAL);
+    expect(clientSpan!.attributes['error.type']).toBe('ECONNREFUSED');
+    expect(clientSpan!.attributes['http.response.status_code']).toBeUndefined();
+    expect(clientSpan!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(clientSpan!.events.map((e) => e.name)).toEqual(['exception']);
+    expect(internal!.attributes['error.type']).toBe('MESH_UPSTREAM_FAILURE');
+    expect(internal!.attributes['meshlet.attempts']).toBe(1);
+    expect(internal!.status.code).toBe(SpanStatusCode.ERROR);
+    await mesh.close();
+  });
+
+  it('does not mark a caller’s abort as an error', async () => {
+    const slow = await startServer('slow', () => {
+      /* never answers */
+    });
+    const t = memoryTracing();
+    const mesh = new MeshClient({
+      services: { slow: { endpoints: [slow.url] } },
+      telemetry: { tracerProvider: t.provider, propagator: t.propagator },
+    });
+    const ac = new AbortController();
+    const pending = mesh.request('http://slow/x', { signal: ac.signal }).catch((e: unknown) => e);
+    while (slow.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    await pending;
+    const spans = t.exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.kind, s.status.code])).toEqual([
+      [SpanKind.CLIENT, SpanStatusCode.UNSET],
+      [SpanKind.INTERNAL, SpanStatusCode.UNSET],
+    ]);
+    await mesh.close();
+    await slow.close();
+  });
+
+  it('traces egress traffic with meshlet.egress', async () => {
+    const t = memoryTracing();
+    const mesh = new MeshClient({ telemetry: { tracerProvider: t.provider, propagator: t.propagator } });
+    const res = await mesh.request(`${server.url}/e`, { method: 'PATCH', body: 'x' });
+    await res.body.text();
+    const [clientSpan] = spansOf(t.exporter.getFinishedSpans(), SpanKind.CLIENT);
+    const [internal] = spansOf(t.exporter.getFinishedSpans(), SpanKind.INTERNAL);
+    expect(clientSpan!.name).toBe('PATCH');
+    expect(clientSpan!.attributes['url.full']).toBe(`${server.url}/e`);
+    expect(internal!.name).toBe('PATCH 127.0.0.1');
+    expect(internal!.attributes['meshlet.egress']).toBe(true);
+    expect(server.requests[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await mesh.close();
+  });
+
+  it("spans: 'off' makes nothing and injects nothing", async () => {
+    const { mesh, exporter } = client({ spans: 'off' });
+    await (await mesh.request('http://orders/off')).body.text();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(server.requests[0]!.headers.traceparent).toBeUndefined();
+    await mesh.close();
+  });
+
+  it("spans: 'auto' leaves CLIENT spans to instrumentation-undici when it listens; 'client' keeps them", async () => {
+    const listener = (): void => {};
+    subscribe('undici:request:create', listener);
+    try {
+      const auto = client();
+      await (await auto.mesh.request('http://orders/auto')).body.text();
+      expect(auto.exporter.getFinishedSpans().map((s) => s.kind)).toEqual([SpanKind.INTERNAL]);
+      expect(server.requests[0]!.headers.traceparent).toBeUndefined();
+      await auto.mesh.close();
+
+      const forced = client({ spans: 'client' });
+      await (await forced.mesh.request('http://orders/client')).body.text();
+      expect(forced.exporter.getFinishedSpans().map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.INTERNAL]);
+      expect(server.requests[1]!.headers.traceparent).toBeDefined();
+      await forced.mesh.close();
+    } finally {
+      unsubscribe('undici:request:create', listener);
+    }
+  });
+
+  it('uses a global SDK registered after the client was built, and records nothing before', async () => {
+    const mesh = new MeshClient({ services: { orders: { endpoints: [server.url] } } });
+    await (await mesh.request('http://orders/before')).body.text();
+    const t = memoryTracing();
+    trace.setGlobalTracerProvider(t.provider);
+    propagation.setGlobalPropagator(t.propagator);
+    await (await mesh.request('http://orders/after')).body.text();
+    expect(t.exporter.getFinishedSpans().map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.INTERNAL]);
+    expect(server.requests.map((r) => [r.url, typeof r.headers.traceparent])).toEqual([
+      ['/before', 'undefined'],
+      ['/after', 'string'],
+    ]);
+    await mesh.close();
+  });
+});
