@@ -61,6 +61,7 @@ export type {
   MeshEventBase,
 } from './telemetry/events.js';
 export type { TelemetryOptions } from './telemetry/options.js';
+export type { TelemetrySnapshot } from './telemetry/telemetry.js';
 export { INSTRUMENTATION_SCOPE, type SpanMode } from './telemetry/otel-tracing.js';
 export { HTTP_DURATION_BUCKETS, CIRCUIT_STATE } from './telemetry/otel-metrics.js';
 export type { Logger } from './util/logger.js';

@@ -15,7 +15,7 @@ import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
 import { checkTelemetry } from '../telemetry/options.js';
-import { Telemetry } from '../telemetry/telemetry.js';
+import { Telemetry, type TelemetrySnapshot } from '../telemetry/telemetry.js';
 import type { MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
@@ -32,20 +32,32 @@ const ROUTE_CACHE_LIMIT = 1024;
 export type MeshRequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method' | 'dispatcher'> &
   Partial<Pick<Dispatcher.RequestOptions, 'method'>>;
 
-/** Plain-JSON state of the mesh, from {@link MeshClient.snapshot}. */
+/**
+ * Plain-JSON state of the mesh, from {@link MeshClient.snapshot}, like
+ * Envoy's config dump: every field is documented in docs/observability.md.
+ */
 export interface MeshSnapshot {
   /** The configuration version: 1 at construction, +1 per applied update. */
   version: number;
+  /** When the snapshot was taken: milliseconds since the epoch (the client's clock). */
+  time: number;
   closed: boolean;
   egress: 'allow' | 'deny';
-  /** How many times an observer or event listener threw. */
+  /** How many times an observer, event listener or logger threw. */
   observerErrors: number;
+  /** What telemetry does right now. */
+  telemetry: TelemetrySnapshot;
   services: Record<
     string,
     {
       loadBalancer: { policy: string } & Record<string, unknown>;
       connection: Record<string, number>;
+      /** Endpoints the balancer may pick. */
       usableEndpoints: number;
+      /** Attempts in flight over all endpoints. */
+      inflight: number;
+      /** Set by the retry budget when one is configured: retries it still allows. */
+      retryBudget?: { remaining: number } | null;
       endpoints: Record<string, unknown>[];
     }
   >;
@@ -190,14 +202,17 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         loadBalancer: { policy: svc.config.loadBalancer.policy, ...svc.config.loadBalancer.options },
         connection: { ...svc.config.connection },
         usableEndpoints: svc.usable.length,
+        inflight: svc.endpoints.reduce((n, e) => n + e.inflight, 0),
         endpoints: svc.endpoints.map((e) => e.toJSON()),
       };
     }
     return {
       version: state.version,
+      time: this.#clock.wallNow(),
       closed: this.closed,
       egress: state.config.egress,
       observerErrors: this.#bus.observerErrors,
+      telemetry: this.#telemetry.describe(),
       services,
     };
   }

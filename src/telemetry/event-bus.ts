@@ -1,6 +1,10 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { ConfigEvent, HealthEvent, MeshEvents, MetricEvent, Observer } from './events.js';
 import type { Logger } from '../util/logger.js';
+import { debugChannel } from '../util/logger.js';
+import { logEvent } from './log-events.js';
+
+const debug = debugChannel('events');
 
 /**
  * An internal receiver of every event (the OpenTelemetry bridge). It is
@@ -52,18 +56,21 @@ export class EventBus {
 
   health(event: HealthEvent): void {
     if (this.#sink) this.#call(this.#sink, this.#sink.health, event);
+    this.#log(event, 'health');
     this.#deliver('health', event);
     for (const o of this.#observers) if (o.onHealth) this.#call(o, o.onHealth, event);
   }
 
   metric(event: MetricEvent): void {
     if (this.#sink?.active) this.#call(this.#sink, this.#sink.metric, event);
+    if (event.type !== 'attempt' && event.type !== 'request') this.#log(event, 'metric');
     this.#deliver('metric', event);
     for (const o of this.#observers) if (o.onMetric) this.#call(o, o.onMetric, event);
   }
 
   config(event: ConfigEvent): void {
     if (this.#sink) this.#call(this.#sink, this.#sink.config, event);
+    this.#log(event, 'config');
     this.#deliver('config', event);
     for (const o of this.#observers) if (o.onConfig) this.#call(o, o.onConfig, event);
   }
@@ -82,6 +89,19 @@ export class EventBus {
       fn.call(observer, event);
     } catch (error) {
       this.#failed(observer, error, 'an observer threw');
+    }
+  }
+
+  /** Logs notable control-side events; a logger that throws is contained like an observer. */
+  #log(event: HealthEvent | ConfigEvent | MetricEvent, kind: 'health' | 'config' | 'metric'): void {
+    try {
+      logEvent(this.#logger, event, kind);
+    } catch (error) {
+      this.observerErrors++;
+      if (this.#reported.has(this.#logger)) return;
+      this.#reported.add(this.#logger);
+      // The logger itself is broken: nowhere else to say it than the debug channel.
+      debug('the logger threw; its errors are counted: %o', error);
     }
   }
 

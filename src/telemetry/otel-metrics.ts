@@ -10,6 +10,7 @@ import {
   type MeterProvider,
   type Observable,
 } from '@opentelemetry/api';
+import { debugChannel } from '../util/logger.js';
 import type { ConfigEvent, HealthEvent, MetricEvent } from './events.js';
 import { INSTRUMENTATION_SCOPE } from './otel-tracing.js';
 import { ATTR, MESH_ATTR, errorType, normalizeMethod, targetOf } from './semconv.js';
@@ -47,6 +48,7 @@ export interface MetricsOptions {
 }
 
 const NOOP_METER_CLASS = createNoopMeter().constructor;
+const debug = debugChannel('telemetry');
 
 /**
  * The metrics side of a client: fed by the internal event bus (so every event
@@ -79,6 +81,7 @@ export class Metrics {
     this.#provider = provider;
     const meter = provider.getMeter(INSTRUMENTATION_SCOPE);
     this.#instruments = meter.constructor === NOOP_METER_CLASS ? null : new Instruments(meter, this);
+    debug(this.#instruments ? 'metrics on a %s' : 'no meter provider (%s): metrics off', provider.constructor.name);
     return this.#instruments;
   }
 

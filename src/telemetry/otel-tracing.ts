@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { forEachHeader, type AnyHeaders } from '../client/headers.js';
+import { debugChannel } from '../util/logger.js';
 import type { HealthEvent, MetricEvent } from './events.js';
 import { ATTR, MESH_ATTR, errorType, fullUrl, normalizeMethod, type Target } from './semconv.js';
 
@@ -32,6 +33,8 @@ export const INSTRUMENTATION_SCOPE = 'meshlet';
  * - `'off'`: no spans and no context injection.
  */
 export type SpanMode = 'auto' | 'client' | 'off';
+
+const debug = debugChannel('telemetry');
 
 /** The tracer provider nobody registered: the API's no-op. */
 const NOOP_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
@@ -88,6 +91,7 @@ export class Tracing {
   readonly #propagator: TextMapPropagator | undefined;
   #provider: TracerProvider | undefined;
   #tracer: Tracer | undefined;
+  #undiciSeen = false;
   /** The request whose attempt outcome is being processed right now (see {@link Tracing.decision}). */
   settling: RequestTrace | undefined;
 
@@ -106,13 +110,20 @@ export class Tracing {
     if (provider !== this.#provider) {
       this.#provider = provider;
       this.#tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
+      debug('tracing with a %s (spans: %s)', provider.constructor.name, this.mode);
     }
     return this.#tracer;
   }
 
   /** True when meshlet makes CLIENT spans and injects context itself for requests starting now. */
   clientSpans(): boolean {
-    return this.mode === 'client' || !undiciRequestCreate.hasSubscribers;
+    if (this.mode === 'client') return true;
+    const undici = undiciRequestCreate.hasSubscribers;
+    if (undici !== this.#undiciSeen) {
+      this.#undiciSeen = undici;
+      debug(undici ? 'undici is instrumented: CLIENT spans and injection left to it' : 'undici is not instrumented: meshlet makes CLIENT spans');
+    }
+    return !undici;
   }
 
   /**

@@ -4,6 +4,18 @@ import type { ResolvedTelemetry } from './options.js';
 import { Metrics, type ObservedState } from './otel-metrics.js';
 import { Tracing } from './otel-tracing.js';
 
+/** The `telemetry` part of `mesh.snapshot()`. */
+export interface TelemetrySnapshot {
+  /** The configured span mode. */
+  spans: 'auto' | 'client' | 'off';
+  /** True when a tracer provider (an SDK) is in use right now. */
+  tracing: boolean;
+  /** True when CLIENT spans are made by meshlet (false when instrumentation-undici makes them, or spans are off). */
+  clientSpans: boolean;
+  /** True when a meter provider (an SDK) is in use right now. */
+  metrics: boolean;
+}
+
 /**
  * The OpenTelemetry bridge of one client: {@link Tracing} (called by the
  * request path through narrow hooks) and {@link Metrics} (fed by the event
@@ -40,6 +52,17 @@ export class Telemetry implements EventSink {
 
   config(event: ConfigEvent): void {
     this.metrics.config(event);
+  }
+
+  /** What telemetry does right now, for `mesh.snapshot()`. */
+  describe(): TelemetrySnapshot {
+    const tracing = this.tracing.tracer() !== undefined;
+    return {
+      spans: this.tracing.mode,
+      tracing,
+      clientSpans: tracing && this.tracing.clientSpans(),
+      metrics: this.metrics.active,
+    };
   }
 
   close(): void {
