@@ -41,23 +41,32 @@ export interface MeshSnapshot {
   version: number;
   /** When the snapshot was taken: milliseconds since the epoch (the client's clock). */
   time: number;
+  /** True once {@link MeshClient.close} was called. */
   closed: boolean;
+  /** What happens to hosts that are not services. */
   egress: 'allow' | 'deny';
   /** How many times an observer, event listener or logger threw. */
   observerErrors: number;
   /** What telemetry does right now. */
   telemetry: TelemetrySnapshot;
+  /** Each configured service, by name. */
   services: Record<
     string,
     {
+      /** The balancing policy and its options. */
       loadBalancer: { policy: string } & Record<string, unknown>;
+      /** Pool settings per endpoint. */
       connection: Record<string, number>;
       /** Endpoints the balancer may pick. */
       usableEndpoints: number;
       /** Attempts in flight over all endpoints. */
       inflight: number;
       /** Set by the retry budget when one is configured: retries it still allows. */
-      retryBudget?: { remaining: number } | null;
+      retryBudget?: {
+        /** Retries the budget still allows. */
+        remaining: number;
+      } | null;
+      /** Each endpoint: url, weight, zone, priority, labels, inflight, attempts, failures, connected (and health as it lands). */
       endpoints: Record<string, unknown>[];
     }
   >;

@@ -153,6 +153,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const service = route.service;
     const endpoint = service.pick({ request: this, tried: this.#tried });
     if (endpoint === undefined) {
+      this.#attempts = index; // nothing was sent
       this.#fail(
         new MeshError('MESH_NO_HEALTHY_ENDPOINT', `service "${service.name}" has no endpoint that can be picked`, {
           service: service.name,

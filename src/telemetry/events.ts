@@ -26,6 +26,7 @@ export type EndpointHealthEventType =
  * restored.
  */
 export interface EndpointHealthEvent extends MeshEventBase {
+  /** What happened to the endpoint. */
   readonly type: EndpointHealthEventType;
   /** The endpoint URL. */
   readonly endpoint: string;
@@ -40,8 +41,11 @@ export interface EndpointHealthEvent extends MeshEventBase {
  * per-endpoint breaker; it is absent for a service-wide breaker.
  */
 export interface CircuitHealthEvent extends MeshEventBase {
+  /** The state the breaker entered. */
   readonly type: 'circuit-open' | 'circuit-half-open' | 'circuit-closed';
+  /** The endpoint of a per-endpoint breaker; absent for a service-wide one. */
   readonly endpoint?: string;
+  /** Why, in words (e.g. `5 consecutive failures`). */
   readonly reason?: string;
 }
 
@@ -51,6 +55,7 @@ export interface CircuitHealthEvent extends MeshEventBase {
  * (Envoy's panic threshold).
  */
 export interface PanicHealthEvent extends MeshEventBase {
+  /** Panic mode was entered or left. */
   readonly type: 'panic';
   /** True on entering panic mode, false on leaving it. Default true. */
   readonly active?: boolean;
@@ -58,7 +63,9 @@ export interface PanicHealthEvent extends MeshEventBase {
   readonly usable?: number;
   /** All endpoints of the service. */
   readonly total?: number;
+  /** Why, in words. */
   readonly reason?: string;
+  /** Never set: panic concerns the whole service. */
   readonly endpoint?: undefined;
 }
 
@@ -71,6 +78,7 @@ export type HealthEvent = EndpointHealthEvent | CircuitHealthEvent | PanicHealth
 
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'request';
   /** The endpoint of the last attempt, when one was chosen. */
   readonly endpoint?: string;
@@ -90,10 +98,15 @@ export interface RequestMetricEvent extends MeshEventBase {
 
 /** One attempt (a single try against one endpoint) finished. */
 export interface AttemptMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'attempt';
+  /** The endpoint URL (for egress traffic: the origin). */
   readonly endpoint: string;
+  /** Upper-case method. */
   readonly method: string;
+  /** The response status, when response headers arrived. */
   readonly status?: number;
+  /** The transport error's code (e.g. `ECONNREFUSED`) when the attempt failed. */
   readonly error?: string;
   /** From sending to the response headers or the failure, in milliseconds. */
   readonly durationMs: number;
@@ -103,25 +116,33 @@ export interface AttemptMetricEvent extends MeshEventBase {
 
 /** A retry was scheduled. */
 export interface RetryMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'retry';
+  /** What made the attempt retryable (e.g. `connect-failure`, `reset`, `gateway-error`). */
   readonly reason: string;
+  /** The backoff before the retry, in milliseconds. */
   readonly delayMs: number;
+  /** The attempt the retry will be (1 for the first retry). */
   readonly attempt: number;
 }
 
 /** A retry was wanted but the retry budget had none left. */
 export interface RetryBudgetExhaustedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'retry-budget-exhausted';
 }
 
 /** A hedged (backup) attempt was sent. */
 export interface HedgeMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'hedge';
+  /** The endpoint the hedged attempt went to, when one was picked. */
   readonly endpoint?: string;
 }
 
 /** A request was refused without being sent (bulkhead full, circuit open...). */
 export interface RejectedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'rejected';
   /** The {@link MeshError} code of the refusal. */
   readonly reason: string;
@@ -134,7 +155,9 @@ export interface RejectedMetricEvent extends MeshEventBase {
  * `committed`.
  */
 export interface RetryRefusedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'retry-refused';
+  /** Why the retry was not sent (see above). */
   readonly reason: string;
   /** The attempt that would have been sent (1 for the first retry). */
   readonly attempt?: number;
@@ -142,6 +165,7 @@ export interface RetryRefusedMetricEvent extends MeshEventBase {
 
 /** A discovery provider delivered an endpoint set for a service. */
 export interface DiscoveryUpdateMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'discovery-update';
   /** The provider's name (e.g. `file`, `dns`). */
   readonly provider: string;
@@ -151,7 +175,9 @@ export interface DiscoveryUpdateMetricEvent extends MeshEventBase {
 
 /** A discovery provider failed; the last known good set keeps serving. */
 export interface DiscoveryErrorMetricEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'discovery-error';
+  /** The provider's name (e.g. `file`, `dns`). */
   readonly provider: string;
   /** The error code or name. */
   readonly error: string;
@@ -174,13 +200,17 @@ export type MetricEventType = MetricEvent['type'];
 
 /** A configuration was applied: `version` is now serving. `service` is `'*'`. */
 export interface ConfigAppliedEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'applied';
+  /** The version now serving (see `snapshot().version`). */
   readonly version: number;
 }
 
 /** A configuration was rejected whole; the old one keeps serving. `service` is `'*'`. */
 export interface ConfigRejectedEvent extends MeshEventBase {
+  /** Discriminant. */
   readonly type: 'rejected';
+  /** Every problem found, each naming its path. */
   readonly issues: readonly ConfigIssue[];
 }
 
@@ -189,8 +219,11 @@ export type ConfigEvent = ConfigAppliedEvent | ConfigRejectedEvent;
 
 /** The event map of {@link MeshClient}: `mesh.on('health', fn)` and so on. */
 export interface MeshEvents {
+  /** Endpoint and breaker state changes: {@link HealthEvent}. */
   health: (event: HealthEvent) => void;
+  /** Measurements of the request path and discovery: {@link MetricEvent}. */
   metric: (event: MetricEvent) => void;
+  /** Configuration applied or rejected: {@link ConfigEvent}. */
   config: (event: ConfigEvent) => void;
 }
 
@@ -200,7 +233,10 @@ export interface MeshEvents {
  * logger and counted in `snapshot().observerErrors`.
  */
 export interface Observer {
+  /** Receives every {@link HealthEvent}. */
   onHealth?(event: HealthEvent): void;
+  /** Receives every {@link MetricEvent}. */
   onMetric?(event: MetricEvent): void;
+  /** Receives every {@link ConfigEvent}. */
   onConfig?(event: ConfigEvent): void;
 }

@@ -20,8 +20,15 @@ export const HTTP_DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ]);
 
-/** Numeric value of `meshlet.circuit.state`. */
-export const CIRCUIT_STATE = Object.freeze({ closed: 0, 'half-open': 1, open: 2 });
+/** Numeric value of the `meshlet.circuit.state` gauge for each breaker state. */
+export const CIRCUIT_STATE = Object.freeze({
+  /** Requests flow. */
+  closed: 0,
+  /** Trial requests probe the endpoint. */
+  'half-open': 1,
+  /** Requests fail fast. */
+  open: 2,
+} as const);
 
 /** What the observable instruments read: the parts of `mesh.snapshot()` they need. */
 export interface ObservedState {

@@ -134,6 +134,7 @@ export class Tracing {
   start(method: string, service: string, egress: boolean): RequestTrace | undefined {
     const tracer = this.tracer();
     if (tracer === undefined) return undefined;
+    this.settling = undefined;
     const parent = context.active();
     const normalized = normalizeMethod(method);
     const attributes: Attributes = {
@@ -210,7 +211,7 @@ export class RequestTrace {
    * existing value replaced).
    */
   attempt(index: number, to: AttemptTarget, method: string, path: string, headers: AnyHeaders): AttemptTrace {
-    if (this.#tracing.settling === this) this.#tracing.settling = undefined;
+    this.#tracing.settling = undefined;
     const recording = this.span.isRecording();
     if (recording && to.endpoint !== undefined) {
       this.span.addEvent('meshlet.endpoint.picked', {

@@ -176,6 +176,23 @@ describe('tracing (stable HTTP client conventions)', () => {
     await mesh.close();
   });
 
+  it('ends the INTERNAL span with the refusal when nothing could be sent', async () => {
+    const t = memoryTracing();
+    const mesh = new MeshClient({
+      services: { empty: {} },
+      egress: 'deny',
+      telemetry: { tracerProvider: t.provider, propagator: t.propagator },
+    });
+    for (const url of ['http://empty/x', 'http://elsewhere/y']) await mesh.request(url).catch(() => undefined);
+    expect(
+      t.exporter.getFinishedSpans().map((s) => [s.kind, s.name, s.attributes['error.type'], s.attributes['meshlet.attempts'], s.status.code]),
+    ).toEqual([
+      [SpanKind.INTERNAL, 'GET empty', 'MESH_NO_HEALTHY_ENDPOINT', 0, SpanStatusCode.ERROR],
+      [SpanKind.INTERNAL, 'GET elsewhere', 'MESH_UNKNOWN_SERVICE', 0, SpanStatusCode.ERROR],
+    ]);
+    await mesh.close();
+  });
+
   it("spans: 'off' makes nothing and injects nothing", async () => {
     const { mesh, exporter } = client({ spans: 'off' });
     await (await mesh.request('http://orders/off')).body.text();
