@@ -165,6 +165,18 @@ export class Tracing {
     target.span.addEvent(name, attributes);
   }
 
+  /** A flat copy of `headers` without the propagator's fields (`traceparent`, `tracestate`, ...). */
+  withoutContext(headers: AnyHeaders): string[] {
+    const fields = (this.#propagator ?? propagation).fields();
+    const out: string[] = [];
+    forEachHeader(headers, (name, value) => {
+      if (fields.includes(name.toLowerCase())) return;
+      if (Array.isArray(value)) for (const v of value) out.push(name, v);
+      else out.push(name, value);
+    });
+    return out;
+  }
+
   /** Injects `ctx` into a flat header array through the configured (or global) propagator. */
   inject(ctx: Context, headers: string[]): void {
     if (this.#propagator) this.#propagator.inject(ctx, headers, flatSetter);
@@ -221,7 +233,10 @@ export class RequestTrace {
         [MESH_ATTR.ATTEMPT]: index,
       });
     }
-    if (!this.#clientSpans) return new AttemptTrace(this, undefined, this.context, headers);
+    if (!this.#clientSpans) {
+      // The undici instrumentation appends its own context: drop any the caller set, so there is one.
+      return new AttemptTrace(this, undefined, this.context, this.#tracing.withoutContext(headers));
+    }
     const t = to.target;
     const normalized = normalizeMethod(method);
     let attributes: Attributes | undefined;

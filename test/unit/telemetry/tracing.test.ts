@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClient, isMeshError } from '../../../src/index.js';
 import { memoryTracing, spansOf, SpanKind, SpanStatusCode } from '../../helpers/otel.js';
@@ -218,6 +219,32 @@ describe('tracing (stable HTTP client conventions)', () => {
       await forced.mesh.close();
     } finally {
       unsubscribe('undici:request:create', listener);
+    }
+  });
+
+  it("spans: 'auto' nests @opentelemetry/instrumentation-undici's CLIENT span under the INTERNAL span, one traceparent", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const t = memoryTracing();
+    propagation.setGlobalPropagator(t.propagator);
+    const instrumentation = new UndiciInstrumentation(); // subscribes to undici's channels now
+    instrumentation.setTracerProvider(t.provider);
+    try {
+      const mesh = new MeshClient({ services: { orders: { endpoints: [server.url] } }, telemetry: { tracerProvider: t.provider } });
+      const stale = '00-11111111111111111111111111111111-2222222222222222-01';
+      await (await mesh.request('http://orders/inst', { headers: { traceparent: stale } })).body.text();
+      const spans = t.exporter.getFinishedSpans();
+      expect(spans.map((s) => [s.kind, s.instrumentationScope.name])).toEqual([
+        [SpanKind.CLIENT, '@opentelemetry/instrumentation-undici'],
+        [SpanKind.INTERNAL, 'meshlet'],
+      ]);
+      const [undiciSpan, internal] = spans;
+      expect(undiciSpan!.parentSpanContext?.spanId).toBe(internal!.spanContext().spanId);
+      const ctx = undiciSpan!.spanContext();
+      expect(server.requests[0]!.headers.traceparent).toBe(`00-${ctx.traceId}-${ctx.spanId}-01`);
+      expect(mesh.snapshot().telemetry.clientSpans).toBe(false);
+      await mesh.close();
+    } finally {
+      instrumentation.disable();
     }
   });
 
