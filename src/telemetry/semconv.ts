@@ -101,7 +101,12 @@ const targets = new Map<string, Target>();
 export function targetOf(origin: string): Target {
   let t = targets.get(origin);
   if (t !== undefined) return t;
-  const url = new URL(origin);
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return Object.freeze({ scheme: 'http', address: origin, port: 0, origin, ip: false });
+  }
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
   const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port);

@@ -6,8 +6,10 @@ import {
   type ConfigEvent,
   type HealthEvent,
   type Logger,
+  type MeshClientOptions,
   type MetricEvent,
   type Observer,
+  type TelemetryOptions,
 } from '../../../src/index.js';
 import { memoryMetrics, memoryTracing } from '../../helpers/otel.js';
 import { startServers, type TestServer } from '../../helpers/servers.js';
@@ -162,6 +164,33 @@ describe('events, observers, logs and snapshot', () => {
     });
     await mesh.close();
     expect(mesh.snapshot().telemetry).toEqual({ spans: 'auto', tracing: true, clientSpans: true, metrics: false });
+  });
+
+  it('types the telemetry option', () => {
+    expectTypeOf<MeshClientOptions['telemetry']>().toEqualTypeOf<TelemetryOptions | undefined>();
+    expectTypeOf<TelemetryOptions['spans']>().toEqualTypeOf<'auto' | 'client' | 'off' | undefined>();
+    // @ts-expect-error a typo in an option name is a compile error
+    const bad: TelemetryOptions = { span: 'auto' };
+    expect(bad).toBeDefined();
+  });
+
+  it('contains a throwing logger like an observer', async () => {
+    const broken: Logger = {
+      debug: () => {},
+      info: () => {
+        throw new Error('logger bug');
+      },
+      warn: () => {},
+      error: () => {},
+    };
+    const [a] = servers.map((s) => s.url) as [string];
+    const mesh = new MeshClient({ services: { orders: { endpoints: [a] } }, logger: broken });
+    const res = await mesh.request('http://orders/x');
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    // endpoint-added and config applied were logged at info: both threw, both counted.
+    expect(mesh.snapshot().observerErrors).toBe(2);
+    await mesh.close();
   });
 
   it('rejects a bad telemetry option by path', () => {
