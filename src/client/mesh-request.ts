@@ -170,13 +170,20 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers };
     if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
     else {
-      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy: service.config.loadBalancer.policy, candidates: service.usable.length };
+      const policy = service.config.loadBalancer.policy;
+      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy, candidates: service.usable.length };
       this.#sendTraced(this.#trace, attempt, endpoint.pool(), opts, to);
     }
   }
 
   /** Sends an attempt under its CLIENT span, the trace context set in its headers. */
-  #sendTraced(trace: RequestTrace, attempt: Attempt, dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, to: AttemptTarget): void {
+  #sendTraced(
+    trace: RequestTrace,
+    attempt: Attempt,
+    dispatcher: Dispatcher,
+    opts: Dispatcher.DispatchOptions,
+    to: AttemptTarget,
+  ): void {
     const t = trace.attempt(attempt.index, to, opts.method, opts.path, opts.headers);
     attempt.trace = t;
     opts.headers = t.headers;

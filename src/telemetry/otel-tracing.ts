@@ -179,8 +179,13 @@ export class Tracing {
 
   /** Injects `ctx` into a flat header array through the configured (or global) propagator. */
   inject(ctx: Context, headers: string[]): void {
-    if (this.#propagator) this.#propagator.inject(ctx, headers, flatSetter);
-    else propagation.inject(ctx, headers, flatSetter);
+    try {
+      if (this.#propagator) this.#propagator.inject(ctx, headers, flatSetter);
+      else propagation.inject(ctx, headers, flatSetter);
+    } catch (error) {
+      // A broken propagator must not break the request: it goes out without context.
+      debug('the propagator threw: %o', error);
+    }
   }
 }
 
