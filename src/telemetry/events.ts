@@ -65,8 +65,8 @@ export interface PanicHealthEvent extends MeshEventBase {
   readonly total?: number;
   /** Why, in words. */
   readonly reason?: string;
-  /** Never set: panic concerns the whole service. */
-  readonly endpoint?: undefined;
+  /** Not set: panic concerns the whole service (typed loosely so generic emitters type-check). */
+  readonly endpoint?: string;
 }
 
 /**
