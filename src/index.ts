@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { MeshClient, type MeshRequestOptions, type MeshSnapshot } from './client/mesh-client.js';
+export { MeshClient, type MeshRequestOptions, type MeshSnapshot, type ServiceSnapshot } from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
 export {
   MeshError,
@@ -21,7 +21,17 @@ export type {
   DefaultsOptions,
   ConnectionOptions,
   LoadBalancerOption,
+  LoadBalancerChoice,
+  SharedServiceOptions,
 } from './config/types.js';
+export type {
+  Route,
+  RouteMatch,
+  PathMatch,
+  StringMatch,
+  SplitDestination,
+  SlowStartOptions,
+} from './routing/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
 export {
   registerLoadBalancer,

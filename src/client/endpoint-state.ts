@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
@@ -13,6 +13,12 @@ export class EndpointState implements BalancerEndpoint {
   #endpoint: Endpoint;
   #connection: ResolvedConnection;
   #pool: Pool | undefined;
+  readonly #transport: ((origin: string) => Dispatcher) | undefined;
+  #external: Dispatcher | undefined;
+  #rampStart = 0;
+  #rampEnd = 0;
+  #rampMin = 1;
+  #now: (() => number) | undefined;
   /** Attempts in flight. */
   inflight = 0;
   /** Attempts sent in total. */
@@ -20,9 +26,10 @@ export class EndpointState implements BalancerEndpoint {
   /** Attempts that failed (transport failure or 5xx). */
   failures = 0;
 
-  constructor(endpoint: Endpoint, connection: ResolvedConnection) {
+  constructor(endpoint: Endpoint, connection: ResolvedConnection, transport?: (origin: string) => Dispatcher) {
     this.#endpoint = endpoint;
     this.#connection = connection;
+    this.#transport = transport;
   }
 
   get endpoint(): Endpoint {
@@ -41,7 +48,31 @@ export class EndpointState implements BalancerEndpoint {
     return this.#endpoint.port;
   }
   get weight(): number {
-    return this.#endpoint.weight;
+    const w = this.#endpoint.weight;
+    if (this.#rampEnd === 0) return w;
+    const t = this.#now!();
+    if (t >= this.#rampEnd) {
+      this.#rampEnd = 0;
+      return w;
+    }
+    const progress = (t - this.#rampStart) / (this.#rampEnd - this.#rampStart);
+    return w * (this.#rampMin + (1 - this.#rampMin) * Math.max(0, progress));
+  }
+
+  /** True while the endpoint's weight is ramping up (slow start). */
+  get ramping(): boolean {
+    return this.#rampEnd !== 0 && this.#now!() < this.#rampEnd;
+  }
+
+  /**
+   * Slow start: the weight ramps linearly from `minFactor` × weight to the
+   * full weight over `windowMs` from now.
+   */
+  startSlowStart(now: () => number, windowMs: number, minFactor: number): void {
+    this.#now = now;
+    this.#rampStart = now();
+    this.#rampEnd = this.#rampStart + windowMs;
+    this.#rampMin = minFactor;
   }
   get zone(): string | undefined {
     return this.#endpoint.zone;
@@ -67,8 +98,12 @@ export class EndpointState implements BalancerEndpoint {
     return old;
   }
 
-  /** The endpoint's pool, created on first use. */
-  pool(): Pool {
+  /**
+   * The endpoint's dispatcher: its own undici Pool, created on first use, or
+   * the one the client's `transport` option returns (never closed by the mesh).
+   */
+  pool(): Dispatcher {
+    if (this.#transport) return (this.#external ??= this.#transport(this.#endpoint.url));
     if (this.#pool === undefined) {
       const c = this.#connection;
       this.#pool = new Pool(this.#endpoint.url, {
@@ -94,13 +129,14 @@ export class EndpointState implements BalancerEndpoint {
     return {
       url: e.url,
       weight: e.weight,
+      effectiveWeight: this.weight,
       zone: e.zone ?? null,
       priority: e.priority,
       labels: { ...e.labels },
       inflight: this.inflight,
       attempts: this.attempts,
       failures: this.failures,
-      connected: this.#pool !== undefined,
+      connected: this.#pool !== undefined || this.#external !== undefined,
     };
   }
 }

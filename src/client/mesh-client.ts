@@ -10,22 +10,23 @@ import {
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
-import type { MeshClientOptions, MeshConfig } from '../config/types.js';
+import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { EventBus } from '../telemetry/event-bus.js';
 import { checkTelemetry } from '../telemetry/options.js';
 import { Telemetry, type TelemetrySnapshot } from '../telemetry/telemetry.js';
-import type { MeshEvents, Observer } from '../telemetry/events.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { HealthEvent, MeshEvents, Observer } from '../telemetry/events.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
+import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestRoute } from './mesh-request.js';
-import { ServiceRuntime, createBalancer, sameBalancer } from './service-runtime.js';
+import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 
 const trace = debugChannel('client');
-const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'telemetry'] as const;
+const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport', 'telemetry'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
 /** Options of {@link MeshClient.request}: undici's request options without the URL parts. */
@@ -43,33 +44,35 @@ export interface MeshSnapshot {
   time: number;
   /** True once {@link MeshClient.close} was called. */
   closed: boolean;
-  /** What happens to hosts that are not services. */
+  /** The egress rule in force. */
   egress: 'allow' | 'deny';
   /** How many times an observer, event listener or logger threw. */
   observerErrors: number;
   /** What telemetry does right now. */
   telemetry: TelemetrySnapshot;
-  /** Each configured service, by name. */
-  services: Record<
-    string,
-    {
-      /** The balancing policy and its options. */
-      loadBalancer: { policy: string } & Record<string, unknown>;
-      /** Pool settings per endpoint. */
-      connection: Record<string, number>;
-      /** Endpoints the balancer may pick. */
-      usableEndpoints: number;
-      /** Attempts in flight over all endpoints. */
-      inflight: number;
-      /** Set by the retry budget when one is configured: retries it still allows. */
-      retryBudget?: {
-        /** Retries the budget still allows. */
-        remaining: number;
-      } | null;
-      /** Each endpoint: url, weight, zone, priority, labels, inflight, attempts, failures, connected (and health as it lands). */
-      endpoints: Record<string, unknown>[];
-    }
-  >;
+  /** Every configured service by name. */
+  services: Record<string, ServiceSnapshot>;
+}
+
+/** One service in a {@link MeshSnapshot}. */
+export interface ServiceSnapshot {
+  /** The policy and its options, e.g. `{ policy: 'round-robin' }`. */
+  loadBalancer: LoadBalancerChoice;
+  /** Pool settings in force, defaults filled in. */
+  connection: Record<string, number>;
+  /** How many endpoints the balancer may pick now. */
+  usableEndpoints: number;
+  /** Attempts in flight over all endpoints. */
+  inflight: number;
+  /** Set by the retry budget when one is configured: retries it still allows. */
+  retryBudget?: {
+    /** Retries the budget still allows. */
+    remaining: number;
+  } | null;
+  /** Each endpoint with its attributes and live counters (url, weight, zone, priority, labels, inflight, attempts, failures, connected). */
+  endpoints: Record<string, unknown>[];
+  /** Routes with their split shares, and each destination's priority/locality groups and panic state. */
+  routing: Record<string, unknown>;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -107,10 +110,12 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #telemetry: Telemetry;
   readonly #clock: Clock;
   readonly #random: () => number;
+  readonly #transport: ((origin: string) => Dispatcher) | undefined;
   #state: State;
   /** Endpoint runtime state by service, then URL: what survives config updates. */
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
   #egressAgent: Agent | undefined;
+  #rampTimer: TimerHandle | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -120,7 +125,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   constructor(options: MeshClientOptions = {}) {
     super();
     const issues: ConfigIssue[] = [];
-    const raw = checkObject(options, '', issues) ?? {};
+    const root = checkObject(options, '', issues);
+    if (!root) throw new MeshConfigError(issues);
+    const raw = root;
     const observers = checkObservers(raw.observers, issues);
     const logger = checkLogger(raw.logger, issues);
     if (raw.random !== undefined && typeof raw.random !== 'function') {
@@ -128,6 +135,9 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     }
     const clock = checkClock(raw.clock, issues);
     const telemetry = checkTelemetry(raw.telemetry, issues);
+    if (raw.transport !== undefined && typeof raw.transport !== 'function') {
+      issues.push({ path: 'transport', message: `expected a function (origin) => Dispatcher, found ${describe(raw.transport)}` });
+    }
     let config: ResolvedConfig | undefined;
     try {
       config = resolveConfig(options, CLIENT_KEYS);
@@ -139,6 +149,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
 
     this.#clock = clock;
     this.#random = (raw.random as (() => number) | undefined) ?? Math.random;
+    const transport = raw.transport as ((origin: string) => Dispatcher) | undefined;
+    this.#transport = transport && ((origin: string) => new BridgedDispatcher(transport(origin)));
     this.#bus = new EventBus(this, observers, logger);
     this.#telemetry = new Telemetry(telemetry, () => this.snapshot());
     this.#bus.setSink(this.#telemetry);
@@ -213,6 +225,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         usableEndpoints: svc.usable.length,
         inflight: svc.endpoints.reduce((n, e) => n + e.inflight, 0),
         endpoints: svc.endpoints.map((e) => e.toJSON()),
+        routing: svc.describeRouting(),
       };
     }
     return {
@@ -233,6 +246,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
+    if (this.#rampTimer !== undefined) this.#clock.clearTimeout(this.#rampTimer);
+    this.#rampTimer = undefined;
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
@@ -284,8 +299,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         ),
       };
     } else {
-      this.#egressAgent ??= new Agent();
-      route = { kind: 'egress', dispatcher: this.#egressAgent, origin: url.origin, host };
+      const dispatcher = this.#transport ? this.#transport(url.origin) : (this.#egressAgent ??= new Agent());
+      route = { kind: 'egress', dispatcher, origin: url.origin, host };
     }
     if (state.routes.size >= ROUTE_CACHE_LIMIT) state.routes.clear();
     state.routes.set(key, route);
@@ -294,13 +309,55 @@ export class MeshClient extends EventEmitter<MeshEvents> {
 
   // ---- control side ----
 
+  /**
+   * While endpoints are in slow start, re-runs balancer updates every tenth
+   * of the shortest window so balancers that cache weights see the ramp.
+   */
+  #scheduleRamp(): void {
+    if (this.#rampTimer !== undefined || this.closed) return;
+    let shortest = Infinity;
+    for (const svc of this.#state.services.values()) {
+      if (svc.config.slowStart) shortest = Math.min(shortest, svc.config.slowStart.windowMs);
+    }
+    if (!Number.isFinite(shortest)) return;
+    const tick = Math.max(50, Math.floor(shortest / 10));
+    const run = () => {
+      this.#rampTimer = undefined;
+      if (this.closed) return;
+      let still = false;
+      for (const svc of this.#state.services.values()) {
+        if (!svc.endpoints.some((e) => e.ramping)) continue;
+        svc.refreshWeights();
+        still ||= svc.endpoints.some((e) => e.ramping);
+      }
+      if (still) this.#rampTimer = this.#clock.setTimeout(run, tick);
+    };
+    this.#rampTimer = this.#clock.setTimeout(run, tick);
+  }
+
   /** Builds the next state from a validated config and swaps it in. */
   #apply(config: ResolvedConfig): void {
     const previous = this.#state;
     const services = new Map<string, ServiceRuntime>();
     const draining: Promise<void>[] = [];
     const time = this.#clock.wallNow();
-    const events: { type: 'endpoint-added' | 'endpoint-removed'; service: string; endpoint: string }[] = [];
+    const events: HealthEvent[] = [];
+    const initial = previous.version === 0;
+    const env: RuntimeEnvironment = {
+      random: this.#random,
+      now: () => this.#clock.now(),
+      lookup: (service) => services.get(service),
+      onPanic: (service, destination, entering) =>
+        events.push({
+          type: 'panic',
+          service,
+          time,
+          reason: entering
+            ? `${destination}: too few usable endpoints, using all of them (panic threshold)`
+            : `${destination}: enough usable endpoints again, panic over`,
+        }),
+    };
+    let ramping = false;
 
     for (const [name, svc] of config.services) {
       let byUrl = this.#endpoints.get(name);
@@ -314,9 +371,13 @@ export class MeshClient extends EventEmitter<MeshEvents> {
           const oldPool = state.reconfigure(endpoint, svc.connection);
           if (oldPool) draining.push(oldPool.close());
         } else {
-          state = new EndpointState(endpoint, svc.connection);
+          state = new EndpointState(endpoint, svc.connection, this.#transport);
           byUrl.set(endpoint.url, state);
-          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url });
+          if (svc.slowStart && !initial) {
+            state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);
+            ramping = true;
+          }
+          events.push({ type: 'endpoint-added', service: name, endpoint: endpoint.url, time });
         }
         states.push(state);
       }
@@ -324,21 +385,16 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         if (keep.has(url)) continue;
         byUrl.delete(url);
         draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
       }
-      const old = previous.services.get(name);
-      const balancer =
-        old && sameBalancer(old.config.loadBalancer, svc.loadBalancer)
-          ? old.balancer
-          : createBalancer(svc.loadBalancer, { service: name, random: this.#random, now: this.#clock.now });
-      services.set(name, new ServiceRuntime(svc, states, balancer));
+      services.set(name, new ServiceRuntime(svc, states, env, previous.services.get(name)));
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
       if (config.services.has(name)) continue;
       for (const [url, state] of byUrl) {
         draining.push(state.close());
-        events.push({ type: 'endpoint-removed', service: name, endpoint: url });
+        events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
       }
       this.#endpoints.delete(name);
     }
@@ -347,7 +403,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);
     void Promise.allSettled(draining);
-    for (const e of events) this.#bus.health({ ...e, time });
+    if (ramping) this.#scheduleRamp();
+    for (const e of events) this.#bus.health(e);
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
 }

@@ -9,7 +9,7 @@ import { targetOf } from '../telemetry/semconv.js';
 import type { Clock } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader, withAuthority } from './headers.js';
-import type { ServiceRuntime } from './service-runtime.js';
+import type { Destination, ServiceRuntime } from './service-runtime.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -45,6 +45,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #startedAt: number;
   #headers: string[] | undefined;
+  #destination: Destination | undefined;
   #attempts = 0;
   #tried: Set<EndpointState> | undefined;
   #current: Attempt | undefined;
@@ -135,6 +136,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
         return;
       }
       this.#headers = withAuthority(this.#opts.headers, route.authority);
+      this.#destination = route.service.destination(this);
+      this.#trace?.route(this.#destination?.route, this.#destination?.name);
     }
     this.#send();
   }
@@ -151,11 +154,13 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       return;
     }
     const service = route.service;
-    const endpoint = service.pick({ request: this, tried: this.#tried });
+    const destination = this.#destination;
+    const endpoint = destination?.picker.pick({ request: this, tried: this.#tried });
     if (endpoint === undefined) {
       this.#attempts = index; // nothing was sent
+      const what = destination ? `"${destination.name}"` : `the route's destination`;
       this.#fail(
-        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `service "${service.name}" has no endpoint that can be picked`, {
+        new MeshError('MESH_NO_HEALTHY_ENDPOINT', `${what} of service "${service.name}" has no endpoint that can be picked`, {
           service: service.name,
           attempts: index,
         }),
@@ -171,7 +176,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
     else {
       const policy = service.config.loadBalancer.policy;
-      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy, candidates: service.usable.length };
+      const candidates = destination!.picker.endpoints.length;
+      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy, candidates };
       this.#sendTraced(this.#trace, attempt, endpoint.pool(), opts, to);
     }
   }
@@ -262,7 +268,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const ok = error === undefined && (status === undefined || status < 500);
     if (endpoint) {
       if (!ok) endpoint.failures++;
-      if (this.#route.kind === 'service') this.#route.service.balancer.report?.(endpoint, { durationMs, ok });
+      this.#destination?.picker.report(endpoint, { durationMs, ok });
     }
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {

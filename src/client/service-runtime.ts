@@ -1,35 +1,168 @@
-import { getLoadBalancer, type LoadBalancer, type PickContext } from '../balancing/balancer.js';
+import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
+import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
+import { Picker } from '../routing/picker.js';
 import type { EndpointState } from './endpoint-state.js';
 
+/** What a service runtime needs from its client. */
+export interface RuntimeEnvironment {
+  readonly random: () => number;
+  readonly now: () => number;
+  /** The runtime of another service in the same configuration version. */
+  lookup(service: string): ServiceRuntime | undefined;
+  /** A destination of this service entered (true) or left (false) panic. */
+  onPanic(service: string, destination: string, entering: boolean): void;
+}
+
+/** Where one request goes: the picker of a destination, and the route that chose it. */
+export interface Destination {
+  readonly picker: Picker;
+  /** The route name, or undefined when no route matched (the whole service). */
+  readonly route: string | undefined;
+  /** The destination's name: `service`, `service[subset]` or another service's name. */
+  readonly name: string;
+}
+
+interface CompiledSplit {
+  readonly upTo: number;
+  readonly picker: Picker | undefined;
+  readonly service: string | undefined;
+  readonly name: string;
+}
+
+interface CompiledRoute {
+  readonly route: ResolvedRoute;
+  readonly total: number;
+  readonly split: readonly CompiledSplit[];
+}
+
 /**
- * One service under one configuration version: its endpoints and its
- * balancer. Requests capture the runtime they started with, so a config
+ * One service under one configuration version: its endpoints, its routes
+ * and one {@link Picker} per destination (the whole service and each subset a
+ * route names). Requests capture the runtime they started with, so a config
  * update never changes a request halfway.
  */
 export class ServiceRuntime {
   readonly name: string;
   readonly config: ResolvedService;
   readonly endpoints: readonly EndpointState[];
-  readonly balancer: LoadBalancer;
-  /** The endpoints the balancer may pick (all of them until health checking marks some). */
+  /** The picker over all endpoints: used when no route matches and for splits from other services. */
+  readonly main: Picker;
+  /** Pickers by destination key (`*` for the whole service, a subset's JSON otherwise). */
+  readonly pickers: ReadonlyMap<string, Picker>;
+  /** The endpoints that may be picked now (all of them until health marks some). */
   usable: readonly EndpointState[];
+  readonly #routes: readonly CompiledRoute[];
+  readonly #env: RuntimeEnvironment;
+  readonly #mainDestination: Destination;
 
-  constructor(config: ResolvedService, endpoints: readonly EndpointState[], balancer: LoadBalancer) {
+  constructor(
+    config: ResolvedService,
+    endpoints: readonly EndpointState[],
+    env: RuntimeEnvironment,
+    previous?: ServiceRuntime,
+  ) {
     this.name = config.name;
     this.config = config;
     this.endpoints = endpoints;
-    this.balancer = balancer;
     this.usable = endpoints;
-    balancer.update(endpoints);
+    this.#env = env;
+    const reuse = previous !== undefined && sameBalancer(previous.config.loadBalancer, config.loadBalancer);
+    const pickers = new Map<string, Picker>();
+    const options = {
+      localZone: config.localZone,
+      overprovisioningFactor: config.overprovisioningFactor,
+      panicThreshold: config.panicThreshold,
+    };
+    const makePicker = (key: string, members: readonly EndpointState[]): Picker => {
+      let picker = pickers.get(key);
+      if (picker) return picker;
+      const inherited = reuse ? previous.pickers.get(key)?.balancers : undefined;
+      picker = new Picker(members, options, env.random, () => createBalancer(config.loadBalancer, { service: this.name, random: env.random, now: env.now }), inherited);
+      pickers.set(key, picker);
+      return picker;
+    };
+    this.main = makePicker('*', endpoints);
+    this.#routes = config.routes.map((route) => {
+      let total = 0;
+      const split = route.split.map((dest): CompiledSplit => {
+        total += dest.weight;
+        if (dest.service !== undefined) return { upTo: total, picker: undefined, service: dest.service, name: dest.service };
+        if (dest.subset === undefined) return { upTo: total, picker: this.main, service: undefined, name: this.name };
+        const key = subsetKey(dest.subset);
+        const members = endpoints.filter((e) => matchesSubset(e.labels, dest.subset!));
+        return { upTo: total, picker: makePicker(key, members), service: undefined, name: `${this.name}[${key}]` };
+      });
+      return { route, total, split };
+    });
+    this.pickers = pickers;
+    this.#mainDestination = { picker: this.main, route: undefined, name: this.name };
+    this.setUsable(undefined);
   }
 
-  /** Picks an endpoint, preferring ones this request has not tried. */
-  pick(context: PickContext): EndpointState | undefined {
-    const picked = this.balancer.pick(context) as EndpointState | undefined;
-    if (picked !== undefined || context.tried === undefined || context.tried.size === 0) return picked;
-    return this.balancer.pick({ request: context.request, tried: undefined }) as EndpointState | undefined;
+  /**
+   * Control side: the endpoints that may be picked changed. Recomputes every
+   * destination's groups (priority, locality, panic) and updates balancers.
+   * `undefined` means every endpoint is usable.
+   */
+  setUsable(usable: readonly EndpointState[] | undefined): void {
+    this.usable = usable ?? this.endpoints;
+    const set = usable === undefined ? undefined : new Set(usable);
+    for (const [key, picker] of this.pickers) {
+      const was = picker.panic;
+      const now = picker.refresh(set);
+      if (was !== now) this.#env.onPanic(this.name, key === '*' ? this.name : `${this.name}[${key}]`, now);
+    }
   }
+
+  /** Re-runs balancer updates without a change of membership (weights changed, e.g. slow start). */
+  refreshWeights(): void {
+    this.setUsable(this.usable === this.endpoints ? undefined : this.usable);
+  }
+
+  /** Request path: the first matching route's weighted choice, or the whole service. */
+  destination(request: PickRequest): Destination | undefined {
+    const routes = this.#routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (!r.route.matches(request)) continue;
+      let chosen = r.split[0]!;
+      if (r.split.length > 1) {
+        const draw = this.#env.random() * r.total;
+        for (const s of r.split) {
+          chosen = s;
+          if (draw < s.upTo) break;
+        }
+      }
+      if (chosen.picker) return { picker: chosen.picker, route: r.route.name, name: chosen.name };
+      const other = this.#env.lookup(chosen.service!);
+      return other ? { picker: other.main, route: r.route.name, name: chosen.name } : undefined;
+    }
+    return this.#mainDestination;
+  }
+
+  /** The routes with their destinations' groups, for the snapshot. */
+  describeRouting(): Record<string, unknown> {
+    const destinations: Record<string, unknown> = {};
+    for (const [key, picker] of this.pickers) {
+      destinations[key === '*' ? '*' : key] = { panic: picker.panic, endpoints: picker.endpoints.length, groups: picker.describe() };
+    }
+    return {
+      routes: this.#routes.map((r) => ({
+        name: r.route.name,
+        split: r.split.map((s) => ({ destination: s.name, share: Math.round(((s.upTo - (r.split[r.split.indexOf(s) - 1]?.upTo ?? 0)) / r.total) * 10_000) / 10_000 })),
+      })),
+      destinations,
+    };
+  }
+}
+
+/** A stable key for a label subset. */
+export function subsetKey(subset: Readonly<Record<string, string>>): string {
+  return Object.keys(subset)
+    .sort()
+    .map((k) => `${k}=${subset[k]}`)
+    .join(',');
 }
 
 /** True when two balancer choices are the same policy with the same options. */

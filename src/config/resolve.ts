@@ -2,6 +2,7 @@ import { getLoadBalancer } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
+import { checkRouteTargets, resolveRoutes, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { checkEnum, checkNumber, checkObject, join } from './checks.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
@@ -20,6 +21,17 @@ export interface ResolvedService {
   readonly endpoints: readonly Endpoint[];
   readonly loadBalancer: ResolvedLoadBalancer;
   readonly connection: ResolvedConnection;
+  readonly routes: readonly ResolvedRoute[];
+  readonly localZone: string | undefined;
+  readonly overprovisioningFactor: number;
+  readonly panicThreshold: number;
+  readonly slowStart: ResolvedSlowStart | false;
+}
+
+/** Slow start with defaults filled in. */
+export interface ResolvedSlowStart {
+  readonly windowMs: number;
+  readonly minWeightPercent: number;
 }
 
 /** A whole configuration, validated and frozen: what the request path reads. */
@@ -38,12 +50,16 @@ export const DEFAULTS = Object.freeze({
     connectTimeoutMs: 10_000,
     keepAliveTimeoutMs: 4_000,
   }) as ResolvedConnection,
+  overprovisioningFactor: 1.4 as number,
+  panicThreshold: 50 as number,
+  slowStartMinWeightPercent: 10 as number,
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['services', 'defaults', 'egress'] as const;
-const SERVICE_KEYS = ['endpoints', 'loadBalancer', 'connection'] as const;
-const DEFAULTS_KEYS = ['loadBalancer', 'connection'] as const;
+export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone'] as const;
+const SHARED_KEYS = ['loadBalancer', 'connection', 'overprovisioningFactor', 'panicThreshold', 'slowStart'] as const;
+const SERVICE_KEYS = ['endpoints', 'routes', 'localZone', ...SHARED_KEYS] as const;
+const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
@@ -65,16 +81,30 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
 
   const egress = checkEnum(config.egress, 'egress', issues, ['allow', 'deny'], DEFAULTS.egress);
 
+  let localZone: string | undefined;
+  if (config.localZone !== undefined) {
+    if (typeof config.localZone !== 'string' || config.localZone === '') {
+      issues.push({ path: 'localZone', message: `expected a zone name, found ${describe(config.localZone)}` });
+    } else localZone = config.localZone;
+  }
+
   let defaultLb = DEFAULTS.loadBalancer;
   let defaultConnection = DEFAULTS.connection;
+  let defaultFactor = DEFAULTS.overprovisioningFactor;
+  let defaultPanic = DEFAULTS.panicThreshold;
+  let defaultSlowStart: ResolvedSlowStart | false = false;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
         defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
+      defaultFactor = checkNumber(d.overprovisioningFactor, 'defaults.overprovisioningFactor', issues, { min: 1, max: 100 }, defaultFactor);
+      defaultPanic = checkNumber(d.panicThreshold, 'defaults.panicThreshold', issues, { min: 0, max: 100 }, defaultPanic);
+      if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
     }
   }
+  const routesByService = new Map<string, { path: string; routes: ResolvedRoute[]; endpoints: Endpoint[] | undefined }>();
 
   const services = new Map<string, ResolvedService>();
   if (config.services !== undefined) {
@@ -118,9 +148,36 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         svc.connection === undefined
           ? defaultConnection
           : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
-      services.set(name, Object.freeze({ name, endpoints: Object.freeze(endpoints), loadBalancer, connection }));
+      const routes = resolveRoutes(svc.routes, join(path, 'routes'), issues);
+      routesByService.set(name, {
+        path: join(path, 'routes'),
+        routes,
+        endpoints: Array.isArray(svc.endpoints) ? endpoints : undefined,
+      });
+      let serviceZone = localZone;
+      if (svc.localZone !== undefined) {
+        if (typeof svc.localZone !== 'string' || svc.localZone === '') {
+          issues.push({ path: join(path, 'localZone'), message: `expected a zone name, found ${describe(svc.localZone)}` });
+        } else serviceZone = svc.localZone;
+      }
+      services.set(
+        name,
+        Object.freeze({
+          name,
+          endpoints: Object.freeze(endpoints),
+          loadBalancer,
+          connection,
+          routes: Object.freeze(routes),
+          localZone: serviceZone,
+          overprovisioningFactor: checkNumber(svc.overprovisioningFactor, join(path, 'overprovisioningFactor'), issues, { min: 1, max: 100 }, defaultFactor),
+          panicThreshold: checkNumber(svc.panicThreshold, join(path, 'panicThreshold'), issues, { min: 0, max: 100 }, defaultPanic),
+          slowStart: svc.slowStart === undefined ? defaultSlowStart : resolveSlowStart(svc.slowStart, join(path, 'slowStart'), issues),
+        }),
+      );
     }
   }
+  const names = new Set(services.keys());
+  for (const [name, r] of routesByService) checkRouteTargets(r.routes, r.path, name, r.endpoints, names, issues);
 
   if (issues.length > 0) throw new MeshConfigError(issues);
   return Object.freeze({ egress, services });
@@ -150,6 +207,17 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
     issues.push({ path: join(path, issue.path), message: issue.message });
   }
   return Object.freeze({ policy, options: Object.freeze({ ...options }) });
+}
+
+function resolveSlowStart(value: unknown, path: string, issues: ConfigIssue[]): ResolvedSlowStart | false {
+  if (value === false) return false;
+  const o = checkObject(value, path, issues, ['windowMs', 'minWeightPercent']);
+  if (!o) return false;
+  if (o.windowMs === undefined) issues.push({ path: join(path, 'windowMs'), message: 'windowMs is required' });
+  return Object.freeze({
+    windowMs: checkNumber(o.windowMs, join(path, 'windowMs'), issues, { min: 1, integer: true }, 1),
+    minWeightPercent: checkNumber(o.minWeightPercent, join(path, 'minWeightPercent'), issues, { min: 1, max: 100 }, DEFAULTS.slowStartMinWeightPercent),
+  });
 }
 
 function resolveConnection(

@@ -1,14 +1,24 @@
+import type { Dispatcher } from 'undici';
 import type { EndpointInput } from '../discovery/endpoint.js';
 import type { Observer } from '../telemetry/events.js';
 import type { TelemetryOptions } from '../telemetry/options.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
+import type { Route, SlowStartOptions } from '../routing/types.js';
 
 /**
  * The load-balancing policy of a service: a registered policy name, or an
  * object with `policy` and that policy's options.
  */
-export type LoadBalancerOption = string | ({ policy: string } & Record<string, unknown>);
+export type LoadBalancerOption = string | LoadBalancerChoice;
+
+/** A load-balancing policy by name, with that policy's options beside it. */
+export interface LoadBalancerChoice {
+  /** A registered policy name, e.g. `'least-request'`. */
+  policy: string;
+  /** The policy's own options, e.g. `choiceCount`. */
+  [option: string]: unknown;
+}
 
 /** Connection settings for the pool of each endpoint. */
 export interface ConnectionOptions {
@@ -22,23 +32,40 @@ export interface ConnectionOptions {
   keepAliveTimeoutMs?: number;
 }
 
-/** The configuration of one service. */
-export interface ServiceOptions {
-  /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
-  endpoints?: EndpointInput[];
+/** Settings a service can set, and `defaults` can set for every service. */
+export interface SharedServiceOptions {
   /** The load-balancing policy. Default `'round-robin'`. */
   loadBalancer?: LoadBalancerOption;
   /** Pool settings for each endpoint. */
   connection?: ConnectionOptions;
+  /**
+   * Envoy's overprovisioning factor for priority and locality spill-over: a
+   * level whose healthy share times this factor is at least 100% keeps all its
+   * traffic. Default 1.4.
+   */
+  overprovisioningFactor?: number;
+  /**
+   * Panic threshold in percent: when fewer endpoints than this (after the
+   * overprovisioning factor) are usable, use all endpoints rather than
+   * overload the few. 0 disables. Default 50.
+   */
+  panicThreshold?: number;
+  /** Ramp the weight of newly added endpoints over a window. Default off. */
+  slowStart?: SlowStartOptions | false;
+}
+
+/** The configuration of one service. */
+export interface ServiceOptions extends SharedServiceOptions {
+  /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
+  endpoints?: EndpointInput[];
+  /** Routing rules, first match wins; no match sends to the whole service. */
+  routes?: Route[];
+  /** Overrides the client's `localZone` for this service. */
+  localZone?: string;
 }
 
 /** Settings applied to every service unless the service sets its own. */
-export interface DefaultsOptions {
-  /** Default policy for services that set none. Default `'round-robin'`. */
-  loadBalancer?: LoadBalancerOption;
-  /** Default pool settings. */
-  connection?: ConnectionOptions;
-}
+export type DefaultsOptions = SharedServiceOptions;
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
 export interface MeshConfig {
@@ -52,6 +79,8 @@ export interface MeshConfig {
    * `MESH_UNKNOWN_SERVICE`.
    */
   egress?: 'allow' | 'deny';
+  /** The zone this process runs in: traffic prefers endpoints with the same `zone`. */
+  localZone?: string;
 }
 
 /** Options of `new MeshClient(options)`: the {@link MeshConfig} plus process-level hooks. */
@@ -66,4 +95,11 @@ export interface MeshClientOptions extends MeshConfig {
   clock?: Clock;
   /** OpenTelemetry tracing and metrics; see {@link TelemetryOptions}. No-op until an SDK is installed. */
   telemetry?: TelemetryOptions;
+  /**
+   * Replaces the transport: called once per endpoint origin (and per egress
+   * origin) to get the undici Dispatcher that carries its requests, e.g. a
+   * `MockAgent`'s pool in tests. Dispatchers it returns are not closed by the
+   * mesh. Default: one undici `Pool` per endpoint, one `Agent` for egress.
+   */
+  transport?: (origin: string) => Dispatcher;
 }

@@ -48,6 +48,7 @@ export class MeshError extends Error {
     Object.defineProperty(this, kMeshError, { value: true });
   }
 
+  /** Brand check, so `instanceof` works across duplicate copies of meshlet. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshError] === true;
   }
@@ -82,6 +83,7 @@ export class MeshConfigError extends MeshError {
     Object.defineProperty(this, kMeshConfigError, { value: true });
   }
 
+  /** Brand check, so `instanceof` works across duplicate copies of meshlet. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return (
       typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshConfigError] === true

@@ -142,7 +142,6 @@ export class Tracing {
       [ATTR.HTTP_REQUEST_METHOD]: normalized,
     };
     if (egress) attributes[MESH_ATTR.EGRESS] = true;
-    else attributes[MESH_ATTR.ROUTE] = 'default';
     const span = tracer.startSpan(`${normalized === '_OTHER' ? 'HTTP' : normalized} ${service}`, { kind: SpanKind.INTERNAL, attributes }, parent);
     return new RequestTrace(this, tracer, span, trace.setSpan(parent, span), service, this.clientSpans());
   }
@@ -273,6 +272,17 @@ export class RequestTrace {
   /** Marks this request as the one whose attempt outcome is being processed (see {@link Tracing.decision}). */
   settling(): void {
     this.#tracing.settling = this;
+  }
+
+  /**
+   * Records the routing decision: `meshlet.route` (the matched route's name,
+   * `default` when none matched) and `meshlet.destination` (`service`,
+   * `service[subset]` or another service).
+   */
+  route(route: string | undefined, destination: string | undefined): void {
+    if (!this.span.isRecording()) return;
+    this.span.setAttribute(MESH_ATTR.ROUTE, route ?? 'default');
+    if (destination !== undefined) this.span.setAttribute(MESH_ATTR.DESTINATION, destination);
   }
 
   /** Sets an attribute on the INTERNAL span (e.g. `meshlet.route` once a route matched). */

@@ -24,6 +24,7 @@ export const ATTR = Object.freeze({
 export const MESH_ATTR = Object.freeze({
   SERVICE: 'meshlet.service',
   ROUTE: 'meshlet.route',
+  DESTINATION: 'meshlet.destination',
   ATTEMPTS: 'meshlet.attempts',
   ATTEMPT: 'meshlet.attempt',
   EGRESS: 'meshlet.egress',

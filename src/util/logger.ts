@@ -6,9 +6,13 @@ import { debuglog } from 'node:util';
  * one is given (or `NODE_DEBUG=meshlet` is set).
  */
 export interface Logger {
+  /** Detailed decisions, for debugging. */
   debug(fields: object, message: string): void;
+  /** Notable state changes. */
   info(fields: object, message: string): void;
+  /** Something is off but the mesh carries on. */
   warn(fields: object, message: string): void;
+  /** A failure the operator should see (e.g. an observer that throws). */
   error(fields: object, message: string): void;
 }
 

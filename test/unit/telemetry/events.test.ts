@@ -156,9 +156,13 @@ describe('events, observers, logs and snapshot', () => {
           usableEndpoints: 2,
           inflight: 0,
           endpoints: [
-            { url: a, weight: 1, zone: null, priority: 0, labels: {}, inflight: 0, attempts: 1, failures: 0, connected: true },
-            { url: b, weight: 3, zone: 'z', priority: 0, labels: { v: '2' }, inflight: 0, attempts: 1, failures: 0, connected: true },
+            { url: a, weight: 1, effectiveWeight: 1, zone: null, priority: 0, labels: {}, inflight: 0, attempts: 1, failures: 0, connected: true },
+            { url: b, weight: 3, effectiveWeight: 3, zone: 'z', priority: 0, labels: { v: '2' }, inflight: 0, attempts: 1, failures: 0, connected: true },
           ],
+          routing: {
+            routes: [],
+            destinations: { '*': { endpoints: 2, panic: false, groups: [{ group: 'p0', endpoints: 2, share: 1 }] } },
+          },
         },
       },
     });

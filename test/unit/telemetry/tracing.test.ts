@@ -65,6 +65,7 @@ describe('tracing (stable HTTP client conventions)', () => {
       'meshlet.service': 'orders',
       'http.request.method': 'GET',
       'meshlet.route': 'default',
+      'meshlet.destination': 'orders',
       'meshlet.attempts': 1,
       'http.response.status_code': 200,
     });
@@ -179,6 +180,27 @@ describe('tracing (stable HTTP client conventions)', () => {
     expect(internal!.name).toBe('PATCH 127.0.0.1');
     expect(internal!.attributes['meshlet.egress']).toBe(true);
     expect(server.requests[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await mesh.close();
+  });
+
+  it('records the matched route and destination', async () => {
+    const t = memoryTracing();
+    const mesh = new MeshClient({
+      services: {
+        orders: {
+          endpoints: [{ url: server.url, labels: { version: 'v2' } }],
+          routes: [{ name: 'canary', match: { headers: { 'x-canary': 'yes' } }, split: [{ subset: { version: 'v2' }, weight: 1 }] }],
+        },
+      },
+      telemetry: { tracerProvider: t.provider, propagator: t.propagator },
+    });
+    await (await mesh.request('http://orders/c', { headers: { 'x-canary': 'yes' } })).body.text();
+    await (await mesh.request('http://orders/c')).body.text();
+    const internals = spansOf(t.exporter.getFinishedSpans(), SpanKind.INTERNAL);
+    expect(internals.map((s) => [s.attributes['meshlet.route'], s.attributes['meshlet.destination']])).toEqual([
+      ['canary', 'orders[version=v2]'],
+      ['default', 'orders'],
+    ]);
     await mesh.close();
   });
 
