@@ -64,11 +64,6 @@ export interface ServiceSnapshot {
   usableEndpoints: number;
   /** Attempts in flight over all endpoints. */
   inflight: number;
-  /** Set by the retry budget when one is configured: retries it still allows. */
-  retryBudget?: {
-    /** Retries the budget still allows. */
-    remaining: number;
-  } | null;
   /** Each endpoint with its attributes and live counters (url, weight, zone, priority, labels, inflight, attempts, failures, connected). */
   endpoints: Record<string, unknown>[];
   /** Routes with their split shares, and each destination's priority/locality groups and panic state. */

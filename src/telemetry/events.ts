@@ -28,8 +28,11 @@ export type EndpointHealthEventType =
 export interface EndpointHealthEvent extends MeshEventBase {
   /** What happened to the endpoint. */
   readonly type: EndpointHealthEventType;
-  /** The endpoint URL. */
-  readonly endpoint: string;
+  /**
+   * The endpoint URL: always set for these types (typed optional so that code
+   * raising health events generically, with `type: HealthEventType`, type-checks).
+   */
+  readonly endpoint?: string;
   /** Why, in words, when there is more to say (e.g. `5 consecutive 5xx`). */
   readonly reason?: string;
   /** For `endpoint-ejected`: how long the ejection lasts, in milliseconds. */

@@ -30,19 +30,24 @@ export const CIRCUIT_STATE = Object.freeze({
   open: 2,
 } as const);
 
-/** What the observable instruments read: the parts of `mesh.snapshot()` they need. */
+/**
+ * What the observable instruments read: `mesh.snapshot()`. Typed loosely and
+ * read defensively, so fields other components add (retry budget, breaker
+ * state) are picked up when present and ignored when not.
+ */
 export interface ObservedState {
   readonly observerErrors: number;
-  readonly services: Readonly<
-    Record<
-      string,
-      {
-        readonly usableEndpoints: number;
-        readonly endpoints: readonly Readonly<Record<string, unknown>>[];
-        readonly retryBudget?: { readonly remaining?: number } | null;
-      }
-    >
-  >;
+  readonly services: Readonly<Record<string, object>>;
+}
+
+/** The number at `path` inside `value`, or undefined. */
+function numberAt(value: unknown, ...path: string[]): number | undefined {
+  let v = value;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** What {@link Metrics} needs. */
@@ -106,7 +111,7 @@ export class Metrics {
       let byEndpoint = this.circuits.get(event.service);
       if (!byEndpoint) this.circuits.set(event.service, (byEndpoint = new Map()));
       byEndpoint.set(event.endpoint ?? '', CIRCUIT_STATE[event.type.slice(8) as keyof typeof CIRCUIT_STATE]);
-    } else if (event.type === 'endpoint-removed') {
+    } else if (event.type === 'endpoint-removed' && event.endpoint !== undefined) {
       this.circuits.get(event.service)?.delete(event.endpoint);
     }
     this.#current()?.health(event);
@@ -242,12 +247,15 @@ class Instruments {
       result.observe(observerErrors, state.observerErrors);
       for (const [service, svc] of Object.entries(state.services)) {
         const attrs = { [MESH_ATTR.SERVICE]: service };
-        result.observe(usable, svc.usableEndpoints, attrs);
-        result.observe(total, svc.endpoints.length, attrs);
-        const remaining = svc.retryBudget?.remaining;
-        if (typeof remaining === 'number') result.observe(budget, remaining, attrs);
+        const endpoints = (svc as { endpoints?: unknown }).endpoints;
+        const list = Array.isArray(endpoints) ? (endpoints as Record<string, unknown>[]) : [];
+        const usableCount = numberAt(svc, 'usableEndpoints');
+        if (usableCount !== undefined) result.observe(usable, usableCount, attrs);
+        result.observe(total, list.length, attrs);
+        const remaining = numberAt(svc, 'retryBudget', 'remaining') ?? numberAt(svc, 'resilience', 'retryBudget', 'available');
+        if (remaining !== undefined) result.observe(budget, remaining, attrs);
         if (active) {
-          for (const e of svc.endpoints) {
+          for (const e of list) {
             if (typeof e.url !== 'string' || typeof e.inflight !== 'number') continue;
             const t = targetOf(e.url);
             result.observe(active, e.inflight, {

@@ -103,7 +103,7 @@ describe('events, observers, logs and snapshot', () => {
 
   it('types events as discriminated unions', () => {
     const health = (e: HealthEvent): void => {
-      if (e.type === 'endpoint-ejected') expectTypeOf(e.endpoint).toEqualTypeOf<string>();
+      if (e.type === 'endpoint-ejected') expectTypeOf(e.durationMs).toEqualTypeOf<number | undefined>();
       if (e.type === 'circuit-open') expectTypeOf(e.endpoint).toEqualTypeOf<string | undefined>();
       if (e.type === 'panic') expectTypeOf(e.usable).toEqualTypeOf<number | undefined>();
     };

@@ -114,7 +114,13 @@ describe('metrics', () => {
     const { provider, reader } = memoryMetrics();
     const state = {
       observerErrors: 2,
-      services: { orders: { usableEndpoints: 1, endpoints: [{ url: 'http://10.0.0.1:80' }, { url: 'http://10.0.0.2:80' }], retryBudget: { remaining: 7 } } },
+      services: {
+        orders: {
+          usableEndpoints: 1,
+          endpoints: [{ url: 'http://10.0.0.1:80' }, { url: 'http://10.0.0.2:80' }],
+          resilience: { retryBudget: { available: 7, withdrawn: 3 } },
+        },
+      },
     };
     let reads = 0;
     const read = () => {
