@@ -7,6 +7,8 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Pool } from 'undici';
 import { MeshClient } from '../../src/index.js';
+import { checkTelemetry } from '../../src/telemetry/options.js';
+import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { TestReader } from '../helpers/otel.js';
 
 const N = Number(process.argv[2] ?? 20_000);
@@ -69,6 +71,19 @@ for (const [name, xs] of results) {
   const m = median(xs);
   console.log(`  ${name.padEnd(28)} ${m.toFixed(0).padStart(7)} req/s  ${(m / raw).toFixed(2)}x raw`);
 }
+
+// The hooks alone, no SDK: what one request pays (start + wantsMetrics at settle and at report).
+const idle = new Telemetry(checkTelemetry(undefined, []), () => ({ observerErrors: 0, services: {} }));
+let live = 0;
+const M = 2_000_000;
+const t0 = performance.now();
+for (let i = 0; i < M; i++) {
+  if (idle.tracing.start('GET', 'bench', false) !== undefined) live++;
+  if (idle.active) live++;
+  if (idle.active) live++;
+}
+console.log(`  telemetry hooks without an SDK: ${(((performance.now() - t0) * 1e6) / M).toFixed(0)} ns per request (${live} live)`);
+
 for (const mesh of Object.values(meshes)) await mesh.close();
 await pool.close();
 await tracerProvider.shutdown();
