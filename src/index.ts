@@ -54,6 +54,7 @@ export type {
   EndpointHealthEventType,
   CircuitHealthEvent,
   PanicHealthEvent,
+  SecurityHealthEvent,
   MetricEvent,
   MetricEventType,
   RetryRefusedMetricEvent,
@@ -76,3 +77,22 @@ export { INSTRUMENTATION_SCOPE, type SpanMode } from './telemetry/otel-tracing.j
 export { HTTP_DURATION_BUCKETS, CIRCUIT_STATE } from './telemetry/otel-metrics.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
+export type {
+  TlsOptions,
+  TlsSource,
+  TlsWatchOptions,
+  TlsMaterialUpdate,
+  IdentityOptions,
+  AuthHook,
+  AuthHeaders,
+  AuthResult,
+  EgressOption,
+  EgressPolicy,
+} from './security/types.js';
+export {
+  parseSpiffeId,
+  checkPeerIdentity,
+  type SpiffeId,
+  type IdentityPolicy,
+  type IdentityVerdict,
+} from './security/spiffe.js';

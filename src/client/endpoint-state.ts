@@ -2,6 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
+import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
 
 /**
  * The runtime state of one endpoint: its descriptor, its connection pool
@@ -19,6 +20,9 @@ export class EndpointState implements BalancerEndpoint {
   #rampEnd = 0;
   #rampMin = 1;
   #now: (() => number) | undefined;
+  /** The service's TLS runtime (https endpoints only) and the material generation of `#pool`. */
+  #tls: TlsRuntime | undefined;
+  #generation = 0;
   /** Attempts in flight. */
   inflight = 0;
   /** Attempts sent in total. */
@@ -26,9 +30,15 @@ export class EndpointState implements BalancerEndpoint {
   /** Attempts that failed (transport failure or 5xx). */
   failures = 0;
 
-  constructor(endpoint: Endpoint, connection: ResolvedConnection, transport?: (origin: string) => Dispatcher) {
+  constructor(
+    endpoint: Endpoint,
+    connection: ResolvedConnection,
+    tls?: TlsRuntime,
+    transport?: (origin: string) => Dispatcher,
+  ) {
     this.#endpoint = endpoint;
     this.#connection = connection;
+    this.#tls = endpoint.protocol === 'https:' ? tls : undefined;
     this.#transport = transport;
   }
 
@@ -89,30 +99,41 @@ export class EndpointState implements BalancerEndpoint {
    * side). Returns the old pool when the settings changed, for the caller to
    * drain; in-flight attempts finish on it.
    */
-  reconfigure(endpoint: Endpoint, connection: ResolvedConnection): Pool | undefined {
+  reconfigure(endpoint: Endpoint, connection: ResolvedConnection, tls?: TlsRuntime): Pool | undefined {
     this.#endpoint = endpoint;
-    if (sameConnection(connection, this.#connection)) return undefined;
+    const nextTls = endpoint.protocol === 'https:' ? tls : undefined;
+    if (sameConnection(connection, this.#connection) && nextTls === this.#tls) return undefined;
     this.#connection = connection;
+    this.#tls = nextTls;
     const old = this.#pool;
     this.#pool = undefined;
     return old;
   }
 
   /**
-   * The endpoint's dispatcher: its own undici Pool, created on first use, or
-   * the one the client's `transport` option returns (never closed by the mesh).
+   * The endpoint's dispatcher: its own undici Pool, created on first use,
+   * or the one the client's `transport` option returns (never closed by the
+   * mesh). With TLS, a pool belongs to
+   * one material generation: after a rotation the next call opens a new pool
+   * for new requests and drains the old one (requests in flight finish on it).
    */
   pool(): Dispatcher {
     if (this.#transport) return (this.#external ??= this.#transport(this.#endpoint.url));
-    if (this.#pool === undefined) {
-      const c = this.#connection;
-      this.#pool = new Pool(this.#endpoint.url, {
-        connections: c.maxConnections,
-        pipelining: c.pipelining,
-        connectTimeout: c.connectTimeoutMs,
-        keepAliveTimeout: c.keepAliveTimeoutMs,
-      });
-    }
+    const tls = this.#tls;
+    if (this.#pool !== undefined && (tls === undefined || this.#generation === tls.generation)) return this.#pool;
+    this.#pool?.close().catch(() => {});
+    const c = this.#connection;
+    this.#generation = tls?.generation ?? 0;
+    this.#pool = new Pool(this.#endpoint.url, {
+      connections: c.maxConnections,
+      pipelining: c.pipelining,
+      keepAliveTimeout: c.keepAliveTimeoutMs,
+      ...(tls
+        ? { connect: tls.connector(this.#endpoint, c.connectTimeoutMs) }
+        : this.#endpoint.protocol === 'https:'
+          ? { connect: defaultTlsConnector(c.connectTimeoutMs) }
+          : { connectTimeout: c.connectTimeoutMs }),
+    });
     return this.#pool;
   }
 

@@ -13,6 +13,9 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { LoadBalancerChoice, MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../discovery/endpoint.js';
 import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
+import { egressAllowed } from '../security/egress.js';
+import { SecurityRegistry } from '../security/registry.js';
+import type { TlsMaterialUpdate } from '../security/types.js';
 import { EventBus } from '../telemetry/event-bus.js';
 import { checkTelemetry } from '../telemetry/options.js';
 import { Telemetry, type TelemetrySnapshot } from '../telemetry/telemetry.js';
@@ -68,6 +71,8 @@ export interface ServiceSnapshot {
   endpoints: Record<string, unknown>[];
   /** Routes with their split shares, and each destination's priority/locality groups and panic state. */
   routing: Record<string, unknown>;
+  /** TLS state: material generation (0 without `tls` settings), `requireTls`, identity policy, client certificate expiry. */
+  tls: Record<string, unknown>;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -111,6 +116,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #endpoints = new Map<string, Map<string, EndpointState>>();
   #egressAgent: Agent | undefined;
   #rampTimer: TimerHandle | undefined;
+  /** TLS runtimes and credential caches by service. */
+  readonly #security: SecurityRegistry;
   #closing: Promise<void> | undefined;
 
   /**
@@ -149,6 +156,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#bus = new EventBus(this, observers, logger);
     this.#telemetry = new Telemetry(telemetry, () => this.snapshot());
     this.#bus.setSink(this.#telemetry);
+    this.#security = new SecurityRegistry(clock, this.#bus);
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -209,6 +217,22 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#apply(resolved);
   }
 
+  /**
+   * Pushes new TLS material for `service` (the given fields replace the
+   * current ones; values or `{ file }`). New connections use it at once;
+   * requests in flight finish on their connections. Invalid material is
+   * refused: a `tls-update-rejected` health event, a {@link MeshConfigError}
+   * naming the field, and the current material stays.
+   */
+  async updateTls(service: string, material: TlsMaterialUpdate): Promise<void> {
+    if (this.closed) throw closedError();
+    const tls = this.#security.tls(service);
+    if (!tls) {
+      throw new MeshConfigError([{ path: `services.${service}.tls`, message: `service "${service}" has no tls settings to update` }]);
+    }
+    await tls.update(material);
+  }
+
   /** The whole picture as plain JSON: config version, services, endpoints and their counters. */
   snapshot(): MeshSnapshot {
     const state = this.#state;
@@ -221,6 +245,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         inflight: svc.endpoints.reduce((n, e) => n + e.inflight, 0),
         endpoints: svc.endpoints.map((e) => e.toJSON()),
         routing: svc.describeRouting(),
+        tls: tlsSnapshot(svc.security),
       };
     }
     return {
@@ -247,6 +272,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
     this.#telemetry.close();
+    this.#security.close();
     this.#egressAgent = undefined;
     this.#closing = Promise.all(closing).then(() => {
       trace('closed');
@@ -282,14 +308,16 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const host = url.hostname;
     const service = state.services.get(host);
     let route: RequestRoute;
-    if (service) route = { kind: 'service', service, authority: url.host };
-    else if (state.config.egress === 'deny') {
+    if (service) {
+      const secure = url.protocol === 'https:' || service.security?.requireTls === true;
+      route = { kind: 'service', service, authority: url.host, secure };
+    } else if (state.config.egress === 'deny' && !egressAllowed(host, state.config.egressAllow)) {
       route = {
         kind: 'refused',
         host,
         error: new MeshError(
           'MESH_UNKNOWN_SERVICE',
-          `"${host}" is not a configured service and egress is "deny"`,
+          `"${host}" is not a configured service and egress is "deny"${state.config.egressAllow.length > 0 ? ' (it is not on the egress allow-list)' : ''}`,
           { service: host },
         ),
       };
@@ -357,16 +385,17 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const [name, svc] of config.services) {
       let byUrl = this.#endpoints.get(name);
       if (!byUrl) this.#endpoints.set(name, (byUrl = new Map()));
+      const security = this.#security.apply(name, svc.security);
       const states: EndpointState[] = [];
       const keep = new Set<string>();
       for (const endpoint of svc.endpoints) {
         keep.add(endpoint.url);
         let state = byUrl.get(endpoint.url);
         if (state) {
-          const oldPool = state.reconfigure(endpoint, svc.connection);
+          const oldPool = state.reconfigure(endpoint, svc.connection, security.tls);
           if (oldPool) draining.push(oldPool.close());
         } else {
-          state = new EndpointState(endpoint, svc.connection, this.#transport);
+          state = new EndpointState(endpoint, svc.connection, security.tls, this.#transport);
           byUrl.set(endpoint.url, state);
           if (svc.slowStart && !initial) {
             state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);
@@ -382,7 +411,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         draining.push(state.close());
         events.push({ type: 'endpoint-removed', service: name, endpoint: url, time });
       }
-      services.set(name, new ServiceRuntime(svc, states, env, previous.services.get(name)));
+      services.set(name, new ServiceRuntime(svc, states, env, previous.services.get(name), security));
     }
     // Services that disappeared: every endpoint is removed.
     for (const [name, byUrl] of this.#endpoints) {
@@ -394,6 +423,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       this.#endpoints.delete(name);
     }
 
+    this.#security.retain(config.services);
     const version = previous.version + 1;
     this.#state = { version, config, services, routes: new Map() };
     trace('applied config version %d (%d services)', version, services.size);
@@ -402,6 +432,22 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const e of events) this.#bus.health(e);
     this.#bus.config({ type: 'applied', service: '*', time, version });
   }
+}
+
+function tlsSnapshot(security: ServiceRuntime['security']): Record<string, unknown> {
+  const tls = security?.tls;
+  const out: Record<string, unknown> = { generation: tls?.generation ?? 0, requireTls: security?.requireTls ?? false };
+  if (!tls) return out;
+  const identity = tls.config.identity;
+  if (identity) {
+    out.identity = {
+      ...(identity.trustDomain === undefined ? {} : { trustDomain: identity.trustDomain }),
+      ...(identity.allow === undefined ? {} : { allow: [...identity.allow] }),
+    };
+  }
+  out.clientCertificate = tls.material.cert !== undefined;
+  if (tls.material.notAfter !== undefined) out.certificateNotAfter = new Date(tls.material.notAfter).toISOString();
+  return out;
 }
 
 function closedError(): MeshError {

@@ -2,13 +2,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
-import { MeshError } from '../errors/mesh-error.js';
+import { MeshError, isMeshError } from '../errors/mesh-error.js';
+import type { Credentials } from '../security/auth.js';
+import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
 import { targetOf } from '../telemetry/semconv.js';
 import type { Clock } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
-import { getHeader, withAuthority } from './headers.js';
+import { getHeader } from './headers.js';
 import type { Destination, ServiceRuntime } from './service-runtime.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -29,7 +31,13 @@ export interface RequestEnvironment {
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
 export type RequestRoute =
-  | { readonly kind: 'service'; readonly service: ServiceRuntime; readonly authority: string }
+  | {
+      readonly kind: 'service';
+      readonly service: ServiceRuntime;
+      readonly authority: string;
+      /** Only TLS endpoints may serve it (an `https://` URL, or `requireTls`). */
+      readonly secure: boolean;
+    }
   | { readonly kind: 'egress'; readonly dispatcher: Dispatcher; readonly origin: string; readonly host: string }
   | { readonly kind: 'refused'; readonly error: MeshError; readonly host: string };
 
@@ -125,20 +133,45 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#fail(route.error);
       return;
     }
+    // Header hygiene: the path cannot leave the service or origin, headers are
+    // valid (no CR/LF/NUL), and the Host is the service's (src/security/headers.ts).
+    const invalid = checkPath(this.#opts.path, this.#serviceName());
+    if (invalid) {
+      this.#fail(invalid);
+      return;
+    }
     if (route.kind === 'service') {
-      const path = this.#opts.path;
-      if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */ || path.charCodeAt(1) === 47) {
-        this.#fail(
-          new MeshError('MESH_INVALID_REQUEST', `the path must start with a single "/" (found ${JSON.stringify(path)})`, {
-            service: route.service.name,
-          }),
+      const auth = route.service.security?.auth;
+      const credentials = auth?.current();
+      if (auth !== undefined && credentials === undefined) {
+        // Nothing valid cached: wait for the credential hook, then go on.
+        auth.load().then(
+          (c) => this.#startService(route, c),
+          (error: unknown) => this.#fail(error instanceof Error ? error : new Error(String(error))),
         );
         return;
       }
-      this.#headers = withAuthority(this.#opts.headers, route.authority);
-      this.#destination = route.service.destination(this);
-      this.#trace?.route(this.#destination?.route, this.#destination?.name);
+      this.#startService(route, credentials);
+      return;
     }
+    const bad = checkHeaders(this.#opts.headers, route.host);
+    if (bad) {
+      this.#fail(bad);
+      return;
+    }
+    this.#send();
+  }
+
+  #startService(route: Extract<RequestRoute, { kind: 'service' }>, credentials: Credentials | undefined): void {
+    if (this.#done || this.#aborted) return;
+    const headers = prepareHeaders(this.#opts.headers, route.authority, route.service.name, credentials);
+    if (headers instanceof MeshError) {
+      this.#fail(headers);
+      return;
+    }
+    this.#headers = headers;
+    this.#destination = route.service.destination(this);
+    this.#trace?.route(this.#destination?.route, this.#destination?.name);
     this.#send();
   }
 
@@ -162,6 +195,16 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#fail(
         new MeshError('MESH_NO_HEALTHY_ENDPOINT', `${what} of service "${service.name}" has no endpoint that can be picked`, {
           service: service.name,
+          attempts: index,
+        }),
+      );
+      return;
+    }
+    if (route.secure && endpoint.protocol !== 'https:') {
+      this.#fail(
+        new MeshError('MESH_TLS_REQUIRED', `service "${service.name}" requires TLS but endpoint ${endpoint.url} is plaintext`, {
+          service: service.name,
+          endpoint: endpoint.url,
           attempts: index,
         }),
       );
@@ -312,6 +355,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const service = this.#serviceName();
     const where = attempt.endpoint?.url ?? this.#originOf();
     const phase = committed ? 'while streaming the response body' : 'before a response arrived';
+    if (isMeshError(error, 'MESH_PEER_IDENTITY')) {
+      return new MeshError('MESH_PEER_IDENTITY', error.message, { cause: error, service, endpoint: where, attempts: this.#attempts });
+    }
+    const code = (error as { code?: unknown }).code;
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+      return new MeshError('MESH_INVALID_REQUEST', `request to ${service} refused by undici: ${error.message}`, {
+        cause: error,
+        service,
+        attempts: this.#attempts,
+      });
+    }
     return new MeshError('MESH_UPSTREAM_FAILURE', `request to ${service} (${where}) failed ${phase}: ${error.message}`, {
       cause: error,
       service,

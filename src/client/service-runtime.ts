@@ -2,6 +2,7 @@ import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balanci
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { Picker } from '../routing/picker.js';
+import type { ServiceSecurity } from '../security/registry.js';
 import type { EndpointState } from './endpoint-state.js';
 
 /** What a service runtime needs from its client. */
@@ -55,14 +56,18 @@ export class ServiceRuntime {
   readonly #routes: readonly CompiledRoute[];
   readonly #env: RuntimeEnvironment;
   readonly #mainDestination: Destination;
+  /** TLS runtime, credential cache and `requireTls` of the service. */
+  readonly security: ServiceSecurity | undefined;
 
   constructor(
     config: ResolvedService,
     endpoints: readonly EndpointState[],
     env: RuntimeEnvironment,
     previous?: ServiceRuntime,
+    security?: ServiceSecurity,
   ) {
     this.name = config.name;
+    this.security = security;
     this.config = config;
     this.endpoints = endpoints;
     this.usable = endpoints;

@@ -3,7 +3,14 @@ import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { checkRouteTargets, resolveRoutes, type ResolvedRoute } from '../routing/resolve-routes.js';
-import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import {
+  NO_SECURITY_DEFAULTS,
+  resolveEgress,
+  resolveSecurityDefaults,
+  resolveServiceSecurity,
+  type ResolvedServiceSecurity,
+} from '../security/config.js';
+import { checkNumber, checkObject, join } from './checks.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
 /** Pool settings with every default filled in. */
@@ -21,6 +28,8 @@ export interface ResolvedService {
   readonly endpoints: readonly Endpoint[];
   readonly loadBalancer: ResolvedLoadBalancer;
   readonly connection: ResolvedConnection;
+  /** TLS, `requireTls` and the credential hook. */
+  readonly security: ResolvedServiceSecurity;
   readonly routes: readonly ResolvedRoute[];
   readonly localZone: string | undefined;
   readonly overprovisioningFactor: number;
@@ -37,6 +46,8 @@ export interface ResolvedSlowStart {
 /** A whole configuration, validated and frozen: what the request path reads. */
 export interface ResolvedConfig {
   readonly egress: 'allow' | 'deny';
+  /** Hosts reachable directly when `egress` is `'deny'` (patterns, lower-case). */
+  readonly egressAllow: readonly string[];
   readonly services: ReadonlyMap<string, ResolvedService>;
 }
 
@@ -57,8 +68,16 @@ export const DEFAULTS = Object.freeze({
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
 export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone'] as const;
-const SHARED_KEYS = ['loadBalancer', 'connection', 'overprovisioningFactor', 'panicThreshold', 'slowStart'] as const;
-const SERVICE_KEYS = ['endpoints', 'routes', 'localZone', ...SHARED_KEYS] as const;
+const SHARED_KEYS = [
+  'loadBalancer',
+  'connection',
+  'overprovisioningFactor',
+  'panicThreshold',
+  'slowStart',
+  'tls',
+  'requireTls',
+] as const;
+const SERVICE_KEYS = ['endpoints', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
 const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
@@ -79,7 +98,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   if (!root) throw new MeshConfigError(issues);
   const config = root as MeshConfig;
 
-  const egress = checkEnum(config.egress, 'egress', issues, ['allow', 'deny'], DEFAULTS.egress);
+  const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 
   let localZone: string | undefined;
   if (config.localZone !== undefined) {
@@ -93,6 +112,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultFactor = DEFAULTS.overprovisioningFactor;
   let defaultPanic = DEFAULTS.panicThreshold;
   let defaultSlowStart: ResolvedSlowStart | false = false;
+  let defaultSecurity = NO_SECURITY_DEFAULTS;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
@@ -102,6 +122,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       defaultFactor = checkNumber(d.overprovisioningFactor, 'defaults.overprovisioningFactor', issues, { min: 1, max: 100 }, defaultFactor);
       defaultPanic = checkNumber(d.panicThreshold, 'defaults.panicThreshold', issues, { min: 0, max: 100 }, defaultPanic);
       if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
+      defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
     }
   }
   const routesByService = new Map<string, { path: string; routes: ResolvedRoute[]; endpoints: Endpoint[] | undefined }>();
@@ -154,6 +175,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         routes,
         endpoints: Array.isArray(svc.endpoints) ? endpoints : undefined,
       });
+      const security = resolveServiceSecurity(svc, endpoints, path, issues, defaultSecurity);
       let serviceZone = localZone;
       if (svc.localZone !== undefined) {
         if (typeof svc.localZone !== 'string' || svc.localZone === '') {
@@ -172,6 +194,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           overprovisioningFactor: checkNumber(svc.overprovisioningFactor, join(path, 'overprovisioningFactor'), issues, { min: 1, max: 100 }, defaultFactor),
           panicThreshold: checkNumber(svc.panicThreshold, join(path, 'panicThreshold'), issues, { min: 0, max: 100 }, defaultPanic),
           slowStart: svc.slowStart === undefined ? defaultSlowStart : resolveSlowStart(svc.slowStart, join(path, 'slowStart'), issues),
+          security,
         }),
       );
     }
@@ -180,7 +203,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   for (const [name, r] of routesByService) checkRouteTargets(r.routes, r.path, name, r.endpoints, names, issues);
 
   if (issues.length > 0) throw new MeshConfigError(issues);
-  return Object.freeze({ egress, services });
+  return Object.freeze({ egress, egressAllow, services });
 }
 
 function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]): ResolvedLoadBalancer {

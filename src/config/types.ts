@@ -5,6 +5,7 @@ import type { TelemetryOptions } from '../telemetry/options.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Route, SlowStartOptions } from '../routing/types.js';
+import type { AuthHook, EgressOption, TlsOptions } from '../security/types.js';
 
 /**
  * The load-balancing policy of a service: a registered policy name, or an
@@ -52,6 +53,14 @@ export interface SharedServiceOptions {
   panicThreshold?: number;
   /** Ramp the weight of newly added endpoints over a window. Default off. */
   slowStart?: SlowStartOptions | false;
+  /**
+   * TLS and mTLS for `https://` endpoints; a service's settings are merged
+   * field by field over `defaults.tls`, and `false` turns the defaults off.
+   * See docs/security.md.
+   */
+  tls?: TlsOptions | false;
+  /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
+  requireTls?: boolean;
 }
 
 /** The configuration of one service. */
@@ -62,6 +71,8 @@ export interface ServiceOptions extends SharedServiceOptions {
   routes?: Route[];
   /** Overrides the client's `localZone` for this service. */
   localZone?: string;
+  /** A credential hook whose headers are added to every request to this service (cached until expiry). */
+  auth?: AuthHook;
 }
 
 /** Settings applied to every service unless the service sets its own. */
@@ -76,9 +87,10 @@ export interface MeshConfig {
   /**
    * What to do with a URL whose host is not a service: `'allow'` (default)
    * sends it directly to that host, still observed; `'deny'` refuses it with
-   * `MESH_UNKNOWN_SERVICE`.
+   * `MESH_UNKNOWN_SERVICE`; `{ mode: 'deny', allow: ['api.stripe.com', '*.example.org'] }`
+   * refuses all but the listed hosts.
    */
-  egress?: 'allow' | 'deny';
+  egress?: EgressOption;
   /** The zone this process runs in: traffic prefers endpoints with the same `zone`. */
   localZone?: string;
 }

@@ -17,6 +17,13 @@ export const MeshErrorCodes = {
   MESH_BULKHEAD_REJECTED: 'MESH_BULKHEAD_REJECTED',
   /** The peer's certificate does not carry an allowed workload identity. */
   MESH_PEER_IDENTITY: 'MESH_PEER_IDENTITY',
+  /**
+   * The request needs TLS (an `https://` URL, or a service with `requireTls`)
+   * but the endpoint picked is plaintext; nothing was sent.
+   */
+  MESH_TLS_REQUIRED: 'MESH_TLS_REQUIRED',
+  /** The service's credential hook (`auth`) failed or returned invalid headers; nothing was sent. */
+  MESH_AUTH_FAILED: 'MESH_AUTH_FAILED',
   /** The mesh was closed; no more requests are accepted. */
   MESH_CLOSED: 'MESH_CLOSED',
   /**

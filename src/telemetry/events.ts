@@ -73,11 +73,26 @@ export interface PanicHealthEvent extends MeshEventBase {
 }
 
 /**
+ * TLS and identity: a peer's certificate did not carry an allowed identity
+ * (`peer-identity-rejected`, with `endpoint`), new TLS material was applied
+ * (`tls-updated`) or refused and the current material kept
+ * (`tls-update-rejected`).
+ */
+export interface SecurityHealthEvent extends MeshEventBase {
+  /** What happened. */
+  readonly type: 'peer-identity-rejected' | 'tls-updated' | 'tls-update-rejected';
+  /** The endpoint, for `peer-identity-rejected`. */
+  readonly endpoint?: string;
+  /** Why, in words (e.g. the rejected SPIFFE ID, the material's generation and expiry). */
+  readonly reason?: string;
+}
+
+/**
  * A change in what the mesh knows of a service's endpoints: a discriminated
  * union on `type` ({@link EndpointHealthEvent}, {@link CircuitHealthEvent},
- * {@link PanicHealthEvent}).
+ * {@link PanicHealthEvent}, {@link SecurityHealthEvent}).
  */
-export type HealthEvent = EndpointHealthEvent | CircuitHealthEvent | PanicHealthEvent;
+export type HealthEvent = EndpointHealthEvent | CircuitHealthEvent | PanicHealthEvent | SecurityHealthEvent;
 
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends MeshEventBase {

@@ -15,6 +15,9 @@ export const HEALTH_LOG_LEVELS: Readonly<Record<HealthEventType, Level>> = Objec
   'circuit-half-open': 'info',
   'circuit-closed': 'info',
   panic: 'warn',
+  'peer-identity-rejected': 'warn',
+  'tls-updated': 'info',
+  'tls-update-rejected': 'warn',
 });
 
 /** Metric events worth a log line (the per-request ones are not: use metrics for those). */

@@ -147,6 +147,8 @@ class Instruments {
   readonly #discoveryUpdates: Counter;
   readonly #discoveryErrors: Counter;
   readonly #configUpdates: Counter;
+  readonly #identityRejections: Counter;
+  readonly #tlsUpdates: Counter;
   readonly #observables: Observable[];
   readonly #callback: BatchObservableCallback;
 
@@ -208,6 +210,16 @@ class Instruments {
     });
     this.#configUpdates = meter.createCounter('meshlet.config.updates', {
       description: 'Configurations applied or rejected.',
+      unit: '{update}',
+      ...int,
+    });
+    this.#identityRejections = meter.createCounter('meshlet.peer_identity.rejected', {
+      description: 'Connections refused because the peer certificate carried no allowed identity.',
+      unit: '{connection}',
+      ...int,
+    });
+    this.#tlsUpdates = meter.createCounter('meshlet.tls.updates', {
+      description: 'TLS material updates applied or rejected.',
       unit: '{update}',
       ...int,
     });
@@ -360,6 +372,13 @@ class Instruments {
       }
       case 'panic':
         if (event.active !== false) this.#panics.add(1, service);
+        return;
+      case 'peer-identity-rejected':
+        this.#identityRejections.add(1, { ...service, [MESH_ATTR.ENDPOINT]: event.endpoint });
+        return;
+      case 'tls-updated':
+      case 'tls-update-rejected':
+        this.#tlsUpdates.add(1, { ...service, [MESH_ATTR.OUTCOME]: event.type === 'tls-updated' ? 'applied' : 'rejected' });
         return;
     }
   }

@@ -127,6 +127,9 @@ describe('events, observers, logs and snapshot', () => {
       | 'circuit-half-open'
       | 'circuit-closed'
       | 'panic'
+      | 'peer-identity-rejected'
+      | 'tls-updated'
+      | 'tls-update-rejected'
     >();
     expect([health, metric, config].map((f) => typeof f)).toEqual(['function', 'function', 'function']);
   });
@@ -159,6 +162,7 @@ describe('events, observers, logs and snapshot', () => {
             { url: a, weight: 1, effectiveWeight: 1, zone: null, priority: 0, labels: {}, inflight: 0, attempts: 1, failures: 0, connected: true },
             { url: b, weight: 3, effectiveWeight: 3, zone: 'z', priority: 0, labels: { v: '2' }, inflight: 0, attempts: 1, failures: 0, connected: true },
           ],
+          tls: { generation: 0, requireTls: false },
           routing: {
             routes: [],
             destinations: { '*': { endpoints: 2, panic: false, groups: [{ group: 'p0', endpoints: 2, share: 1 }] } },

@@ -145,6 +145,9 @@ describe('metrics', () => {
     m.health({ ...base, type: 'circuit-open' });
     m.health({ ...base, type: 'panic', usable: 1, total: 2 });
     m.health({ ...base, type: 'endpoint-unhealthy', endpoint: e1 });
+    m.health({ ...base, type: 'peer-identity-rejected', endpoint: e1, reason: 'spiffe://other/x is not allowed' });
+    m.health({ ...base, type: 'tls-updated', reason: 'generation 2' });
+    m.health({ ...base, type: 'tls-update-rejected', reason: 'bad key' });
     const got = await reader.metrics();
     const svc = { 'meshlet.service': 'orders' };
     expect(points(got.get('meshlet.retries'))).toEqual([[{ ...svc, 'meshlet.reason': 'gateway-error' }, 2]]);
@@ -171,6 +174,11 @@ describe('metrics', () => {
     expect(points(got.get('meshlet.panics'))).toEqual([[svc, 1]]);
     expect(points(got.get('meshlet.endpoint.health_changes'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1, 'meshlet.health': 'unhealthy' }, 1]]);
     expect(points(got.get('meshlet.retry_budget.remaining'))).toEqual([[svc, 7]]);
+    expect(points(got.get('meshlet.peer_identity.rejected'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1 }, 1]]);
+    expect(points(got.get('meshlet.tls.updates'))).toEqual([
+      [{ ...svc, 'meshlet.outcome': 'applied' }, 1],
+      [{ ...svc, 'meshlet.outcome': 'rejected' }, 1],
+    ]);
     expect(points(got.get('meshlet.endpoints'))).toEqual([[svc, 2]]);
     expect(points(got.get('meshlet.observer.errors'))).toEqual([[{}, 2]]);
     expect(reads).toBe(1);
