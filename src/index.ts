@@ -69,7 +69,21 @@ export type {
   Observer,
   HealthEvent,
   HealthEventType,
+  EndpointHealthEvent,
+  EndpointHealthEventType,
+  CircuitHealthEvent,
+  PanicHealthEvent,
+  DiscoveryHealthEvent,
+  HealthEventInput,
+  HealthEventDetails,
+  SecurityHealthEvent,
   MetricEvent,
+  MetricEventType,
+  RetryRefusedMetricEvent,
+  DiscoveryUpdateMetricEvent,
+  DiscoveryErrorMetricEvent,
+  ConfigAppliedEvent,
+  ConfigRejectedEvent,
   RequestMetricEvent,
   AttemptMetricEvent,
   RetryMetricEvent,
@@ -77,10 +91,12 @@ export type {
   HedgeMetricEvent,
   RejectedMetricEvent,
   ConfigEvent,
-  ConfigAppliedEvent,
-  ConfigRejectedEvent,
   MeshEventBase,
 } from './telemetry/events.js';
+export type { TelemetryOptions } from './telemetry/options.js';
+export type { TelemetrySnapshot } from './telemetry/telemetry.js';
+export { INSTRUMENTATION_SCOPE, type SpanMode } from './telemetry/otel-tracing.js';
+export { HTTP_DURATION_BUCKETS, CIRCUIT_STATE } from './telemetry/otel-metrics.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export type {

@@ -27,7 +27,9 @@ import { egressAllowed } from '../security/egress.js';
 import { SecurityRegistry } from '../security/registry.js';
 import type { TlsMaterialUpdate } from '../security/types.js';
 import { EventBus } from '../telemetry/event-bus.js';
-import type { HealthEvent, MeshEvents, Observer } from '../telemetry/events.js';
+import { checkTelemetry } from '../telemetry/options.js';
+import { Telemetry, type TelemetrySnapshot } from '../telemetry/telemetry.js';
+import type { HealthEventInput, MeshEvents, Observer } from '../telemetry/events.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
@@ -38,7 +40,7 @@ import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 import { ServiceResilience } from '../resilience/service-resilience.js';
 
 const trace = debugChannel('client');
-const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport'] as const;
+const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport', 'telemetry'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
 
 /**
@@ -64,16 +66,23 @@ export interface RequestPolicyOverrides {
   hedge?: HedgeOptions | false;
 }
 
-/** Plain-JSON state of the mesh, from {@link MeshClient.snapshot}. */
+/**
+ * Plain-JSON state of the mesh, from {@link MeshClient.snapshot}, like
+ * Envoy's config dump: every field is documented in docs/observability.md.
+ */
 export interface MeshSnapshot {
   /** The configuration version: 1 at construction, +1 per applied update. */
   version: number;
-  /** True once `close()` was called. */
+  /** When the snapshot was taken: milliseconds since the epoch (the client's clock). */
+  time: number;
+  /** True once {@link MeshClient.close} was called. */
   closed: boolean;
   /** The egress rule in force. */
   egress: 'allow' | 'deny';
-  /** How many times an observer or event listener threw. */
+  /** How many times an observer, event listener or logger threw. */
   observerErrors: number;
+  /** What telemetry does right now. */
+  telemetry: TelemetrySnapshot;
   /** Every configured service by name. */
   services: Record<string, ServiceSnapshot>;
 }
@@ -86,6 +95,8 @@ export interface ServiceSnapshot {
   connection: Record<string, number>;
   /** How many endpoints the balancer may pick now. */
   usableEndpoints: number;
+  /** Attempts in flight over all endpoints. */
+  inflight: number;
   /** Each endpoint with its attributes and live counters (url, weight, zone, priority, labels, inflight, attempts, failures, connected). */
   endpoints: Record<string, unknown>[];
   /** Routes with their split shares, and each destination's priority/locality groups and panic state. */
@@ -132,6 +143,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly dispatcher: Dispatcher;
 
   readonly #bus: EventBus;
+  readonly #telemetry: Telemetry;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #transport: ((origin: string) => Dispatcher) | undefined;
@@ -167,6 +179,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       issues.push({ path: 'random', message: `expected a function returning [0, 1), found ${describe(raw.random)}` });
     }
     const clock = checkClock(raw.clock, issues);
+    const telemetry = checkTelemetry(raw.telemetry, issues);
     if (raw.transport !== undefined && typeof raw.transport !== 'function') {
       issues.push({ path: 'transport', message: `expected a function (origin) => Dispatcher, found ${describe(raw.transport)}` });
     }
@@ -184,8 +197,10 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const transport = raw.transport as ((origin: string) => Dispatcher) | undefined;
     this.#transport = transport && ((origin: string) => new BridgedDispatcher(transport(origin)));
     this.#bus = new EventBus(this, observers, logger);
+    this.#telemetry = new Telemetry(telemetry, () => this.snapshot());
+    this.#bus.setSink(this.#telemetry);
     this.#security = new SecurityRegistry(clock, this.#bus);
-    this.#env = { bus: this.#bus, clock, random: this.#random };
+    this.#env = { bus: this.#bus, clock, random: this.#random, tracing: this.#telemetry.tracing };
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -281,6 +296,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         panic: svc.panic,
         resilience: svc.resilience?.toJSON() ?? {},
         endpoints: svc.endpoints.map((e) => ({ ...e.toJSON(), ...svc.resilience?.describeEndpoint(e) })),
+        inflight: svc.endpoints.reduce((n, e) => n + e.inflight, 0),
         routing: svc.describeRouting(),
         tls: tlsSnapshot(svc.security),
       };
@@ -289,9 +305,11 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     }
     return {
       version: state.version,
+      time: this.#clock.wallNow(),
       closed: this.closed,
       egress: state.config.egress,
       observerErrors: this.#bus.observerErrors,
+      telemetry: this.#telemetry.describe(),
       services,
     };
   }
@@ -353,6 +371,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const closing: Promise<unknown>[] = [];
     for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
     if (this.#egressAgent) closing.push(this.#egressAgent.close());
+    this.#telemetry.close();
     this.#security.close();
     for (const r of this.#resilience.values()) r.close();
     this.#egressAgent = undefined;
@@ -617,7 +636,6 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   }
 }
 
-type HealthEventInput = Omit<HealthEvent, 'time'>;
 
 function tlsSnapshot(security: ServiceRuntime['security']): Record<string, unknown> {
   const tls = security?.tls;

@@ -17,6 +17,8 @@ import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { Credentials } from '../security/auth.js';
 import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
 import type { EventBus } from '../telemetry/event-bus.js';
+import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
+import { targetOf } from '../telemetry/semconv.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader } from './headers.js';
@@ -36,6 +38,7 @@ export interface RequestEnvironment {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly tracing: Tracing;
 }
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
@@ -103,6 +106,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #holdsBulkhead = false;
   #queued: (() => void) | undefined;
   #breakerPending = false;
+  #trace: RequestTrace | undefined;
 
   constructor(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler) {
     super(handler);
@@ -169,6 +173,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     super.onRequestStart(this, {});
     if (this.#done || this.#aborted) return;
     const route = this.#route;
+    this.#trace = this.#env.tracing.start(this.#opts.method, this.#serviceName(), route.kind === 'egress');
     if (route.kind === 'refused') {
       this.#fail(route.error);
       return;
@@ -211,6 +216,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     this.#headers = headers;
     this.#destination = route.service.destination(this);
+    this.#trace?.route(this.#destination?.route, this.#destination?.name);
     const res = route.service.resilience!;
     this.#res = res;
     let config = route.service.config.resilience;
@@ -298,7 +304,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (route.kind === 'egress') {
       const attempt = new Attempt(this, undefined, index, this.#env.clock.now());
       this.#current = attempt;
-      route.dispatcher.dispatch(body === this.#opts.body ? this.#opts : { ...this.#opts, body }, attempt);
+      const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body };
+      if (this.#trace === undefined) route.dispatcher.dispatch(opts, attempt);
+      else this.#sendTraced(this.#trace, attempt, route.dispatcher, { ...opts }, { target: targetOf(route.origin) });
       return;
     }
     const service = route.service;
@@ -343,7 +351,28 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms);
     }
     if (index === 0 && this.#hedgeOk) this.#armHedge(service);
-    endpoint.pool().dispatch({ ...this.#opts, origin: endpoint.url, headers: this.#headers, body }, attempt);
+    const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body };
+    if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
+    else {
+      const policy = service.config.loadBalancer.policy;
+      const candidates = destination!.picker.endpoints.length;
+      const to = { target: targetOf(endpoint.url), endpoint: endpoint.url, policy, candidates };
+      this.#sendTraced(this.#trace, attempt, endpoint.pool(), opts, to);
+    }
+  }
+
+  /** Sends an attempt under its CLIENT span, the trace context set in its headers. */
+  #sendTraced(
+    trace: RequestTrace,
+    attempt: Attempt,
+    dispatcher: Dispatcher,
+    opts: Dispatcher.DispatchOptions,
+    to: AttemptTarget,
+  ): void {
+    const t = trace.attempt(attempt.index, to, opts.method, opts.path, opts.headers);
+    attempt.trace = t;
+    opts.headers = t.headers;
+    t.dispatch(dispatcher, opts, attempt);
   }
 
   // ---- attempt callbacks (called by Attempt only) ----
@@ -649,6 +678,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /** Accounts for the end of an attempt's waiting phase (headers or failure). */
   #settle(attempt: Attempt, status: number | undefined, error: Error | undefined): void {
+    attempt.trace?.end(status, error, false);
     const durationMs = this.#env.clock.now() - attempt.startedAt;
     const endpoint = attempt.endpoint;
     const ok = error === undefined && (status === undefined || status < 500);
@@ -690,6 +720,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const wasPending = attempt.state === 'pending';
     attempt.state = 'discarded';
     this.#clearTry(attempt);
+    attempt.trace?.end(undefined, reason, true);
     this.#release(attempt);
     attempt.controller?.abort(reason);
     if (wasPending && attempt.endpoint && this.#res?.watching) this.#res.attemptCancelled(attempt.endpoint);
@@ -727,6 +758,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #report(error: Error | undefined): void {
+    this.#trace?.end(this.#status, error, this.#attempts, this.#aborted);
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;
     const endpoint =
@@ -779,6 +811,8 @@ class Attempt implements Handler {
   timer: TimerHandle | undefined;
   /** Set when the per-try deadline expired: the error the attempt failed with. */
   timedOut: MeshError | undefined;
+  /** The attempt's CLIENT span, when tracing records. */
+  trace: AttemptTrace | undefined = undefined;
 
   constructor(
     readonly request: MeshRequest,

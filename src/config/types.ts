@@ -3,6 +3,7 @@ import type { EndpointInput } from '../discovery/endpoint.js';
 import type { DiscoveryOption } from '../discovery/config.js';
 import type { HealthCheckOptions } from '../health/options.js';
 import type { Observer } from '../telemetry/events.js';
+import type { TelemetryOptions } from '../telemetry/options.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { Route, SlowStartOptions } from '../routing/types.js';
@@ -119,6 +120,8 @@ export interface MeshClientOptions extends MeshConfig {
   random?: () => number;
   /** The clock for timers and durations. Default: the real one. */
   clock?: Clock;
+  /** OpenTelemetry tracing and metrics; see {@link TelemetryOptions}. No-op until an SDK is installed. */
+  telemetry?: TelemetryOptions;
   /**
    * Replaces the transport: called once per endpoint origin (and per egress
    * origin) to get the undici Dispatcher that carries its requests, e.g. a

@@ -1,4 +1,4 @@
-import type { HealthEvent } from '../telemetry/events.js';
+import type { HealthEventInput } from '../telemetry/events.js';
 import { debugChannel } from '../util/logger.js';
 import type { Endpoint } from './endpoint.js';
 import { isEntry, normalizeDiscovered } from './normalize.js';
@@ -82,7 +82,7 @@ export interface RegistryHooks {
   /** The applied set of `service` changed (not called during {@link DiscoveryRegistry.sync}). */
   changed(service: string): void;
   /** A discovery event (`discovery-failed`, `discovery-recovered`, `discovery-rejected`). */
-  event(event: Omit<HealthEvent, 'time'>): void;
+  event(event: HealthEventInput): void;
 }
 
 /**

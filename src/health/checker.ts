@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import type { EndpointState } from '../client/endpoint-state.js';
-import type { HealthEvent } from '../telemetry/events.js';
+import type { HealthEventInput } from '../telemetry/events.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { debugChannel } from '../util/logger.js';
 import type { HealthCheckTarget, ResolvedHealthCheck } from './options.js';
@@ -13,7 +13,7 @@ export interface HealthCheckerEnvironment {
   readonly clock: Clock;
   readonly random: () => number;
   /** Emits a health event (the time is added by the caller). */
-  emit(event: Omit<HealthEvent, 'time'>): void;
+  emit(event: HealthEventInput): void;
 }
 
 /** The active-check state of one endpoint, for `mesh.health()`. */

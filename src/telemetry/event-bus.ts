@@ -1,6 +1,23 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { ConfigEvent, HealthEvent, MeshEvents, MetricEvent, Observer } from './events.js';
 import type { Logger } from '../util/logger.js';
+import { debugChannel } from '../util/logger.js';
+import { logEvent } from './log-events.js';
+
+const debug = debugChannel('events');
+
+/**
+ * An internal receiver of every event (the OpenTelemetry bridge). It is
+ * consulted through {@link EventSink.active} so that, with no SDK installed,
+ * the request path still builds no event at all.
+ */
+export interface EventSink {
+  /** True when the sink wants metric events right now (health and config events, being rare, always reach it). Read on the hot path: keep it cheap. */
+  readonly active: boolean;
+  health(event: HealthEvent): void;
+  metric(event: MetricEvent): void;
+  config(event: ConfigEvent): void;
+}
 
 /**
  * The one internal event bus: every event goes to the client's emitter and to
@@ -11,6 +28,7 @@ export class EventBus {
   #observers: readonly Observer[];
   readonly #logger: Logger;
   readonly #reported = new WeakSet<object>();
+  #sink: EventSink | undefined;
   /** How many times an observer or listener threw. */
   observerErrors = 0;
 
@@ -24,22 +42,35 @@ export class EventBus {
     this.#observers = observers;
   }
 
+  /** Installs the internal sink that sees every event before listeners and observers. */
+  setSink(sink: EventSink | undefined): void {
+    this.#sink = sink;
+  }
+
   /** True when someone listens for metric events (lets the hot path skip building them). */
   get wantsMetrics(): boolean {
-    return this.#emitter.listenerCount('metric') > 0 || this.#observers.some((o) => o.onMetric);
+    return (
+      this.#sink?.active === true || this.#emitter.listenerCount('metric') > 0 || this.#observers.some((o) => o.onMetric)
+    );
   }
 
   health(event: HealthEvent): void {
+    if (this.#sink) this.#call(this.#sink, this.#sink.health, event);
+    this.#log(event, 'health');
     this.#deliver('health', event);
     for (const o of this.#observers) if (o.onHealth) this.#call(o, o.onHealth, event);
   }
 
   metric(event: MetricEvent): void {
+    if (this.#sink?.active) this.#call(this.#sink, this.#sink.metric, event);
+    if (event.type !== 'attempt' && event.type !== 'request') this.#log(event, 'metric');
     this.#deliver('metric', event);
     for (const o of this.#observers) if (o.onMetric) this.#call(o, o.onMetric, event);
   }
 
   config(event: ConfigEvent): void {
+    if (this.#sink) this.#call(this.#sink, this.#sink.config, event);
+    this.#log(event, 'config');
     this.#deliver('config', event);
     for (const o of this.#observers) if (o.onConfig) this.#call(o, o.onConfig, event);
   }
@@ -53,11 +84,24 @@ export class EventBus {
     }
   }
 
-  #call<E>(observer: Observer, fn: (event: E) => void, event: E): void {
+  #call<E>(observer: object, fn: (event: E) => void, event: E): void {
     try {
       fn.call(observer, event);
     } catch (error) {
       this.#failed(observer, error, 'an observer threw');
+    }
+  }
+
+  /** Logs notable control-side events; a logger that throws is contained like an observer. */
+  #log(event: HealthEvent | ConfigEvent | MetricEvent, kind: 'health' | 'config' | 'metric'): void {
+    try {
+      logEvent(this.#logger, event, kind);
+    } catch (error) {
+      this.observerErrors++;
+      if (this.#reported.has(this.#logger)) return;
+      this.#reported.add(this.#logger);
+      // The logger itself is broken: nowhere else to say it than the debug channel.
+      debug('the logger threw; its errors are counted: %o', error);
     }
   }
 

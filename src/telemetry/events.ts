@@ -8,45 +8,125 @@ export interface MeshEventBase {
   readonly time: number;
 }
 
-/**
- * Types of {@link HealthEvent}. Besides endpoint and breaker transitions:
- * `panic` (a service entered or left panic mode: too few endpoints up, all
- * used), `discovery-failed` (a discovery source failed; the last known good
- * set or a fallback source serves), `discovery-recovered` (it is back) and
- * `discovery-rejected` (an entry was invalid, or an empty set was ignored;
- * `source` and `key` name it).
- */
-export type HealthEventType =
+/** Types of {@link HealthEvent}. */
+export type HealthEventType = HealthEvent['type'];
+
+/** Health event types that concern one endpoint. */
+export type EndpointHealthEventType =
   | 'endpoint-added'
   | 'endpoint-removed'
   | 'endpoint-healthy'
   | 'endpoint-unhealthy'
   | 'endpoint-ejected'
-  | 'endpoint-restored'
-  | 'circuit-open'
-  | 'circuit-half-open'
-  | 'circuit-closed'
-  | 'panic'
-  | 'peer-identity-rejected'
-  | 'tls-updated'
-  | 'tls-update-rejected'
-  | 'discovery-failed'
-  | 'discovery-recovered'
-  | 'discovery-rejected';
+  | 'endpoint-restored';
 
-/** A change in what the mesh knows of a service's endpoints. */
-export interface HealthEvent extends MeshEventBase {
-  /** What happened; see {@link HealthEventType}. */
-  readonly type: HealthEventType;
-  /** The endpoint URL, where one endpoint is concerned. */
-  readonly endpoint?: string;
-  /** Why, in words, when there is more to say. */
-  readonly reason?: string;
-  /** For `discovery-*` events: the provider's source name (`file:endpoints.json`). */
+/**
+ * Fields any health event may carry, so listeners can read them without
+ * narrowing first; set only where the event type says so.
+ */
+export interface HealthEventDetails extends MeshEventBase {
+  /** The discovery source concerned (`file:endpoints.json`), on `discovery-*` events. */
   readonly source?: string;
-  /** For `discovery-rejected` events about one entry: its key (`orders.2`, an etcd key). */
+  /** The entry concerned (`orders.2`, an etcd key), on `discovery-rejected` events about one entry. */
   readonly key?: string;
 }
+
+/**
+ * An endpoint appeared or disappeared (discovery, config), passed or failed
+ * active health checks, or was ejected by outlier detection and later
+ * restored.
+ */
+export interface EndpointHealthEvent extends HealthEventDetails {
+  /** What happened to the endpoint. */
+  readonly type: EndpointHealthEventType;
+  /**
+   * The endpoint URL: always set for these types (typed optional so that code
+   * raising health events generically, with `type: HealthEventType`, type-checks).
+   */
+  readonly endpoint?: string;
+  /** Why, in words, when there is more to say (e.g. `5 consecutive 5xx`). */
+  readonly reason?: string;
+  /** For `endpoint-ejected`: how long the ejection lasts, in milliseconds. */
+  readonly durationMs?: number;
+}
+
+/**
+ * A circuit breaker changed state. `endpoint` names the endpoint of a
+ * per-endpoint breaker; it is absent for a service-wide breaker.
+ */
+export interface CircuitHealthEvent extends HealthEventDetails {
+  /** The state the breaker entered. */
+  readonly type: 'circuit-open' | 'circuit-half-open' | 'circuit-closed';
+  /** The endpoint of a per-endpoint breaker; absent for a service-wide one. */
+  readonly endpoint?: string;
+  /** Why, in words (e.g. `5 consecutive failures`). */
+  readonly reason?: string;
+}
+
+/**
+ * Discovery: a source failed and the last known good set (or a fallback
+ * source) serves (`discovery-failed`), it is back (`discovery-recovered`), or
+ * an entry was invalid or an empty set was ignored (`discovery-rejected`,
+ * with `source` and `key` naming it).
+ */
+export interface DiscoveryHealthEvent extends HealthEventDetails {
+  /** What happened. */
+  readonly type: 'discovery-failed' | 'discovery-recovered' | 'discovery-rejected';
+  /** Why, in words. */
+  readonly reason?: string;
+  /** Not set: discovery concerns the service (typed loosely so generic emitters type-check). */
+  readonly endpoint?: string;
+}
+
+/**
+ * The service entered (or left, `active: false`) panic mode: too few of its
+ * endpoints are usable, so the balancer spreads load over all of them
+ * (Envoy's panic threshold).
+ */
+export interface PanicHealthEvent extends HealthEventDetails {
+  /** Panic mode was entered or left. */
+  readonly type: 'panic';
+  /** True on entering panic mode, false on leaving it. Default true. */
+  readonly active?: boolean;
+  /** Usable endpoints when the event was raised. */
+  readonly usable?: number;
+  /** All endpoints of the service. */
+  readonly total?: number;
+  /** Why, in words. */
+  readonly reason?: string;
+  /** Not set: panic concerns the whole service (typed loosely so generic emitters type-check). */
+  readonly endpoint?: string;
+}
+
+/**
+ * TLS and identity: a peer's certificate did not carry an allowed identity
+ * (`peer-identity-rejected`, with `endpoint`), new TLS material was applied
+ * (`tls-updated`) or refused and the current material kept
+ * (`tls-update-rejected`).
+ */
+export interface SecurityHealthEvent extends HealthEventDetails {
+  /** What happened. */
+  readonly type: 'peer-identity-rejected' | 'tls-updated' | 'tls-update-rejected';
+  /** The endpoint, for `peer-identity-rejected`. */
+  readonly endpoint?: string;
+  /** Why, in words (e.g. the rejected SPIFFE ID, the material's generation and expiry). */
+  readonly reason?: string;
+}
+
+/**
+ * A change in what the mesh knows of a service's endpoints: a discriminated
+ * union on `type` ({@link EndpointHealthEvent}, {@link CircuitHealthEvent},
+ * {@link PanicHealthEvent}, {@link SecurityHealthEvent}, {@link DiscoveryHealthEvent}).
+ */
+export type HealthEvent =
+  | EndpointHealthEvent
+  | CircuitHealthEvent
+  | PanicHealthEvent
+  | SecurityHealthEvent
+  | DiscoveryHealthEvent;
+
+/** A health event before its `time` is stamped (the union kept discriminated). */
+export type HealthEventInput = HealthEvent extends infer E ? (E extends HealthEvent ? Omit<E, 'time'> : never) : never;
 
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends MeshEventBase {
@@ -72,13 +152,13 @@ export interface RequestMetricEvent extends MeshEventBase {
 export interface AttemptMetricEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'attempt';
-  /** The endpoint URL this attempt went to. */
+  /** The endpoint URL (for egress traffic: the origin). */
   readonly endpoint: string;
   /** Upper-case method. */
   readonly method: string;
   /** The response status, when response headers arrived. */
   readonly status?: number;
-  /** The error code or name when the attempt failed. */
+  /** The transport error's code (e.g. `ECONNREFUSED`) when the attempt failed. */
   readonly error?: string;
   /** From sending to the response headers or the failure, in milliseconds. */
   readonly durationMs: number;
@@ -90,11 +170,11 @@ export interface AttemptMetricEvent extends MeshEventBase {
 export interface RetryMetricEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'retry';
-  /** Why: the `retryOn` condition that matched (e.g. `reset`, `5xx`). */
+  /** What made the attempt retryable (e.g. `connect-failure`, `reset`, `gateway-error`). */
   readonly reason: string;
-  /** The backoff before the retry is sent, in milliseconds. */
+  /** The backoff before the retry, in milliseconds. */
   readonly delayMs: number;
-  /** The index of the attempt that will be sent (1 for the first retry). */
+  /** The attempt the retry will be (1 for the first retry). */
   readonly attempt: number;
 }
 
@@ -108,7 +188,7 @@ export interface RetryBudgetExhaustedMetricEvent extends MeshEventBase {
 export interface HedgeMetricEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'hedge';
-  /** The endpoint the hedge went to. */
+  /** The endpoint the hedged attempt went to, when one was picked. */
   readonly endpoint?: string;
 }
 
@@ -120,41 +200,82 @@ export interface RejectedMetricEvent extends MeshEventBase {
   readonly reason: string;
 }
 
-/** A measurement of the request path. */
+/**
+ * A retry was wanted but not sent. `reason`: `budget` (see also
+ * {@link RetryBudgetExhaustedMetricEvent}), `non-idempotent`,
+ * `body-not-replayable`, `deadline`, `attempts` (the limit was reached) or
+ * `committed`.
+ */
+export interface RetryRefusedMetricEvent extends MeshEventBase {
+  /** Discriminant. */
+  readonly type: 'retry-refused';
+  /** Why the retry was not sent (see above). */
+  readonly reason: string;
+  /** The attempt that would have been sent (1 for the first retry). */
+  readonly attempt?: number;
+}
+
+/** A discovery provider delivered an endpoint set for a service. */
+export interface DiscoveryUpdateMetricEvent extends MeshEventBase {
+  /** Discriminant. */
+  readonly type: 'discovery-update';
+  /** The provider's name (e.g. `file`, `dns`). */
+  readonly provider: string;
+  /** How many endpoints the set holds. */
+  readonly endpoints: number;
+}
+
+/** A discovery provider failed; the last known good set keeps serving. */
+export interface DiscoveryErrorMetricEvent extends MeshEventBase {
+  /** Discriminant. */
+  readonly type: 'discovery-error';
+  /** The provider's name (e.g. `file`, `dns`). */
+  readonly provider: string;
+  /** The error code or name. */
+  readonly error: string;
+}
+
+/** A measurement of the request path: a discriminated union on `type`. */
 export type MetricEvent =
   | RequestMetricEvent
   | AttemptMetricEvent
   | RetryMetricEvent
   | RetryBudgetExhaustedMetricEvent
+  | RetryRefusedMetricEvent
   | HedgeMetricEvent
-  | RejectedMetricEvent;
+  | RejectedMetricEvent
+  | DiscoveryUpdateMetricEvent
+  | DiscoveryErrorMetricEvent;
 
-/** A configuration was applied: it now serves new requests. */
+/** Types of {@link MetricEvent}. */
+export type MetricEventType = MetricEvent['type'];
+
+/** A configuration was applied: `version` is now serving. `service` is `'*'`. */
 export interface ConfigAppliedEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'applied';
-  /** The new configuration version (1 at construction, then +1 per applied update). */
+  /** The version now serving (see `snapshot().version`). */
   readonly version: number;
 }
 
-/** A configuration was rejected: nothing of it was applied. */
+/** A configuration was rejected whole; the old one keeps serving. `service` is `'*'`. */
 export interface ConfigRejectedEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'rejected';
-  /** Every problem found, each with its path. */
+  /** Every problem found, each naming its path. */
   readonly issues: readonly ConfigIssue[];
 }
 
-/** A configuration was applied or rejected. `service` is `'*'` for a whole-mesh configuration. */
+/** A configuration was applied or rejected: a discriminated union on `type`. */
 export type ConfigEvent = ConfigAppliedEvent | ConfigRejectedEvent;
 
 /** The event map of {@link MeshClient}: `mesh.on('health', fn)` and so on. */
 export interface MeshEvents {
-  /** Endpoint and breaker state changes. */
+  /** Endpoint and breaker state changes: {@link HealthEvent}. */
   health: (event: HealthEvent) => void;
-  /** Request, attempt, retry, hedge and refusal measurements. */
+  /** Measurements of the request path and discovery: {@link MetricEvent}. */
   metric: (event: MetricEvent) => void;
-  /** Configuration applied or rejected. */
+  /** Configuration applied or rejected: {@link ConfigEvent}. */
   config: (event: ConfigEvent) => void;
 }
 

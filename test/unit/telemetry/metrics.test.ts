@@ -1,0 +1,200 @@
+import { metrics } from '@opentelemetry/api';
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HTTP_DURATION_BUCKETS, MeshClient } from '../../../src/index.js';
+import { Metrics } from '../../../src/telemetry/otel-metrics.js';
+import { memoryMetrics } from '../../helpers/otel.js';
+import { startServer, type TestServer } from '../../helpers/servers.js';
+
+/** Data points of a metric as [attributes, value] pairs (sums and gauges) or [attributes, count] (histograms). */
+function points(metric: MetricData | undefined): [Record<string, unknown>, unknown][] {
+  if (!metric) return [];
+  return metric.dataPoints.map((p) => [
+    p.attributes,
+    metric.dataPointType === DataPointType.HISTOGRAM ? (p.value as { count: number }).count : p.value,
+  ]);
+}
+
+describe('metrics', () => {
+  let server: TestServer;
+  let slow: TestServer;
+  let closedPort: number;
+  const parked: (() => void)[] = [];
+  beforeAll(async () => {
+    server = await startServer('s0', (req, res) => {
+      res.statusCode = req.url === '/fail' ? 503 : 200;
+      res.end();
+    });
+    slow = await startServer('slow', (_req, res) => {
+      parked.push(() => res.end());
+    });
+    const gone = await startServer('gone');
+    closedPort = gone.port;
+    await gone.close();
+  });
+  afterAll(async () => {
+    await server.close();
+    await slow.close();
+  });
+  afterEach(() => metrics.disable());
+
+  it('records http.client.request.duration per attempt with the advised buckets and the convention’s attributes', async () => {
+    const { provider, reader } = memoryMetrics();
+    const mesh = new MeshClient({
+      // One attempt per request: this test checks per-attempt attributes, not retries.
+      defaults: { retry: false },
+      services: { orders: { endpoints: [server.url] }, dead: { endpoints: [`http://127.0.0.1:${closedPort}`] } },
+      telemetry: { meterProvider: provider },
+    });
+    for (const path of ['/a', '/fail', '/b']) await (await mesh.request(`http://orders${path}`)).body.text();
+    await mesh.request('http://dead/x').catch(() => undefined);
+    const m = await reader.metrics();
+
+    const duration = m.get('http.client.request.duration')!;
+    expect(duration.descriptor.unit).toBe('s');
+    expect(duration.dataPointType).toBe(DataPointType.HISTOGRAM);
+    for (const p of duration.dataPoints) {
+      expect((p.value as { buckets: { boundaries: number[] } }).buckets.boundaries).toEqual(HTTP_DURATION_BUCKETS);
+    }
+    const base = { 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'meshlet.service': 'orders', 'server.port': server.port };
+    expect(points(duration)).toEqual([
+      [{ ...base, 'http.response.status_code': 200, 'network.protocol.version': '1.1' }, 2],
+      [{ ...base, 'http.response.status_code': 503, 'network.protocol.version': '1.1', 'error.type': '503' }, 1],
+      [{ ...base, 'meshlet.service': 'dead', 'server.port': closedPort, 'error.type': 'ECONNREFUSED' }, 1],
+    ]);
+
+    expect(points(m.get('meshlet.requests'))).toEqual([
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 2],
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
+      [{ 'meshlet.service': 'dead', 'http.request.method': 'GET', 'meshlet.outcome': 'failure', 'error.type': 'MESH_UPSTREAM_FAILURE' }, 1],
+    ]);
+    expect(m.get('meshlet.request.duration')!.descriptor.unit).toBe('s');
+    expect(points(m.get('meshlet.endpoints.usable'))).toEqual([
+      [{ 'meshlet.service': 'orders' }, 1],
+      [{ 'meshlet.service': 'dead' }, 1],
+    ]);
+    expect(points(m.get('meshlet.endpoint.changes'))).toEqual([
+      [{ 'meshlet.service': 'orders', 'meshlet.change': 'added' }, 1],
+      [{ 'meshlet.service': 'dead', 'meshlet.change': 'added' }, 1],
+    ]);
+    expect(points(m.get('meshlet.config.updates'))).toEqual([[{ 'meshlet.outcome': 'applied' }, 1]]);
+    expect(points(m.get('meshlet.observer.errors'))).toEqual([[{}, 0]]);
+    // Opt-in only.
+    expect(m.has('http.client.active_requests')).toBe(false);
+
+    await mesh.close();
+  });
+
+  it('reports http.client.active_requests per endpoint when asked', async () => {
+    const { provider, reader } = memoryMetrics();
+    const mesh = new MeshClient({ services: { slow: { endpoints: [slow.url] } }, telemetry: { meterProvider: provider, activeRequests: true } });
+    const pending = mesh.request('http://slow/x');
+    while (parked.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const attrs = { 'server.address': '127.0.0.1', 'server.port': slow.port, 'url.scheme': 'http', 'meshlet.service': 'slow' };
+    expect(points((await reader.metrics()).get('http.client.active_requests'))).toEqual([[attrs, 1]]);
+    parked.shift()!();
+    await (await pending).body.text();
+    expect(points((await reader.metrics()).get('http.client.active_requests'))).toEqual([[attrs, 0]]);
+    await mesh.close();
+  });
+
+  it('records nothing without an SDK and picks up a global one registered later', async () => {
+    const mesh = new MeshClient({ services: { orders: { endpoints: [server.url] } } });
+    await (await mesh.request('http://orders/before')).body.text();
+    const { provider, reader } = memoryMetrics();
+    metrics.setGlobalMeterProvider(provider);
+    await (await mesh.request('http://orders/after')).body.text();
+    const m = await reader.metrics();
+    expect(points(m.get('meshlet.requests'))).toEqual([
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 1],
+    ]);
+    expect(points(m.get('http.client.request.duration')).map(([, count]) => count)).toEqual([1]);
+    await mesh.close();
+  });
+
+  it('counts every mesh event other components raise', async () => {
+    const { provider, reader } = memoryMetrics();
+    const state = {
+      observerErrors: 2,
+      services: {
+        orders: {
+          usableEndpoints: 1,
+          endpoints: [{ url: 'http://10.0.0.1:80' }, { url: 'http://10.0.0.2:80' }],
+          resilience: { retryBudget: { available: 7, withdrawn: 3 } },
+        },
+      },
+    };
+    let reads = 0;
+    const read = () => {
+      reads++;
+      return state;
+    };
+    const m = new Metrics({ enabled: true, activeRequests: false, meterProvider: provider, read });
+    expect(m.active).toBe(true);
+    const base = { service: 'orders', time: 0 };
+    const e1 = 'http://10.0.0.1:80';
+    m.metric({ ...base, type: 'retry', reason: 'gateway-error', delayMs: 10, attempt: 1 });
+    m.metric({ ...base, type: 'retry', reason: 'gateway-error', delayMs: 20, attempt: 2 });
+    m.metric({ ...base, type: 'retry-budget-exhausted' });
+    m.metric({ ...base, type: 'retry-refused', reason: 'non-idempotent' });
+    m.metric({ ...base, type: 'hedge', endpoint: e1 });
+    m.metric({ ...base, type: 'rejected', reason: 'MESH_BULKHEAD_REJECTED' });
+    m.metric({ ...base, type: 'discovery-update', provider: 'file', endpoints: 2 });
+    m.metric({ ...base, type: 'discovery-error', provider: 'dns', error: 'ENOTFOUND' });
+    m.health({ ...base, type: 'endpoint-ejected', endpoint: e1, reason: '5 consecutive 5xx' });
+    m.health({ ...base, type: 'circuit-open', endpoint: e1 });
+    m.health({ ...base, type: 'circuit-half-open', endpoint: e1 });
+    m.health({ ...base, type: 'circuit-open' });
+    m.health({ ...base, type: 'panic', usable: 1, total: 2 });
+    m.health({ ...base, type: 'endpoint-unhealthy', endpoint: e1 });
+    m.health({ ...base, type: 'peer-identity-rejected', endpoint: e1, reason: 'spiffe://other/x is not allowed' });
+    m.health({ ...base, type: 'tls-updated', reason: 'generation 2' });
+    m.health({ ...base, type: 'tls-update-rejected', reason: 'bad key' });
+    const got = await reader.metrics();
+    const svc = { 'meshlet.service': 'orders' };
+    expect(points(got.get('meshlet.retries'))).toEqual([[{ ...svc, 'meshlet.reason': 'gateway-error' }, 2]]);
+    expect(points(got.get('meshlet.retries.refused'))).toEqual([
+      [{ ...svc, 'meshlet.reason': 'budget' }, 1],
+      [{ ...svc, 'meshlet.reason': 'non-idempotent' }, 1],
+    ]);
+    expect(points(got.get('meshlet.hedges'))).toEqual([[svc, 1]]);
+    expect(points(got.get('meshlet.rejected'))).toEqual([[{ ...svc, 'meshlet.reason': 'MESH_BULKHEAD_REJECTED' }, 1]]);
+    expect(points(got.get('meshlet.discovery.updates'))).toEqual([[{ ...svc, 'meshlet.discovery.provider': 'file' }, 1]]);
+    expect(points(got.get('meshlet.discovery.errors'))).toEqual([
+      [{ ...svc, 'meshlet.discovery.provider': 'dns', 'error.type': 'ENOTFOUND' }, 1],
+    ]);
+    expect(points(got.get('meshlet.endpoint.ejections'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1 }, 1]]);
+    expect(points(got.get('meshlet.circuit.transitions'))).toEqual([
+      [{ ...svc, 'meshlet.circuit.state': 'open', 'meshlet.endpoint': e1 }, 1],
+      [{ ...svc, 'meshlet.circuit.state': 'half-open', 'meshlet.endpoint': e1 }, 1],
+      [{ ...svc, 'meshlet.circuit.state': 'open' }, 1],
+    ]);
+    expect(points(got.get('meshlet.circuit.state'))).toEqual([
+      [{ ...svc, 'meshlet.endpoint': e1 }, 1],
+      [svc, 2],
+    ]);
+    expect(points(got.get('meshlet.panics'))).toEqual([[svc, 1]]);
+    expect(points(got.get('meshlet.endpoint.health_changes'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1, 'meshlet.health': 'unhealthy' }, 1]]);
+    expect(points(got.get('meshlet.retry_budget.remaining'))).toEqual([[svc, 7]]);
+    expect(points(got.get('meshlet.peer_identity.rejected'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1 }, 1]]);
+    expect(points(got.get('meshlet.tls.updates'))).toEqual([
+      [{ ...svc, 'meshlet.outcome': 'applied' }, 1],
+      [{ ...svc, 'meshlet.outcome': 'rejected' }, 1],
+    ]);
+    expect(points(got.get('meshlet.endpoints'))).toEqual([[svc, 2]]);
+    expect(points(got.get('meshlet.observer.errors'))).toEqual([[{}, 2]]);
+    expect(reads).toBe(1);
+    // Closing unregisters the observable callback and stops recording.
+    m.close();
+    expect(m.active).toBe(false);
+    await reader.metrics();
+    expect(reads).toBe(1);
+  });
+
+  it('is inactive without an SDK or when disabled', () => {
+    const read = () => ({ observerErrors: 0, services: {} });
+    expect(new Metrics({ enabled: true, activeRequests: false, read }).active).toBe(false);
+    const { provider } = memoryMetrics();
+    expect(new Metrics({ enabled: false, activeRequests: false, meterProvider: provider, read }).active).toBe(false);
+  });
+});
