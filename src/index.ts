@@ -52,3 +52,16 @@ export type {
 } from './telemetry/events.js';
 export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
+export { RoundRobinBalancer } from './balancing/round-robin.js';
+export { RandomBalancer } from './balancing/random.js';
+export { WeightedRoundRobinBalancer } from './balancing/weighted-round-robin.js';
+export {
+  LeastRequestBalancer,
+  ChoiceBalancer,
+  LEAST_REQUEST_DEFAULTS,
+  type LeastRequestOptions,
+} from './balancing/least-request.js';
+export { PeakEwmaBalancer, PEAK_EWMA_DEFAULTS, type PeakEwmaOptions } from './balancing/peak-ewma.js';
+export { RingHashBalancer, RING_HASH_DEFAULTS, type RingHashOptions } from './balancing/ring-hash.js';
+export { MaglevBalancer, MAGLEV_DEFAULTS, type MaglevOptions } from './balancing/maglev.js';
+export { RequestHasher, type HashOn } from './balancing/hash-key.js';

@@ -1,0 +1,44 @@
+import { checkNumber, type NumberRule } from '../config/checks.js';
+import type { ConfigIssue } from '../errors/mesh-error.js';
+
+/**
+ * Records an issue for every option name not in `allowed`, so a typo in an
+ * option is an error rather than silently ignored. Paths are relative to
+ * the options object, as {@link LoadBalancerDefinition.validate} requires.
+ */
+export function checkOptionNames(
+  policy: string,
+  options: Record<string, unknown>,
+  allowed: readonly string[],
+  issues: ConfigIssue[],
+): void {
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    issues.push({
+      path: key,
+      message:
+        allowed.length === 0
+          ? `${policy} takes no option "${key}"`
+          : `unknown option "${key}" for ${policy} (expected one of: ${allowed.join(', ')})`,
+    });
+  }
+}
+
+/** Checks an optional numeric option; returns it, or `fallback` when absent or invalid. */
+export function numberOption(
+  options: Record<string, unknown>,
+  key: string,
+  issues: ConfigIssue[],
+  rule: NumberRule,
+  fallback: number,
+): number {
+  return checkNumber(options[key], key, issues, rule, fallback);
+}
+
+/** True when `n` is a prime number (trial division; option values are small). */
+export function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
