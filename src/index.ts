@@ -65,3 +65,4 @@ export { PeakEwmaBalancer, PEAK_EWMA_DEFAULTS, type PeakEwmaOptions } from './ba
 export { RingHashBalancer, RING_HASH_DEFAULTS, type RingHashOptions } from './balancing/ring-hash.js';
 export { MaglevBalancer, MAGLEV_DEFAULTS, type MaglevOptions } from './balancing/maglev.js';
 export { RequestHasher, type HashOn } from './balancing/hash-key.js';
+export { WeightedSampler } from './balancing/sampler.js';

@@ -29,8 +29,8 @@ export const RING_HASH_DEFAULTS = Object.freeze({ minRingSize: 1024, maxRingSize
 
 const SEED_A = 0x9747b28c;
 const SEED_B = 0x3c6ef372;
-/** Endpoint indexes are packed below the ring position in one float64 for sorting. */
-const INDEX_BITS = 2 ** 21;
+/** The most endpoints a ring takes (more are ignored). */
+const MAX_ENDPOINTS = 2 ** 21;
 
 /**
  * `ring-hash`: consistent hashing on a ring (Karger et al.; Envoy's ring hash,
@@ -66,7 +66,7 @@ export class RingHashBalancer implements LoadBalancer {
   }
 
   update(endpoints: readonly BalancerEndpoint[]): void {
-    const n = Math.min(endpoints.length, INDEX_BITS);
+    const n = Math.min(endpoints.length, MAX_ENDPOINTS);
     this.#endpoints = endpoints;
     let total = 0;
     let minWeight = Infinity;
@@ -94,26 +94,19 @@ export class RingHashBalancer implements LoadBalancer {
       counts[i] = count;
       size += count;
     }
-    const keys = new Float64Array(size);
+    let points: U32 = new Uint32Array(size);
+    let owners: I32 = new Int32Array(size);
     let k = 0;
     for (let i = 0; i < n; i++) {
       const url = endpoints[i]!.url;
       const a = hashString(url, SEED_A);
       const b = hashString(url, SEED_B);
       for (let j = 0; j < counts[i]!; j++) {
-        const point = fmix32(a ^ fmix32((Math.imul(j + 1, 0x9e3779b9) ^ b) >>> 0));
-        keys[k++] = point * INDEX_BITS + i;
+        points[k] = fmix32(a ^ fmix32((Math.imul(j + 1, 0x9e3779b9) ^ b) >>> 0));
+        owners[k++] = i;
       }
     }
-    keys.sort();
-    const points = new Uint32Array(size);
-    const owners = new Int32Array(size);
-    for (let p = 0; p < size; p++) {
-      const key = keys[p]!;
-      const point = Math.floor(key / INDEX_BITS);
-      points[p] = point;
-      owners[p] = key - point * INDEX_BITS;
-    }
+    [points, owners] = radixSort(points, owners);
     this.#points = points;
     this.#owners = owners;
   }
@@ -144,6 +137,42 @@ export class RingHashBalancer implements LoadBalancer {
     }
     return undefined;
   }
+}
+
+/**
+ * Sorts ring points (with their owners alongside) in two 16-bit LSD radix
+ * passes: O(n), several times faster than a comparison sort for the
+ * millions of points of a large ring. Equal points keep index order.
+ */
+type U32 = Uint32Array<ArrayBuffer>;
+type I32 = Int32Array<ArrayBuffer>;
+
+function radixSort(points: U32, owners: I32): [U32, I32] {
+  const n = points.length;
+  let srcP = points;
+  let srcO = owners;
+  let dstP = new Uint32Array(n);
+  let dstO = new Int32Array(n);
+  const counts = new Int32Array(65536);
+  for (let shift = 0; shift < 32; shift += 16) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(srcP[i]! >>> shift) & 0xffff]!++;
+    let sum = 0;
+    for (let b = 0; b < 65536; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const p = srcP[i]!;
+      const at = counts[(p >>> shift) & 0xffff]!++;
+      dstP[at] = p;
+      dstO[at] = srcO[i]!;
+    }
+    [srcP, dstP] = [dstP, srcP];
+    [srcO, dstO] = [dstO, srcO];
+  }
+  return [srcP, srcO];
 }
 
 /** Validates the options shared by the hash policies' `hashOn`. */

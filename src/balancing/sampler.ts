@@ -1,15 +1,17 @@
 import type { BalancerEndpoint } from './balancer.js';
 
 /**
- * Draws endpoint indexes in proportion to endpoint `weight`: a uniform draw
- * when all weights are equal, else a binary search over cumulative weights
- * (O(log n), no allocation). Rebuilt by {@link WeightedSampler.update} on the
- * control side.
+ * Draws endpoint indexes in proportion to endpoint `weight` in O(1) with
+ * Walker's alias method (Vose's construction): a uniform draw picks a column,
+ * and the same random number's remainder decides between the column's own
+ * endpoint and its alias. When all weights are equal it is a plain uniform
+ * draw. Built by {@link WeightedSampler.update} on the control side in O(n);
+ * a draw allocates nothing.
  */
 export class WeightedSampler {
-  /** Cumulative weights; empty when all weights are equal. */
-  #cumulative = new Float64Array(0);
-  #total = 0;
+  /** Probability of keeping column i's own endpoint; empty when all weights are equal. */
+  #keep = new Float64Array(0);
+  #alias = new Int32Array(0);
   #n = 0;
 
   /** Takes the new endpoint list (and their weights). */
@@ -18,39 +20,58 @@ export class WeightedSampler {
     this.#n = n;
     const first = endpoints[0]?.weight;
     let uniform = true;
-    for (let i = 1; i < n && uniform; i++) uniform = endpoints[i]!.weight === first;
-    if (uniform) {
-      this.#cumulative = new Float64Array(0);
-      this.#total = n;
-      return;
-    }
-    const cumulative = new Float64Array(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      total += endpoints[i]!.weight;
-      cumulative[i] = total;
+      const w = endpoints[i]!.weight;
+      total += w;
+      if (w !== first) uniform = false;
     }
-    this.#cumulative = cumulative;
-    this.#total = total;
+    if (uniform) {
+      this.#keep = new Float64Array(0);
+      this.#alias = new Int32Array(0);
+      return;
+    }
+    const keep = new Float64Array(n);
+    const alias = new Int32Array(n);
+    // Columns scaled so the average is 1; split into under- and over-full.
+    const small = new Int32Array(n);
+    const large = new Int32Array(n);
+    let ns = 0;
+    let nl = 0;
+    for (let i = 0; i < n; i++) {
+      keep[i] = (endpoints[i]!.weight * n) / total;
+      alias[i] = i;
+      if (keep[i]! < 1) small[ns++] = i;
+      else large[nl++] = i;
+    }
+    while (ns > 0 && nl > 0) {
+      const s = small[--ns]!;
+      const l = large[nl - 1]!;
+      alias[s] = l;
+      keep[l] = keep[l]! + keep[s]! - 1;
+      if (keep[l]! < 1) {
+        nl--;
+        small[ns++] = l;
+      }
+    }
+    // Whatever is left is full up to rounding.
+    while (nl > 0) keep[large[--nl]!] = 1;
+    while (ns > 0) keep[small[--ns]!] = 1;
+    this.#keep = keep;
+    this.#alias = alias;
   }
 
   /** True when every endpoint has the same weight. */
   get uniform(): boolean {
-    return this.#cumulative.length === 0;
+    return this.#keep.length === 0;
   }
 
   /** An index in [0, n) drawn by weight with `r` in [0, 1); n must be > 0. */
   draw(r: number): number {
-    const cumulative = this.#cumulative;
-    if (cumulative.length === 0) return Math.floor(r * this.#n);
-    const target = r * this.#total;
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cumulative[mid]! > target) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    const x = r * this.#n;
+    const i = Math.floor(x);
+    const keep = this.#keep;
+    if (keep.length === 0) return i;
+    return x - i < keep[i]! ? i : this.#alias[i]!;
   }
 }
