@@ -2,7 +2,7 @@ import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { hashString } from './hash.js';
 import { RequestHasher, type HashOn } from './hash-key.js';
-import { checkOptionNames, isPrime, numberOption } from './options.js';
+import { checkOptionNames, EndpointListMemo, isPrime, numberOption } from './options.js';
 import { checkHashOption } from './ring-hash.js';
 
 /** Options of the `maglev` policy. */
@@ -44,6 +44,7 @@ export class MaglevBalancer implements LoadBalancer {
   readonly #random: () => number;
   #endpoints: readonly BalancerEndpoint[] = [];
   #table = new Int32Array(0);
+  readonly #memo = new EndpointListMemo();
 
   constructor(options: MaglevOptions, random: () => number) {
     this.#hasher = new RequestHasher(options.hashOn);
@@ -53,30 +54,41 @@ export class MaglevBalancer implements LoadBalancer {
 
   update(endpoints: readonly BalancerEndpoint[]): void {
     this.#endpoints = endpoints;
+    if (this.#memo.unchanged(endpoints)) return;
     const n = endpoints.length;
     const m = this.#size;
     if (n === 0) {
       this.#table = new Int32Array(0);
       return;
     }
+    // Endpoints take turns in an order that depends only on their URLs, so
+    // clients that learn the same endpoints in different orders build the
+    // same table (and send a key to the same endpoint).
+    const offset = new Float64Array(n);
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      offset[i] = hashString(endpoints[i]!.url, SEED_OFFSET);
+      order[i] = i;
+    }
+    order.sort((a, b) => offset[a]! - offset[b]! || (endpoints[a]!.url < endpoints[b]!.url ? -1 : 1));
     const next = new Float64Array(n);
     const skip = new Float64Array(n);
     const weight = new Float64Array(n);
     const target = new Float64Array(n);
     let maxWeight = 0;
     for (let i = 0; i < n; i++) {
-      const url = endpoints[i]!.url;
-      next[i] = hashString(url, SEED_OFFSET) % m;
-      skip[i] = (hashString(url, SEED_SKIP) % (m - 1)) + 1;
+      next[i] = offset[i]! % m;
+      skip[i] = (hashString(endpoints[i]!.url, SEED_SKIP) % (m - 1)) + 1;
       weight[i] = endpoints[i]!.weight;
       if (weight[i]! > maxWeight) maxWeight = weight[i]!;
     }
     const table = new Int32Array(m).fill(-1);
     let filled = 0;
     for (let round = 1; filled < m; round++) {
-      for (let i = 0; i < n && filled < m; i++) {
+      for (let k = 0; k < n && filled < m; k++) {
+        const i = order[k]!;
         // An endpoint of the largest weight claims a slot every round; one of
-        // a third of it, every third round.
+        // a third of it, every third round (Envoy's weighted Maglev).
         if (round * weight[i]! < target[i]!) continue;
         target[i] = target[i]! + maxWeight;
         let c = next[i]!;

@@ -2,7 +2,7 @@ import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { fmix32, hashString } from './hash.js';
 import { checkHashOn, RequestHasher, type HashOn } from './hash-key.js';
-import { checkOptionNames, numberOption } from './options.js';
+import { checkOptionNames, EndpointListMemo, numberOption } from './options.js';
 
 /** Options of the `ring-hash` policy. */
 export interface RingHashOptions {
@@ -51,6 +51,7 @@ export class RingHashBalancer implements LoadBalancer {
   #endpoints: readonly BalancerEndpoint[] = [];
   #points = new Uint32Array(0);
   #owners = new Int32Array(0);
+  readonly #memo = new EndpointListMemo();
 
   constructor(options: RingHashOptions, random: () => number) {
     this.#hasher = new RequestHasher(options.hashOn);
@@ -66,8 +67,9 @@ export class RingHashBalancer implements LoadBalancer {
   }
 
   update(endpoints: readonly BalancerEndpoint[]): void {
-    const n = Math.min(endpoints.length, MAX_ENDPOINTS);
     this.#endpoints = endpoints;
+    if (this.#memo.unchanged(endpoints)) return;
+    const n = Math.min(endpoints.length, MAX_ENDPOINTS);
     let total = 0;
     let minWeight = Infinity;
     for (let i = 0; i < n; i++) {

@@ -66,7 +66,7 @@ describe.each(policies)('$name quality at 100 endpoints, 100,000 keys', ({ make,
     expect(fraction * N).toBeLessThanOrEqual(remap);
   });
 
-  it('sends the same key to the same endpoint, across instances and updates', () => {
+  it('sends the same key to the same endpoint, across instances, orders and updates', () => {
     const endpoints = fleet(N);
     const a = make();
     const b = make();
@@ -75,8 +75,12 @@ describe.each(policies)('$name quality at 100 endpoints, 100,000 keys', ({ make,
     const ctx = context(pickRequest('/', { 'x-user': 'alice' }));
     const first = a.pick(ctx);
     for (let i = 0; i < 100; i++) expect(a.pick(ctx)).toBe(first);
-    // Same endpoint URLs in another order, in another client: same choice.
-    expect(b.pick(ctx)).toBe(first);
+    // Same endpoints in another order, in another client: the same choice for every key.
+    const fromA = assign(a);
+    expect(assign(b)).toEqual(fromA);
+    // An update with the same endpoints changes nothing.
+    a.update([...endpoints]);
+    expect(assign(a)).toEqual(fromA);
   });
 });
 

@@ -1,65 +1,28 @@
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeastRequestBalancer, MeshClient, PeakEwmaBalancer } from '../../../src/index.js';
 import { context, countPicks, fakeEndpoints } from '../../helpers/balancers.js';
 import { seededRandom } from '../../helpers/random.js';
+import { startWorkerServers, type WorkerServers } from '../../helpers/worker-servers.js';
 
 const CALLERS = 16;
 const PER_CALLER = 150;
 const SLOW_MS = 40;
 
-/**
- * Four loopback HTTP servers, one adding SLOW_MS, run on a worker thread: the
- * servers get their own event loop, so the client's measurements are not
- * distorted by serving its own requests on the same loop (the machine is
- * small and shared).
- */
-const SERVERS_WORKER = `
-const { parentPort } = require('node:worker_threads');
-const http = require('node:http');
-const counts = [0, 0, 0, 0];
-const servers = counts.map((_, i) => http.createServer((req, res) => {
-  counts[i]++;
-  req.resume();
-  req.on('end', () => {
-    if (i === ${1}) setTimeout(() => res.end('slow'), ${SLOW_MS});
-    else res.end('fast');
-  });
-}));
-Promise.all(servers.map((s) => new Promise((r) => s.listen(0, '127.0.0.1', r)))).then(() => {
-  parentPort.postMessage({ ports: servers.map((s) => s.address().port) });
-});
-parentPort.on('message', (m) => {
-  if (m === 'counts') parentPort.postMessage({ counts: counts.splice(0, 4, 0, 0, 0, 0) });
-  if (m === 'close') {
-    for (const s of servers) s.closeAllConnections();
-    Promise.all(servers.map((s) => new Promise((r) => s.close(r)))).then(() => parentPort.postMessage({ closed: true }));
-  }
-});
-`;
-
-function nextMessage<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => worker.once('message', resolve));
-}
-
 describe('load-aware policies against a slow endpoint (real loopback servers)', () => {
-  let worker: Worker;
-  let urls: string[];
+  // Servers on a worker thread: their own event loop, so serving does not
+  // distort the client's view of latency on this small, shared machine.
+  let servers: WorkerServers;
   beforeAll(async () => {
-    worker = new Worker(SERVERS_WORKER, { eval: true });
-    const { ports } = await nextMessage<{ ports: number[] }>(worker);
-    urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    servers = await startWorkerServers([0, SLOW_MS, 0, 0]);
   });
   afterAll(async () => {
-    worker.postMessage('close');
-    await nextMessage(worker);
-    await worker.terminate();
+    await servers.close();
   });
 
   /** 16 callers, each sending requests back to back; returns the slow server's share of what the servers counted. */
   async function slowShare(loadBalancer: string): Promise<number> {
     const mesh = new MeshClient({
-      services: { api: { endpoints: urls, loadBalancer } },
+      services: { api: { endpoints: servers.urls, loadBalancer } },
       random: seededRandom(11),
     });
     await Promise.all(
@@ -71,8 +34,7 @@ describe('load-aware policies against a slow endpoint (real loopback servers)', 
       }),
     );
     await mesh.close();
-    worker.postMessage('counts');
-    const { counts } = await nextMessage<{ counts: number[] }>(worker);
+    const counts = await servers.takeCounts();
     const total = counts.reduce((a, b) => a + b, 0);
     expect(total).toBe(CALLERS * PER_CALLER);
     return counts[1]! / total;
