@@ -1,10 +1,13 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { debugChannel } from '../util/logger.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { hashString } from './hash.js';
 import { RequestHasher, type HashOn } from './hash-key.js';
 import { checkOptionNames, EndpointListMemo, isPrime, numberOption } from './options.js';
 import { checkHashOption } from './ring-hash.js';
 
+
+const trace = debugChannel('balancer');
 /** Options of the `maglev` policy. */
 export interface MaglevOptions {
   /** What to hash: a header, a cookie, a query parameter or the path. Required. */
@@ -103,6 +106,7 @@ export class MaglevBalancer implements LoadBalancer {
       }
     }
     this.#table = table;
+    trace('maglev rebuilt: %d endpoints, %d slots', n, m);
   }
 
   pick(context: PickContext): BalancerEndpoint | undefined {

@@ -1,9 +1,12 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { debugChannel } from '../util/logger.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { fmix32, hashString } from './hash.js';
 import { checkHashOn, RequestHasher, type HashOn } from './hash-key.js';
 import { checkOptionNames, EndpointListMemo, numberOption } from './options.js';
 
+
+const trace = debugChannel('balancer');
 /** Options of the `ring-hash` policy. */
 export interface RingHashOptions {
   /** What to hash: a header, a cookie, a query parameter or the path. Required. */
@@ -51,6 +54,13 @@ export class RingHashBalancer implements LoadBalancer {
   #endpoints: readonly BalancerEndpoint[] = [];
   #points = new Uint32Array(0);
   #owners = new Int32Array(0);
+  /**
+   * Index of the first point of each bucket of the ring (the top
+   * `#bucketBits` bits of a position), plus a sentinel: a pick binary-searches
+   * one bucket (about one point) instead of the whole ring.
+   */
+  #buckets = new Int32Array(1);
+  #shift = 31;
   readonly #memo = new EndpointListMemo();
 
   constructor(options: RingHashOptions, random: () => number) {
@@ -80,6 +90,7 @@ export class RingHashBalancer implements LoadBalancer {
     if (n === 0) {
       this.#points = new Uint32Array(0);
       this.#owners = new Int32Array(0);
+      this.#buckets = new Int32Array(1);
       return;
     }
     // As Envoy: scale so the lightest endpoint gets its share of the minimum
@@ -109,8 +120,21 @@ export class RingHashBalancer implements LoadBalancer {
       }
     }
     [points, owners] = radixSort(points, owners);
+    // About one point per bucket, between 2 and 2^22 buckets.
+    const bits = Math.max(1, Math.min(22, Math.floor(Math.log2(size))));
+    const buckets = new Int32Array((1 << bits) + 1);
+    const shift = 32 - bits;
+    let p = 0;
+    for (let b = 0; b < 1 << bits; b++) {
+      while (p < size && points[p]! >>> shift < b) p++;
+      buckets[b] = p;
+    }
+    buckets[1 << bits] = size;
     this.#points = points;
     this.#owners = owners;
+    this.#buckets = buckets;
+    this.#shift = shift;
+    trace('ring-hash rebuilt: %d endpoints, %d points', n, size);
   }
 
   pick(context: PickContext): BalancerEndpoint | undefined {
@@ -119,9 +143,11 @@ export class RingHashBalancer implements LoadBalancer {
     if (size === 0) return undefined;
     let hash = this.#hasher.hash(context.request);
     if (hash < 0) hash = Math.floor(this.#random() * 4294967296);
-    // First point >= hash (wrapping to 0).
-    let lo = 0;
-    let hi = size;
+    // First point >= hash (wrapping to 0): it is in the hash's bucket or is
+    // the first point of a later one, which is where the search ends then.
+    const bucket = hash >>> this.#shift;
+    let lo = this.#buckets[bucket]!;
+    let hi = this.#buckets[bucket + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (points[mid]! < hash) lo = mid + 1;
