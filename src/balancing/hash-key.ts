@@ -9,7 +9,20 @@ import { hashString } from './hash.js';
  * (without the query string). A request without the key (or with an empty
  * value) gets a random endpoint, weighted.
  */
-export type HashOn = { header: string } | { cookie: string } | { query: string } | 'path';
+export type HashOn =
+  | {
+      /** A request header's name (case-insensitive); its first value is the key. */
+      header: string;
+    }
+  | {
+      /** A cookie's name (in the `cookie` header); its value is the key. */
+      cookie: string;
+    }
+  | {
+      /** A query parameter's name; its raw value (first occurrence) is the key. */
+      query: string;
+    }
+  | 'path';
 
 /** HTTP token characters (RFC 9110), for header and cookie names. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -14,7 +14,7 @@ export interface LeastRequestOptions {
 }
 
 /** Defaults of {@link LeastRequestOptions}. */
-export const LEAST_REQUEST_DEFAULTS = Object.freeze({ choiceCount: 2 });
+export const LEAST_REQUEST_DEFAULTS: Readonly<Required<LeastRequestOptions>> = Object.freeze({ choiceCount: 2 });
 
 /**
  * Power-of-choices selection shared by `least-request` and `peak-ewma`:
@@ -23,11 +23,13 @@ export const LEAST_REQUEST_DEFAULTS = Object.freeze({ choiceCount: 2 });
  * balanced exactly by weight). Subclasses define the load.
  */
 export abstract class ChoiceBalancer implements LoadBalancer {
+  /** The endpoints from the last {@link ChoiceBalancer.update}. */
   protected endpoints: readonly BalancerEndpoint[] = [];
   /** Endpoint weights, parallel to {@link ChoiceBalancer.endpoints}. */
   protected weights = new Float64Array(0);
   readonly #sampler = new WeightedSampler();
   readonly #choiceCount: number;
+  /** The mesh's random source. */
   protected readonly random: () => number;
 
   constructor(choiceCount: number, random: () => number) {

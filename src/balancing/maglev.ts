@@ -21,7 +21,7 @@ export interface MaglevOptions {
 }
 
 /** Defaults of {@link MaglevOptions}. */
-export const MAGLEV_DEFAULTS = Object.freeze({ tableSize: 65_537 });
+export const MAGLEV_DEFAULTS: Readonly<Required<Omit<MaglevOptions, 'hashOn'>>> = Object.freeze({ tableSize: 65_537 });
 /** The largest allowed `tableSize` (Envoy's limit). */
 const MAX_TABLE_SIZE = 5_000_011;
 

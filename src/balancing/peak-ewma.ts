@@ -16,7 +16,7 @@ export interface PeakEwmaOptions {
 }
 
 /** Defaults of {@link PeakEwmaOptions}. */
-export const PEAK_EWMA_DEFAULTS = Object.freeze({ choiceCount: LEAST_REQUEST_DEFAULTS.choiceCount, decayMs: 10_000 });
+export const PEAK_EWMA_DEFAULTS: Readonly<Required<PeakEwmaOptions>> = Object.freeze({ choiceCount: LEAST_REQUEST_DEFAULTS.choiceCount, decayMs: 10_000 });
 
 /**
  * The load of an endpoint that has requests in flight but no latency sample

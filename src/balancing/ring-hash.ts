@@ -28,7 +28,7 @@ export interface RingHashOptions {
 }
 
 /** Defaults of {@link RingHashOptions}. */
-export const RING_HASH_DEFAULTS = Object.freeze({ minRingSize: 1024, maxRingSize: 8_388_608, pointsPerEndpoint: 256 });
+export const RING_HASH_DEFAULTS: Readonly<Required<Omit<RingHashOptions, 'hashOn'>>> = Object.freeze({ minRingSize: 1024, maxRingSize: 8_388_608, pointsPerEndpoint: 256 });
 
 const SEED_A = 0x9747b28c;
 const SEED_B = 0x3c6ef372;
