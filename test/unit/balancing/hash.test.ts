@@ -84,6 +84,26 @@ describe.each(policies)('$name quality at 100 endpoints, 100,000 keys', ({ make,
   });
 });
 
+describe.each(policies)('$name retries', ({ make }) => {
+  it('walk to a stable, distinct second and third choice for the same key', () => {
+    const endpoints = fleet(20);
+    const balancer = make();
+    balancer.update(endpoints);
+    for (const user of ['alice', 'bob', 'carol']) {
+      const request = pickRequest('/', { 'x-user': user });
+      const first = balancer.pick(context(request))!;
+      const second = balancer.pick(context(request, new Set([first])))!;
+      const third = balancer.pick(context(request, new Set([first, second])))!;
+      expect(new Set([first, second, third]).size).toBe(3);
+      // The same key retries along the same path every time.
+      for (let i = 0; i < 10; i++) {
+        expect(balancer.pick(context(request, new Set([first])))).toBe(second);
+        expect(balancer.pick(context(request, new Set([first, second])))).toBe(third);
+      }
+    }
+  });
+});
+
 describe('ring-hash minimal disruption', () => {
   it('moves only the keys of the removed endpoint', () => {
     const make = () => new RingHashBalancer({ hashOn }, seededRandom(1));
