@@ -1,5 +1,5 @@
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
-import { checkOptionNames } from './options.js';
+import { checkOptionNames, EndpointListMemo } from './options.js';
 
 /** Deadlines past this are rebased to keep float precision (never reached in practice). */
 const REBASE_AT = 2 ** 40;
@@ -24,14 +24,17 @@ export class WeightedRoundRobinBalancer implements LoadBalancer {
   /** A binary min-heap of endpoint indexes ordered by (deadline, index). */
   #heap = new Int32Array(0);
   readonly #random: () => number;
+  readonly #memo = new EndpointListMemo();
 
   constructor(random: () => number) {
     this.#random = random;
   }
 
   update(endpoints: readonly BalancerEndpoint[]): void {
-    const n = endpoints.length;
     this.#endpoints = endpoints;
+    // The same endpoints and weights again (a config update elsewhere): keep the schedule going.
+    if (this.#memo.unchanged(endpoints)) return;
+    const n = endpoints.length;
     this.#deadline = new Float64Array(n);
     this.#step = new Float64Array(n);
     this.#heap = new Int32Array(n);

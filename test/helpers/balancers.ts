@@ -1,8 +1,9 @@
 import type { BalancerEndpoint, LoadBalancer, PickContext, PickRequest } from '../../src/index.js';
 
-/** A balancer endpoint for unit tests: `inflight` is writable. */
+/** A balancer endpoint for unit tests: `inflight` and `weight` are writable. */
 export interface FakeEndpoint extends BalancerEndpoint {
   inflight: number;
+  weight: number;
 }
 
 /** `weights.length` endpoints with those weights and distinct URLs. */

@@ -170,3 +170,28 @@ describe('tried endpoints', () => {
     });
   }
 });
+
+describe('weighted-round-robin across updates', () => {
+  it('keeps its schedule when updated with the same endpoints, and follows new weights', () => {
+    const endpoints = fakeEndpoints([3, 1]);
+    const balancer = create('weighted-round-robin', {}, 9);
+    balancer.update(endpoints);
+    const sequence = (n: number) =>
+      Array.from({ length: n }, () => endpoints.indexOf(balancer.pick(context()) as (typeof endpoints)[number]));
+    const reference = create('weighted-round-robin', {}, 9);
+    reference.update(endpoints);
+    const expected = Array.from({ length: 16 }, () =>
+      endpoints.indexOf(reference.pick(context()) as (typeof endpoints)[number]),
+    );
+    const got = sequence(7);
+    balancer.update([...endpoints]); // same endpoints, same weights
+    got.push(...sequence(9));
+    expect(got).toEqual(expected);
+    // New weights: the next full cycle follows them.
+    endpoints[1]!.weight = 3;
+    balancer.update([...endpoints]);
+    const counts = [0, 0];
+    for (const i of sequence(60)) counts[i]!++;
+    expect(counts).toEqual([30, 30]);
+  });
+});
