@@ -9,7 +9,9 @@ import { getLoadBalancer, type BalancerEndpoint, type LoadBalancer, type PickCon
 import { seededRandom } from '../helpers/random.js';
 import type { BenchOptions, BenchReport } from './run.js';
 
-const POLICIES: [string, Record<string, unknown>][] = [
+/** Policy, options, and whether all endpoints have the same weight (else weights 1-4). */
+const POLICIES: [string, Record<string, unknown>, boolean?][] = [
+  ['round-robin', {}, true],
   ['round-robin', {}],
   ['weighted-round-robin', {}],
   ['random', {}],
@@ -20,14 +22,14 @@ const POLICIES: [string, Record<string, unknown>][] = [
 ];
 const SIZES = [10, 1_000, 10_000];
 
-function endpoints(n: number, salt = 0): BalancerEndpoint[] {
+function endpoints(n: number, salt = 0, uniform = false): BalancerEndpoint[] {
   return Array.from({ length: n }, (_, i) => ({
     url: `http://10.${(i >> 8) & 255}.${i & 255}.${salt}:${8000 + (i % 1000)}`,
     protocol: 'http:' as const,
     host: `10.${(i >> 8) & 255}.${i & 255}.${salt}`,
     port: 8000 + (i % 1000),
-    // Mixed weights, so weighted code paths are measured.
-    weight: 1 + (i % 4),
+    // Mixed weights unless asked, so weighted code paths are measured.
+    weight: uniform ? 1 : 1 + (i % 4),
     zone: undefined,
     priority: 0,
     labels: {},
@@ -82,9 +84,9 @@ function pickCost(balancer: LoadBalancer, ctxs: PickContext[], picks: number, ro
 }
 
 /** Median ms of `update()` alternating between two 10,000-endpoint sets (one endpoint apart, other weights). */
-function rebuildCost(policy: string, options: Record<string, unknown>, rounds: number): number {
-  const a = endpoints(10_000);
-  const b = endpoints(10_000, 1).slice(1);
+function rebuildCost(policy: string, options: Record<string, unknown>, uniform: boolean, rounds: number): number {
+  const a = endpoints(10_000, 0, uniform);
+  const b = endpoints(10_000, 1, uniform).slice(1);
   const balancer = create(policy, options);
   balancer.update(a);
   const samples: number[] = [];
@@ -106,16 +108,17 @@ export default async function bench({ smoke }: BenchOptions): Promise<BenchRepor
   const ctxs = contexts();
   const pickRows: string[][] = [];
   const rebuildRows: string[][] = [];
-  for (const [policy, options] of POLICIES) {
-    const row = [policy];
+  for (const [policy, options, uniform = false] of POLICIES) {
+    const label = `${policy}${uniform ? ' (equal weights)' : ''}`;
+    const row = [label];
     for (const n of SIZES) {
       const balancer = create(policy, options);
-      balancer.update(endpoints(n));
+      balancer.update(endpoints(n, 0, uniform));
       row.push(pickCost(balancer, ctxs, picks, rounds).toFixed(0));
       await new Promise((resolve) => setImmediate(resolve));
     }
     pickRows.push(row);
-    rebuildRows.push([policy, rebuildCost(policy, options, smoke ? 2 : 7).toFixed(2)]);
+    rebuildRows.push([label, rebuildCost(policy, options, uniform, smoke ? 2 : 7).toFixed(2)]);
   }
   return {
     title: 'Load balancer pick cost',

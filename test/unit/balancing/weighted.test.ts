@@ -40,6 +40,7 @@ describe('built-in policies', () => {
 
 describe('weighted share over 20,000 picks (within ±1.5 percentage points)', () => {
   const cases: [string, Record<string, unknown>][] = [
+    ['round-robin', {}],
     ['weighted-round-robin', {}],
     ['random', {}],
     ['least-request', {}],
@@ -74,7 +75,7 @@ describe('weighted share over 20,000 picks (within ±1.5 percentage points)', ()
   });
 });
 
-describe('weighted-round-robin smoothness', () => {
+describe('weighted round robin smoothness (weighted-round-robin, and round-robin when weights differ)', () => {
   const sets = [
     [1, 2, 3, 4],
     [5, 1, 1],
@@ -83,15 +84,15 @@ describe('weighted-round-robin smoothness', () => {
     [2, 3, 5, 7, 11],
     [1, 1, 1, 1],
   ];
-  for (const weights of sets) {
-    it(`no bursts for weights ${JSON.stringify(weights)}`, () => {
+  for (const [policy, weights] of sets.flatMap((w) => [['weighted-round-robin', w] as const, ['round-robin', w] as const])) {
+    it(`${policy}: no bursts for weights ${JSON.stringify(weights)}`, () => {
       const total = weights.reduce((a, b) => a + b, 0);
       const heaviest = Math.max(...weights);
       // The shortest possible longest run: the heaviest endpoint's picks split by everyone else's.
       const optimalRun = Math.ceil(heaviest / Math.max(1, total - heaviest));
       for (const seed of [1, 2, 3, 4, 5]) {
         const endpoints = fakeEndpoints(weights);
-        const balancer = create('weighted-round-robin', {}, seed);
+        const balancer = create(policy, {}, seed);
         balancer.update(endpoints);
         const counts = new Array<number>(weights.length).fill(0);
         let previous = -1;
@@ -193,5 +194,25 @@ describe('weighted-round-robin across updates', () => {
     const counts = [0, 0];
     for (const i of sequence(60)) counts[i]!++;
     expect(counts).toEqual([30, 30]);
+  });
+});
+
+describe('round-robin and weights', () => {
+  it('rotates while weights are equal and follows weights when they differ (e.g. slow start)', () => {
+    const endpoints = fakeEndpoints([1, 1, 1]);
+    const balancer = create('round-robin', {}, 4);
+    balancer.update(endpoints);
+    const picks = (n: number) => {
+      const counts = [0, 0, 0];
+      for (let i = 0; i < n; i++) counts[endpoints.indexOf(balancer.pick(context()) as (typeof endpoints)[number])]!++;
+      return counts;
+    };
+    expect(picks(30)).toEqual([10, 10, 10]);
+    endpoints[2]!.weight = 0.5; // ramping up
+    balancer.update([...endpoints]);
+    expect(picks(50)).toEqual([20, 20, 10]);
+    endpoints[2]!.weight = 1; // ramp done
+    balancer.update([...endpoints]);
+    expect(picks(30)).toEqual([10, 10, 10]);
   });
 });
