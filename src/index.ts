@@ -142,3 +142,17 @@ export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js
 export type { EndpointCheckStatus } from './health/checker.js';
 export type { DownReason } from './client/endpoint-state.js';
 export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver, type DnsAddress, type DnsSrvRecord } from './discovery/dns.js';
+export { RoundRobinBalancer } from './balancing/round-robin.js';
+export { RandomBalancer } from './balancing/random.js';
+export { WeightedRoundRobinBalancer } from './balancing/weighted-round-robin.js';
+export {
+  LeastRequestBalancer,
+  ChoiceBalancer,
+  LEAST_REQUEST_DEFAULTS,
+  type LeastRequestOptions,
+} from './balancing/least-request.js';
+export { PeakEwmaBalancer, PEAK_EWMA_DEFAULTS, type PeakEwmaOptions } from './balancing/peak-ewma.js';
+export { RingHashBalancer, RING_HASH_DEFAULTS, type RingHashOptions } from './balancing/ring-hash.js';
+export { MaglevBalancer, MAGLEV_DEFAULTS, type MaglevOptions } from './balancing/maglev.js';
+export { RequestHasher, type HashOn } from './balancing/hash-key.js';
+export { WeightedSampler } from './balancing/sampler.js';

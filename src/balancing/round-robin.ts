@@ -1,23 +1,46 @@
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
+import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 /**
- * `round-robin`: each endpoint in turn, ignoring weights. The position
- * survives endpoint updates, so a change in the set does not restart at the
- * first endpoint (and so overload it).
+ * `round-robin`: each endpoint in turn. As Envoy's `ROUND_ROBIN`, it respects
+ * endpoint weights: while all weights are equal it is a plain rotation (a
+ * counter, the cheapest pick there is), and when they differ (configured
+ * weights, or weights ramping up in slow start) it schedules smoothly by
+ * weight exactly like {@link WeightedRoundRobinBalancer}. The rotation's
+ * position survives endpoint updates, so a change in the set does not restart
+ * at the first endpoint (and so overload it).
  */
 export class RoundRobinBalancer implements LoadBalancer {
   #endpoints: readonly BalancerEndpoint[] = [];
   #next = 0;
+  /** The weighted schedule, while weights differ. */
+  #weighted: WeightedRoundRobinBalancer | undefined;
+  readonly #random: () => number;
 
-  constructor(start = 0) {
+  /**
+   * @param start the rotation's first position (the mesh passes a random one).
+   * @param random the random source for the weighted schedule's phases.
+   */
+  constructor(start = 0, random: () => number = Math.random) {
     this.#next = start;
+    this.#random = random;
   }
 
   update(endpoints: readonly BalancerEndpoint[]): void {
     this.#endpoints = endpoints;
+    const first = endpoints[0]?.weight;
+    let uniform = true;
+    for (let i = 1; i < endpoints.length && uniform; i++) uniform = endpoints[i]!.weight === first;
+    if (uniform) {
+      this.#weighted = undefined;
+      return;
+    }
+    this.#weighted ??= new WeightedRoundRobinBalancer(this.#random);
+    this.#weighted.update(endpoints);
   }
 
   pick(context: PickContext): BalancerEndpoint | undefined {
+    if (this.#weighted !== undefined) return this.#weighted.pick(context);
     const list = this.#endpoints;
     const n = list.length;
     if (n === 0) return undefined;
@@ -34,7 +57,7 @@ export class RoundRobinBalancer implements LoadBalancer {
 
 /** The `round-robin` policy. It takes no options. */
 export const roundRobin: LoadBalancerDefinition = {
-  create: (_options, env) => new RoundRobinBalancer(Math.floor(env.random() * 1024)),
+  create: (_options, env) => new RoundRobinBalancer(Math.floor(env.random() * 1024), env.random),
   validate: (options) =>
     Object.keys(options).map((key) => ({ path: key, message: `round-robin takes no option "${key}"` })),
 };
