@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TestClock, createTestMesh } from '../../../src/testing/index.js';
+
+describe('TestClock (manual)', () => {
+  it('fires timers in due order at their own time, including timers set by timers, and stops at the target', async () => {
+    const clock = new TestClock();
+    const seen: string[] = [];
+    clock.setTimeout(() => seen.push(`b@${clock.now()}`), 20);
+    clock.setTimeout(() => {
+      seen.push(`a@${clock.now()}`);
+      clock.setTimeout(() => seen.push(`c@${clock.now()}`), 5);
+    }, 10);
+    clock.setTimeout(() => seen.push(`late@${clock.now()}`), 100);
+    const cancelled = clock.setTimeout(() => seen.push('cancelled'), 15);
+    clock.clearTimeout(cancelled);
+    await clock.advance(50);
+    expect(seen).toEqual(['a@10', 'c@15', 'b@20']);
+    expect([clock.now(), clock.pendingTimers, clock.nextTimerAt]).toEqual([50, 1, 100]);
+    expect(await clock.runAll()).toBe(1);
+    expect(seen).toEqual(['a@10', 'c@15', 'b@20', 'late@100']);
+  });
+
+  it('timers due at the same time fire in creation order; wallNow follows now', async () => {
+    const clock = new TestClock({ wallStartMs: 1_000_000 });
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) clock.setTimeout(() => seen.push(i), 7);
+    await clock.advance(7);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(clock.wallNow()).toBe(1_000_007);
+  });
+
+  it('lets promise work started by a timer finish before the next timer fires', async () => {
+    const clock = new TestClock();
+    const seen: string[] = [];
+    clock.setTimeout(() => {
+      void Promise.resolve()
+        .then(() => new Promise<void>((r) => process.nextTick(r)))
+        .then(() => seen.push('work of t1 done'));
+    }, 1);
+    clock.setTimeout(() => seen.push('t2'), 2);
+    await clock.advance(2);
+    expect(seen).toEqual(['work of t1 done', 't2']);
+  });
+
+  it('rejects a negative advance and caps a timer that re-arms forever', async () => {
+    const clock = new TestClock();
+    await expect(clock.advance(-1)).rejects.toThrow(/>= 0/);
+    const rearm = () => clock.setTimeout(rearm, 10);
+    rearm();
+    expect(await clock.runAll(25)).toBe(25);
+    expect(clock.now()).toBe(250);
+  });
+});
+
+describe('TestClock (globals): driven by vitest fake timers', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('scripted delays and mesh timers follow vi.advanceTimersByTimeAsync, without real waiting', async () => {
+    vi.useFakeTimers();
+    const t = createTestMesh({ services: { orders: { endpoints: ['http://10.0.0.1:8080'] } } }, { clock: 'globals' });
+    t.endpoint('orders', 0).reply(200, 'slow', { delayMs: 5_000 });
+    let done = false;
+    const p = t.mesh.request('http://orders/x').then(async (r) => {
+      done = true;
+      return r.body.text();
+    });
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await p).toBe('slow');
+    expect(t.clock.now()).toBe(5_000);
+    await expect(t.clock.advance(1)).rejects.toThrow(/advanceTimersByTimeAsync/);
+    await t.close();
+  });
+});
