@@ -22,7 +22,9 @@ export function seededRandom(seed: number): () => number {
  * shuffled order. A weighted choice that takes one draw per request (a
  * route's split) then comes out exact: with a 90/10 split and `period` 100,
  * any 1,000 consecutive requests give exactly 900 and 100, while the order
- * still looks random.
+ * still looks random. Blocks count from the first draw: anything else that
+ * draws (a config update creates balancers, which draw a start offset)
+ * shifts them, so count whole blocks between such events.
  *
  * @param period - block length; choose a multiple of the weights' denominator
  * @param seed - seeds the shuffle of each block

@@ -141,6 +141,44 @@ export class TestClock implements Clock {
   }
 
   /**
+   * Drives test time until `work` settles: fires the next timer (jumping
+   * time to it), lets work run, and repeats; resolves or rejects as `work`
+   * does. Rejects if `work` is still pending when no timer is left (it
+   * would never settle) or after `limitMs` of test time. Manual clock only.
+   *
+   * @example
+   * ```ts
+   * t.endpoint('orders', 0).reply(200, 'ok', { delayMs: 250 });
+   * const order = await t.clock.run(getOrder(t.mesh, 1));   // test time moves by 250 ms
+   * ```
+   */
+  async run<T>(work: Promise<T> | (() => Promise<T>), limitMs = 3_600_000): Promise<T> {
+    this.#assertManual('run');
+    const promise = typeof work === 'function' ? work() : work;
+    let settled = false;
+    const watched = promise.then(
+      (v) => {
+        settled = true;
+        return v;
+      },
+      (e: unknown) => {
+        settled = true;
+        throw e;
+      },
+    );
+    watched.catch(() => {});
+    const until = this.#now + limitMs;
+    await this.settle();
+    while (!settled) {
+      const next = this.#timers[0];
+      if (!next) throw new Error(`TestClock.run(): the work is still pending at ${this.#now} ms and no timer is left, so it would never settle`);
+      if (next.at > until) throw new Error(`TestClock.run(): the work is still pending after ${limitMs} ms of test time`);
+      await this.advance(next.at - this.#now);
+    }
+    return watched;
+  }
+
+  /**
    * Lets pending promise and stream work run (a few turns of the real event
    * loop) without moving test time. Works under fake timers too: it uses the
    * real `setImmediate` from `node:timers`, which fake timers do not replace.

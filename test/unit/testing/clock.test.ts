@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import FakeTimers from '@sinonjs/fake-timers';
 import { TestClock, createTestMesh } from '../../../src/testing/index.js';
 
 describe('TestClock (manual)', () => {
@@ -72,6 +73,45 @@ describe('TestClock (globals): driven by vitest fake timers', () => {
     expect(await p).toBe('slow');
     expect(t.clock.now()).toBe(5_000);
     await expect(t.clock.advance(1)).rejects.toThrow(/advanceTimersByTimeAsync/);
+    await t.close();
+  });
+});
+
+describe('TestClock (globals): driven by @sinonjs/fake-timers', () => {
+  it('a scripted delay and the mesh follow clock.tickAsync', async () => {
+    const fake = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const t = createTestMesh({ services: { orders: { endpoints: ['http://10.0.0.1:8080'] } } }, { clock: 'globals' });
+      t.endpoint('orders', 0).reply(200, 'ok', { delayMs: 250 });
+      const seen: string[] = [];
+      const p = t.mesh.fetch('http://orders/').then(async (r) => seen.push(`${t.clock.now()} ${await r.text()}`));
+      await fake.tickAsync(249);
+      seen.push(`ticked ${t.clock.now()}`);
+      await fake.tickAsync(1);
+      await p;
+      expect(seen).toEqual(['ticked 249', '250 ok']);
+      await t.close();
+    } finally {
+      fake.uninstall();
+    }
+  });
+});
+
+describe('TestClock.run', () => {
+  it('drives time to each timer until the work settles, and says so when it never would', async () => {
+    const t = createTestMesh({ services: { orders: { endpoints: ['http://10.0.0.1:8080'] } } });
+    t.endpoint('orders', 0).replyOnce(200, 'first', { delayMs: 250 }).reply(200, 'second', { delayMs: 100 });
+    const text = async () => (await t.mesh.request('http://orders/')).body.text();
+    expect(await t.clock.run(text())).toBe('first');
+    expect(t.clock.now()).toBe(250);
+    expect(await t.clock.run(text)).toBe('second');
+    expect(t.clock.now()).toBe(350);
+    t.endpoint('orders', 0).hang();
+    await expect(t.clock.run(text())).rejects.toThrow('the work is still pending at 350 ms and no timer is left');
+    t.endpoint('orders', 0).fail('reset', { delayMs: 10 });
+    await expect(t.clock.run(text())).rejects.toMatchObject({ code: 'MESH_UPSTREAM_FAILURE' });
+    t.endpoint('orders', 0).reply(200, 'late', { delayMs: 5_000 });
+    await expect(t.clock.run(text(), 1_000)).rejects.toThrow('still pending after 1000 ms of test time');
     await t.close();
   });
 });
