@@ -201,7 +201,11 @@ export class DecisionLog {
         return;
       }
       case 'retry': {
-        const r = this.#find(id, (x) => x.service === e.service && x.attempts.length === e.attempt && !x.retries.some((t) => t.attempt === e.attempt));
+        const free = (x: RequestDecision) => x.service === e.service && !x.retries.some((t) => t.attempt === e.attempt);
+        // Usually after the failed attempt's own event; tolerate a retry announced before it.
+        const r =
+          this.#find(id, (x) => free(x) && x.attempts.length === e.attempt) ??
+          this.#find(id, (x) => free(x) && x.attempts.length === e.attempt - 1);
         (r ?? this.#open(id, e.service, '?', time)).retries.push({ attempt: e.attempt, reason: e.reason, delayMs: e.delayMs });
         return;
       }

@@ -64,6 +64,8 @@ export class ScriptedTransport extends Dispatcher {
 /** One call in progress: body read, plan, delay, answer; abortable throughout. */
 class CallRun {
   #done = false;
+  /** True once the endpoint answered (headers, failure or hand-over): an abort after that is the caller's. */
+  #answered = false;
   #timer: unknown;
   #innerAbort: ((reason?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
@@ -103,7 +105,7 @@ class CallRun {
     if (this.#done) return;
     if (this.#timer !== undefined) this.host.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.call.outcome === undefined || this.call.outcome === 'hang') this.call.outcome = 'aborted';
+    if (!this.#answered) this.call.outcome = 'aborted';
     if (this.#innerAbort) {
       this.#innerAbort(reason);
       return;
@@ -134,6 +136,7 @@ class CallRun {
 
   #act(step: Step, body: string | undefined): void {
     if ('hang' in step) return;
+    this.#answered = true;
     if ('fail' in step) return this.#error(typeof step.fail === 'string' ? failureError(step.fail, this.endpoint.url) : step.fail);
     if ('passthrough' in step) return this.#forward(body);
     this.#reply(step);

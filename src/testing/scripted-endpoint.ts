@@ -19,7 +19,12 @@ export interface EndpointCall {
   body: string | undefined;
   /** Test-clock time the call arrived, in milliseconds. */
   time: number;
-  /** What the endpoint did: a status (`'200'`), a failure (`'reset'`), `'hang'`, `'passthrough'`, `'aborted'`; `fault:` first when a fault injected it. */
+  /**
+   * What the endpoint did: a status (`'200'`), a failure (`'reset'`), `'hang'`
+   * (still waiting) or `'passthrough'` (handed to the MockAgent); `fault:`
+   * first when fault injection chose it; `'aborted'` when the mesh or the
+   * caller gave up before the endpoint answered.
+   */
   outcome: string | undefined;
 }
 

@@ -112,3 +112,16 @@ describe('decision log from resilience events', () => {
     expect([log.requests.length, log.health.length, log.timeline.length]).toEqual([0, 0, 0]);
   });
 });
+
+describe('decision log ordering tolerance', () => {
+  it('attaches a retry announced before the failed attempt’s own event to the same request', () => {
+    const log = new DecisionLog(() => 0);
+    const base = { service: 'orders', time: 0 };
+    log.observer.onMetric?.({ ...base, type: 'attempt', endpoint: A, method: 'GET', status: 503, durationMs: 1, attempt: 0 });
+    log.observer.onMetric?.({ ...base, type: 'retry', reason: '5xx', delayMs: 10, attempt: 2 });
+    log.observer.onMetric?.({ ...base, type: 'attempt', endpoint: B, method: 'GET', status: 503, durationMs: 1, attempt: 1 });
+    log.observer.onMetric?.({ ...base, type: 'attempt', endpoint: A, method: 'GET', status: 200, durationMs: 1, attempt: 2 });
+    log.observer.onMetric?.({ ...base, type: 'request', endpoint: A, method: 'GET', status: 200, durationMs: 13, attempts: 3 });
+    expect(log.requests.map((r) => [r.tried, r.retries.map((t) => t.attempt), r.status])).toEqual([[[A, B, A], [2], 200]]);
+  });
+});
