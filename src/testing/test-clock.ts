@@ -21,6 +21,9 @@ interface Timer {
   readonly fn: () => void;
 }
 
+/** Guard against a timer that re-arms itself at the same instant forever: most timers fired at one instant. */
+const MAX_FIRES_AT_ONE_INSTANT = 10_000;
+
 /** Rounds of the event loop given to pending work by {@link TestClock.settle}. */
 const SETTLE_ROUNDS = 10;
 
@@ -112,9 +115,16 @@ export class TestClock implements Clock {
     if (!(ms >= 0)) throw new RangeError(`advance(ms) needs a number >= 0, got ${String(ms)}`);
     const until = this.#now + ms;
     await this.settle();
+    let sameInstant = 0;
     for (;;) {
       const next = this.#timers[0];
       if (!next || next.at > until) break;
+      sameInstant = next.at === this.#now ? sameInstant + 1 : 0;
+      if (sameInstant >= MAX_FIRES_AT_ONE_INSTANT) {
+        throw new Error(
+          `TestClock.advance(): ${MAX_FIRES_AT_ONE_INSTANT} timers fired at ${this.#now} ms; a timer keeps re-arming itself with no delay`,
+        );
+      }
       this.#timers.shift();
       this.#now = next.at;
       next.fn();

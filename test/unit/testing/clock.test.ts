@@ -43,13 +43,17 @@ describe('TestClock (manual)', () => {
     expect(seen).toEqual(['work of t1 done', 't2']);
   });
 
-  it('rejects a negative advance and caps a timer that re-arms forever', async () => {
+  it('rejects a negative advance and stops a timer that re-arms forever', async () => {
     const clock = new TestClock();
     await expect(clock.advance(-1)).rejects.toThrow(/>= 0/);
     const rearm = () => clock.setTimeout(rearm, 10);
     rearm();
     expect(await clock.runAll(25)).toBe(25);
     expect(clock.now()).toBe(250);
+    const spin = new TestClock();
+    const again = () => spin.setTimeout(again, 0);
+    again();
+    await expect(spin.advance(1)).rejects.toThrow('a timer keeps re-arming itself with no delay');
   });
 });
 
