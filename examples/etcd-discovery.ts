@@ -10,7 +10,8 @@ import { findBinary, startEtcd } from './support/engines.js';
 const bin = findBinary('etcd');
 if (!bin) {
   console.log('SKIPPED: etcd is not installed (run .ci/install-integration-deps.sh to install etcd-server).');
-  process.exit(0);
+  // CI installs the engines first: a missing engine there is a failure, not a skip.
+  process.exit(process.env.CI ? 1 : 0);
 }
 const etcd = await startEtcd(bin);
 console.log(`etcd running at ${etcd.url}`);
