@@ -1,5 +1,6 @@
 // jest settings for the example test files in examples/testing/jest (see run.mjs).
-// ESM + TypeScript on Node 20: @swc/jest strips types, jest runs with --experimental-vm-modules.
+// ESM + TypeScript on Node 20: babel-jest strips types (modules stay ESM), jest runs with
+// --experimental-vm-modules.
 export default {
   rootDir: '../..',
   roots: ['<rootDir>/examples/testing/jest'],
@@ -7,7 +8,7 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
+    '^.+\\.ts$': ['babel-jest', { babelrc: false, configFile: false, presets: [['@babel/preset-typescript']] }],
   },
   moduleNameMapper: {
     // The package resolves to its build, as it does for users ('npm run build' first).
