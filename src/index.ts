@@ -80,6 +80,7 @@ export type {
   MetricEvent,
   MetricEventType,
   RetryRefusedMetricEvent,
+  RequestEventBase,
   DiscoveryUpdateMetricEvent,
   DiscoveryErrorMetricEvent,
   ConfigAppliedEvent,

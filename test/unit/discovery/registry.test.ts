@@ -120,6 +120,21 @@ describe('discovery registry', () => {
     await mesh.close();
   });
 
+  it('emits discovery-update and discovery-error metric events for every delivered set and failure', async () => {
+    const p = handProvider('hand');
+    const mesh = new MeshClient({ discovery: p, services: { orders: {} } });
+    const metrics: string[] = [];
+    mesh.on('metric', (e) => {
+      if (e.type === 'discovery-update') metrics.push(`update ${e.service} ${e.provider} ${e.endpoints}`);
+      if (e.type === 'discovery-error') metrics.push(`error ${e.service} ${e.provider} ${e.error}`);
+    });
+    p.push('orders', [s[0]!.url, s[1]!.url]);
+    p.fail('orders', 'connection refused');
+    p.push('orders', [s[1]!.url]);
+    expect(metrics).toEqual(['update orders hand 2', 'error orders hand Error', 'update orders hand 1']);
+    await mesh.close();
+  });
+
   it('ignores an empty set unless allowEmpty, with an event', async () => {
     const strict = handProvider('strict');
     const lenient = handProvider('lenient', true);
