@@ -3,8 +3,8 @@
  * cockatiel around fetch, and HAProxy / nginx hops, in one run.
  *
  *   npx tsx test/bench/compare/main.ts [--smoke | --quick | --full]
- *       [--scenarios saturation,undici,latency,memory,leak]
- *       [--variants id,id,...] [--out file.json] [--no-docs]
+ *       [--scenarios saturation,undici,pipeline,latency,memory,leak]
+ *       [--variants id,id,...] [--out file.json] [--no-docs] [--no-pin]
  *   npx tsx test/bench/compare/main.ts --render [file.json]   (docs only)
  *
  * --smoke: seconds, for CI, writes only .bench-out/compare-smoke.json.
@@ -26,6 +26,7 @@ import { createInterface } from 'node:readline';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { closedLoop, openLoop } from './drivers.js';
+import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
 import { renderDocs } from './report.js';
@@ -66,7 +67,7 @@ const PLANS: Record<Mode, Plan> = {
 };
 
 const ENDPOINTS = 4;
-const SCENARIOS = ['saturation', 'undici', 'latency', 'memory', 'leak'] as const;
+const SCENARIOS = ['saturation', 'undici', 'pipeline', 'latency', 'memory', 'leak'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Options of {@link runCompare}. */
@@ -79,6 +80,8 @@ export interface CompareOptions {
   out?: string;
   /** Write docs/benchmarks-compare.{json,md} and the chart (default: not in smoke). */
   docs: boolean;
+  /** Pin the client and the target to separate CPUs when possible (default true). */
+  pin: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): CompareOptions | { render: string } {
@@ -87,6 +90,7 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
   let variants: string[] | undefined;
   let out: string | undefined;
   let docs: boolean | undefined;
+  let pinCpus = true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -101,11 +105,12 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
     } else if (arg.startsWith('--variants')) variants = value().split(',');
     else if (arg.startsWith('--out')) out = value();
     else if (arg === '--no-docs') docs = false;
+    else if (arg === '--no-pin') pinCpus = false;
     else if (arg === '--docs') docs = true;
     else if (arg === '--render') return { render: argv[i + 1] ?? join(ROOT, 'docs/benchmarks-compare.json') };
     else throw new Error(`unknown argument ${arg}`);
   }
-  return { mode, scenarios, ...(variants ? { variants } : {}), ...(out ? { out } : {}), docs: docs ?? mode !== 'smoke' };
+  return { mode, scenarios, ...(variants ? { variants } : {}), ...(out ? { out } : {}), docs: docs ?? mode !== 'smoke', pin: pinCpus };
 }
 
 // `gc()` between windows so one variant's garbage is not collected on another's time.
@@ -164,8 +169,7 @@ async function closeAll(runners: Map<string, Runner>): Promise<void> {
 
 async function throughput(
   title: string,
-  profile: keyof TargetPorts,
-  ports: TargetPorts,
+  ctx: VariantContext,
   proxies: Map<string, Proxy | string>,
   variants: readonly Variant[],
   infos: Map<string, VariantInfo>,
@@ -173,7 +177,6 @@ async function throughput(
   shape: { bodyBytes: number; serverDelayMs: number; concurrency: number; connectionsPerEndpoint: number },
   targetPid: number | undefined,
 ): Promise<ThroughputScenario> {
-  const ctx = context(profile, ports, proxies, shape.connectionsPerEndpoint);
   const runners = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
   log(`${title}: ${ids.length} variants, ${plan.rounds} rounds x ${plan.windowMs} ms`);
@@ -360,7 +363,7 @@ function undiciVersion(): string {
 export async function runCompare(options: CompareOptions): Promise<CompareResults> {
   const started = Date.now();
   const plan = PLANS[options.mode];
-  const pinned = canPin();
+  const pinned = options.pin && canPin();
   if (pinned) pin(process.pid, 0);
   const load = loadavg();
   log(`mode ${options.mode}; ${pinned ? 'client on CPU 0, target on CPU 1' : 'not pinned'}; load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
@@ -402,8 +405,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     if (options.scenarios.includes('saturation')) {
       results.throughput.saturation = await throughput(
         'Saturation, 1 KiB bodies',
-        'small',
-        ports,
+        context('small', ports, proxies, 8),
         proxies,
         variants,
         infos,
@@ -415,14 +417,30 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     if (options.scenarios.includes('undici')) {
       results.throughput.undici = await throughput(
         "undici's method: 64 KiB, 1 ms server delay, 50 connections",
-        'undici',
-        ports,
+        context('undici', ports, proxies, Math.ceil(50 / ENDPOINTS)),
         proxies,
         variants,
         infos,
         plan,
         { bodyBytes: 64 * 1024, serverDelayMs: 1, concurrency: 100, connectionsPerEndpoint: Math.ceil(50 / ENDPOINTS) },
         target.pid,
+      );
+    }
+    if (options.scenarios.includes('pipeline')) {
+      const ctx: VariantContext = {
+        ...context('small', ports, proxies, 8),
+        origins: Array.from({ length: ENDPOINTS }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
+        transport: instantTransport(),
+      };
+      results.throughput.pipeline = await throughput(
+        'In process, no sockets: the client-side code alone',
+        ctx,
+        proxies,
+        variants,
+        infos,
+        plan,
+        { bodyBytes: 1024, serverDelayMs: 0, concurrency: 32, connectionsPerEndpoint: 8 },
+        undefined,
       );
     }
     if (options.scenarios.includes('latency')) results.latency = await latency(ports, proxies, variants, infos, plan);

@@ -65,7 +65,16 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   add('p99 lower than the HAProxy hop (1,000 req/s)', lm && lh ? `${us(lm.p99, 0)} vs ${us(lh.p99, 0)}` : 'n/a', lm && lh ? lm.p99 < lh.p99 : null);
   add('added latency ≤ 25 µs p50 at 1,000 req/s', signedUs(lm?.added.p50), lm ? lm.added.p50 <= 25 : null);
   add('added latency ≤ 100 µs p99 at 1,000 req/s', signedUs(lm?.added.p99), lm ? lm.added.p99 <= 100 : null);
-  add('added client CPU ≤ 10 µs per request', mine ? `${signedUs(mine.addedCpuUs.median, 1)}` : 'n/a', mine ? mine.addedCpuUs.median <= 10 : null);
+  add('added client CPU ≤ 10 µs per request (over sockets)', mine ? `${signedUs(mine.addedCpuUs.median, 1)}` : 'n/a', mine ? mine.addedCpuUs.median <= 10 : null);
+  const pipe = results.throughput.pipeline?.summary[id];
+  if (pipe) {
+    add(
+      'added client CPU ≤ 10 µs per request (in process, no sockets)',
+      signedUs(pipe.addedCpuUs.median, 1),
+      pipe.addedCpuUs.median <= 10,
+      `${note ? `${note}; ` : ''}upper bound: includes meshlet's transport bridge`,
+    );
+  }
   const m10k = results.memory?.find((m) => m.endpoints === 10_000);
   add('≤ 1 KB heap per endpoint at 10,000 endpoints', m10k ? `${int(m10k.perEndpointBytes)} B` : 'n/a', m10k ? m10k.perEndpointBytes <= 1024 : null, '');
   const leak = results.leak;
@@ -76,6 +85,11 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
     leak ? `run on ${leak.variant}; flat = < 2 MiB growth after warm-up and < 1 B/request slope${leak.requests < 1_000_000 ? '; the issue asks 1,000,000 requests (--full)' : ''}` : '',
   );
   return out;
+}
+
+/** True when the load average at start says other work shared the machine. */
+export function busy(results: CompareResults): boolean {
+  return (results.meta.loadAverageAtStart[0] ?? 0) > results.meta.cores * 0.5;
 }
 
 function label(results: CompareResults, id: string): string {
@@ -113,6 +127,12 @@ export function renderMarkdown(results: CompareResults): string {
     '',
     '> The headline is each variant\'s throughput **ratio to raw `undici.request`** measured in the same rounds; absolute requests per second are context only and depend on the machine.',
     '',
+    ...(busy(results)
+      ? [
+          `> **Noisy run.** The machine was busy when this ran (load average ${m.loadAverageAtStart[0]!.toFixed(1)} on ${m.cores} cores): other processes took CPU from the client, the target and the proxies unevenly, so these figures show that the harness works, not what meshlet costs. Re-measure on a quiet machine before quoting them.`,
+          '',
+        ]
+      : []),
     '## Targets',
     '',
     '| target (issue 10) | measured | verdict | note |',
@@ -188,6 +208,25 @@ export function renderMarkdown(results: CompareResults): string {
     }
     push('');
   } else push('Not measured in this run.', '');
+  const pipe = results.throughput.pipeline;
+  if (pipe) {
+    push(
+      `### ${pipe.title}`,
+      '',
+      `The same variants over an in-process stand-in for each endpoint's pool that answers 200 with 1 KiB on the next microtask (no sockets, no other process), ${pipe.concurrency} callers, ${pipe.rounds} rounds × ${pipe.windowMs / 1000} s: the CPU the client-side code costs, with little of the machine's noise. Mesh variants reach the stand-in through meshlet's \`transport\` option and its legacy-handler bridge, so their figure is an upper bound.`,
+      '',
+      '| variant | ratio to raw | client CPU / req (median, min–max) | added client CPU / req |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const v of results.variants) {
+      const r = pipe.summary[v.id];
+      if (!r) continue;
+      push(
+        `| ${v.label} | ${v.id === REFERENCE_ID ? '1.00×' : ratio(r.ratio)} | ${us(r.cpuUsPerReq.median, 2)} (${r.cpuUsPerReq.min.toFixed(2)}–${r.cpuUsPerReq.max.toFixed(2)}) | ${v.id === REFERENCE_ID ? '—' : signedUs(r.addedCpuUs.median, 2)} |`,
+      );
+    }
+    push('');
+  }
 
   push('## Memory', '');
   if (results.memory) {
@@ -238,7 +277,7 @@ export function renderMarkdown(results: CompareResults): string {
     'npx tsx test/bench/compare/main.ts --smoke   # seconds, what CI runs; writes only .bench-out/',
     '```',
     '',
-    'Options: `--scenarios saturation,undici,latency,memory,leak`, `--variants id,id`, `--out file.json`, `--no-docs`; `--render [file.json]` rebuilds this page and the chart from a results file. Run on a quiet machine: anything else running skews the absolute figures and, less so, the ratios.',
+    'Options: `--scenarios saturation,undici,pipeline,latency,memory,leak`, `--variants id,id`, `--out file.json`, `--no-docs`, `--no-pin` (let the scheduler place the client and the target: on a busy machine pinned processes cannot escape a contended core); `--render [file.json]` rebuilds this page and the chart from a results file. Run on a quiet machine: anything else running skews the absolute figures and, less so, the ratios.',
     '',
   );
   return lines.join('\n');

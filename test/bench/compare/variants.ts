@@ -20,7 +20,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import { Pool, fetch as undiciFetch, request as undiciRequest } from 'undici';
+import { Pool, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici';
 import { MeshClient, MeshConfigError, type MeshClientOptions } from '../../../src/index.js';
 
 /** Sends one request, reads the whole body, resolves with the status code. */
@@ -41,6 +41,12 @@ export interface VariantContext {
   readonly connections: number;
   /** A proxy's origin in front of the same endpoints, by proxy name; or why it is missing. */
   readonly proxies: Readonly<Record<'haproxy' | 'nginx', string | { unavailable: string }>>;
+  /**
+   * In-process scenario: the dispatcher standing in for each endpoint's
+   * connection pool (raw variants use it directly, mesh variants through
+   * the client option `transport`). Absent: real sockets.
+   */
+  readonly transport?: (origin: string) => Dispatcher;
 }
 
 /** Why a variant could not be built. */
@@ -88,6 +94,7 @@ const FULL_STACK: Record<string, unknown> = {
 export function meshOptions(ctx: VariantContext, service: Record<string, unknown>, client: Record<string, unknown> = {}): MeshClientOptions {
   return {
     ...client,
+    ...(ctx.transport ? { transport: ctx.transport } : {}),
     services: {
       target: {
         endpoints: [...ctx.origins],
@@ -133,10 +140,11 @@ function meshWithOptionalOff(ctx: VariantContext): MeshClient | Unavailable {
 }
 
 /** A Pool per origin and a hand-written round robin over them (what the raw references use). */
-function pools(origins: readonly string[], connections: number): { urls: string[]; pools: Pool[] } {
+function pools(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], connections: number): { urls: string[]; pools: Dispatcher[] } {
+  const transport = ctx.transport;
   return {
     urls: origins.map((o) => o),
-    pools: origins.map((o) => new Pool(o, { connections, pipelining: 1, keepAliveTimeout: 60_000 })),
+    pools: origins.map((o) => (transport ? transport(o) : new Pool(o, { connections, pipelining: 1, keepAliveTimeout: 60_000 }))),
   };
 }
 
@@ -152,8 +160,8 @@ function meshRequestRunner(mesh: MeshClient, path: string): Runner {
   };
 }
 
-function rawRequestRunner(origins: readonly string[], path: string, connections: number): Runner {
-  const { urls, pools: ps } = pools(origins, connections);
+function rawRequestRunner(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], path: string, connections: number): Runner {
+  const { urls, pools: ps } = pools(ctx, origins, connections);
   const full = urls.map((u) => `${u}${path}`);
   let next = 0;
   return {
@@ -209,9 +217,10 @@ function proxyVariant(name: 'haproxy' | 'nginx', label: string): Variant {
     label,
     description: `undici.request through a ${name === 'haproxy' ? 'HAProxy' : 'nginx'} hop on loopback (started by the bench; one thread/worker, keep-alive, round robin over the same endpoints)`,
     async build(ctx) {
+      if (ctx.transport) return { unavailable: 'no sockets in this scenario' };
       const origin = ctx.proxies[name];
       if (typeof origin !== 'string') return origin;
-      return rawRequestRunner([origin], ctx.path, ctx.connections * ctx.origins.length);
+      return rawRequestRunner(ctx, [origin], ctx.path, ctx.connections * ctx.origins.length);
     },
   };
 }
@@ -222,14 +231,14 @@ export const VARIANTS: readonly Variant[] = [
     id: REFERENCE_ID,
     label: 'undici.request (raw)',
     description: 'undici.request with a Pool per endpoint and a hand-written round robin: the reference (1.00)',
-    build: async (ctx) => rawRequestRunner(ctx.origins, ctx.path, ctx.connections),
+    build: async (ctx) => rawRequestRunner(ctx, ctx.origins, ctx.path, ctx.connections),
   },
   {
     id: 'undici-fetch',
     label: 'undici fetch (raw)',
     description: "undici's fetch with a Pool per endpoint and a hand-written round robin",
     async build(ctx) {
-      const { urls, pools: ps } = pools(ctx.origins, ctx.connections);
+      const { urls, pools: ps } = pools(ctx, ctx.origins, ctx.connections);
       const full = urls.map((u) => `${u}${ctx.path}`);
       let next = 0;
       return {
@@ -311,7 +320,7 @@ export const VARIANTS: readonly Variant[] = [
     description:
       'what a user would hand-write: cockatiel retry (2 attempts, exponential backoff) + consecutive breaker (5) + 1 s timeout around undici fetch, hand-written round robin',
     async build(ctx) {
-      const { urls, pools: ps } = pools(ctx.origins, ctx.connections);
+      const { urls, pools: ps } = pools(ctx, ctx.origins, ctx.connections);
       const full = urls.map((u) => `${u}${ctx.path}`);
       const policy = wrap(
         retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
