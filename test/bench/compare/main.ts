@@ -142,22 +142,34 @@ function origins(ports: readonly number[]): string[] {
   return ports.map((p) => `http://127.0.0.1:${p}`);
 }
 
+/** Variants built in at least one scenario of this run. */
+const builtSomewhere = new Set<string>();
+
 /** Builds every selected variant for one profile; unavailable ones are recorded with their reason. */
 async function buildAll(
   variants: readonly Variant[],
   ctx: VariantContext,
   infos: Map<string, VariantInfo>,
-): Promise<Map<string, Runner>> {
+): Promise<{ runners: Map<string, Runner>; unavailable: Record<string, string> }> {
   const runners = new Map<string, Runner>();
+  const unavailable: Record<string, string> = {};
   for (const v of variants) {
     const built = await v.build(ctx);
     const info = infos.get(v.id) ?? { id: v.id, label: v.label, description: v.description };
-    if ('unavailable' in built) info.unavailable = built.unavailable;
-    else runners.set(v.id, built);
+    if ('unavailable' in built) {
+      unavailable[v.id] = built.unavailable;
+      // A variant counts as unavailable only if no scenario could build it.
+      if (!builtSomewhere.has(v.id)) info.unavailable = built.unavailable;
+    } else {
+      runners.set(v.id, built);
+      builtSomewhere.add(v.id);
+      delete info.unavailable;
+    }
     infos.set(v.id, info);
   }
-  return runners;
+  return { runners, unavailable };
 }
+
 
 function order<T>(items: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...items] : [...items].reverse();
@@ -177,7 +189,7 @@ async function throughput(
   shape: { bodyBytes: number; serverDelayMs: number; concurrency: number; connectionsPerEndpoint: number },
   targetPid: number | undefined,
 ): Promise<ThroughputScenario> {
-  const runners = await buildAll(variants, ctx, infos);
+  const { runners, unavailable } = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
   log(`${title}: ${ids.length} variants, ${plan.rounds} rounds x ${plan.windowMs} ms`);
   for (const id of ids) await closedLoop(runners.get(id)!, shape.concurrency, plan.warmupMs);
@@ -237,7 +249,7 @@ async function throughput(
       ...(firstError ? { firstError } : {}),
     };
   }
-  return { title, ...shape, endpoints: ENDPOINTS, rounds: plan.rounds, windowMs: plan.windowMs, samples, summary };
+  return { title, ...shape, endpoints: ENDPOINTS, rounds: plan.rounds, windowMs: plan.windowMs, unavailable, samples, summary };
 }
 
 function context(profile: keyof TargetPorts, ports: TargetPorts, proxies: Map<string, Proxy | string>, connections: number): VariantContext {
@@ -263,7 +275,7 @@ async function latency(
 ): Promise<LatencyScenario> {
   const rate = 1000;
   const ctx = context('small', ports, proxies, 16);
-  const runners = await buildAll(variants, ctx, infos);
+  const { runners, unavailable } = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
   log(`latency at ${rate} req/s: ${ids.length} variants, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms`);
   for (const id of ids) await openLoop(runners.get(id)!, rate, Math.min(1000, plan.warmupMs));
@@ -311,7 +323,7 @@ async function latency(
       p99Rounds: spread(p99Rounds.get(id)!),
     };
   }
-  return { rate, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, endpoints: ENDPOINTS, summary };
+  return { rate, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, endpoints: ENDPOINTS, unavailable, summary };
 }
 
 function runChild(args: string[]): Promise<unknown> {
@@ -324,8 +336,9 @@ function runChild(args: string[]): Promise<unknown> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`memory child ${args[0]} exited with ${code}`));
-      else resolveChild(JSON.parse(out.trim().split('\n').pop()!));
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`memory child ${args[0]} exited with ${code} without a result`));
+      else resolveChild(JSON.parse(last));
     });
   });
 }
@@ -488,7 +501,7 @@ export function summaryLines(results: CompareResults): string[] {
     lines.push(`${name}:`);
     for (const v of results.variants) {
       const row = s.summary[v.id];
-      if (!row) lines.push(`  ${label(v.id).padEnd(40)} ${v.unavailable ?? 'not run'}`);
+      if (!row) lines.push(`  ${label(v.id).padEnd(40)} ${s.unavailable?.[v.id] ?? v.unavailable ?? 'not run'}`);
       else
         lines.push(
           `  ${label(v.id).padEnd(40)} ${row.ratio.median.toFixed(2)}x [${row.ratio.min.toFixed(2)}-${row.ratio.max.toFixed(2)}]  ${Math.round(row.rps.median)} req/s  ${row.cpuUsPerReq.median.toFixed(1)} us CPU/req${row.errors ? `  ${row.errors} errors (${row.firstError})` : ''}`,

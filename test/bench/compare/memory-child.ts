@@ -67,6 +67,9 @@ async function leak(ports: number[], requests: number, concurrency: number): Pro
     }
   }
   if (!runner) throw new Error('no mesh variant could be built');
+  // Keeps the process alive while requests wait on timers only: meshlet's timers are unref'd, and with
+  // every socket idle a request in retry backoff would otherwise let Node exit mid-run (exit code 0).
+  const keepAlive = setInterval(() => {}, 1000);
   const checkpoints = 10;
   const perBatch = Math.ceil(requests / checkpoints);
   const samples: { requests: number; heapBytes: number }[] = [];
@@ -94,6 +97,7 @@ async function leak(ports: number[], requests: number, concurrency: number): Pro
     samples.push({ requests: sent, heapBytes: await settle() });
   }
   await runner.close();
+  clearInterval(keepAlive);
   return { mode: 'leak', variant, requests: sent, ok, serverErrors, errors, samples };
 }
 

@@ -2,7 +2,7 @@
  * Runs ONE variant against the loopback target for a while, for profiling:
  *
  *   node --cpu-prof --cpu-prof-dir=.bench-out/prof --import tsx \
- *     test/bench/compare/profile.ts mesh-request-balancing 10000
+ *     test/bench/compare/profile.ts mesh-request-balancing 10000 [in-process]
  *   npx tsx test/bench/compare/hotspots.ts .bench-out/prof/<file>.cpuprofile
  *
  * Prints requests, client CPU per request and throughput.
@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { closedLoop } from './drivers.js';
+import { instantTransport } from './in-process.js';
 import type { TargetPorts } from './target.js';
 import { VARIANTS } from './variants.js';
 
@@ -29,11 +30,13 @@ async function main(): Promise<void> {
   const ports = await new Promise<TargetPorts>((ok) => {
     createInterface({ input: target.stdout! }).once('line', (l) => ok(JSON.parse(l) as TargetPorts));
   });
+  const inProcess = process.argv[4] === 'in-process';
   const built = await variant.build({
     origins: ports.small.map((p) => `http://127.0.0.1:${p}`),
     path: '/',
     connections: 8,
     proxies: { haproxy: { unavailable: 'not in profile runs' }, nginx: { unavailable: 'not in profile runs' } },
+    ...(inProcess ? { transport: instantTransport() } : {}),
   });
   if ('unavailable' in built) throw new Error(built.unavailable);
   await closedLoop(built, 32, 1000);

@@ -104,7 +104,7 @@ function throughputTable(results: CompareResults, s: ThroughputScenario): string
   for (const v of results.variants) {
     const row = s.summary[v.id];
     if (!row) {
-      rows.push(`| ${v.label} | ${v.unavailable ?? 'not run'} | | | | | |`);
+      rows.push(`| ${v.label} | ${s.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | |`);
       continue;
     }
     rows.push(
@@ -180,7 +180,7 @@ export function renderMarkdown(results: CompareResults): string {
     for (const v of results.variants) {
       const r = lat.summary[v.id];
       if (!r) {
-        push(`| ${v.label} | ${v.unavailable ?? 'not run'} | | | | | | | |`);
+        push(`| ${v.label} | ${lat.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | | | |`);
         continue;
       }
       push(
@@ -295,7 +295,7 @@ export function renderChart(results: CompareResults): Buffer {
   };
   const bars: Bar[] = results.variants.map((v) => {
     const r = sat?.summary[v.id];
-    if (!r) return { label: v.label, note: v.unavailable ? 'N/A (NOT BUILT YET)' : 'NOT RUN' };
+    if (!r) return { label: v.label, note: (sat?.unavailable?.[v.id] ?? v.unavailable ?? '').includes('not built yet') ? 'N/A (NOT BUILT YET)' : 'N/A' };
     return { label: v.label, value: r.ratio.median, min: r.ratio.min, max: r.ratio.max, color: palette[v.id] ?? [13, 110, 253] };
   });
   return barChart(

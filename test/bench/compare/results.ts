@@ -47,6 +47,8 @@ export interface ThroughputScenario {
   endpoints: number;
   rounds: number;
   windowMs: number;
+  /** Variants that could not be built for this scenario, with the reason. */
+  unavailable?: Record<string, string>;
   samples: ThroughputSample[];
   summary: Record<string, ThroughputSummary>;
 }
@@ -70,6 +72,8 @@ export interface LatencyScenario {
   rounds: number;
   windowMs: number;
   endpoints: number;
+  /** Variants that could not be built for this scenario, with the reason. */
+  unavailable?: Record<string, string>;
   summary: Record<string, LatencySummary>;
 }
 
