@@ -61,7 +61,7 @@ interface Plan {
 }
 
 const PLANS: Record<Mode, Plan> = {
-  smoke: { rounds: 2, windowMs: 150, warmupMs: 100, latencyWindowMs: 150, latencyRounds: 2, memoryCounts: [1, 100], leakRequests: 2_000 },
+  smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, memoryCounts: [1, 100], leakRequests: 1_000 },
   quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
   full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 10_000, latencyRounds: 7, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
 };
