@@ -300,7 +300,7 @@ export function renderChart(results: CompareResults): Buffer {
   });
   return barChart(
     `Throughput relative to raw undici.request: ${sat?.title ?? ''}`,
-    `median and min-max of ${sat?.rounds ?? 0} interleaved rounds, ${results.meta.mode} run, ${results.meta.date.slice(0, 10)}`,
+    `median and min-max of ${sat?.rounds ?? 0} interleaved rounds, ${results.meta.mode} run, ${results.meta.date.slice(0, 10)}${busy(results) ? `, NOISY: load ${results.meta.loadAverageAtStart[0]!.toFixed(0)} on ${results.meta.cores} cores` : ''}`,
     bars,
     [
       { at: 1, label: '1.00' },
