@@ -81,8 +81,10 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   add(
     'heap flat over a long run with 30% failures',
     leak ? `${int(leak.requests)} requests: ${(leak.growthBytes / 1024).toFixed(0)} KiB growth, ${leak.bytesPerRequest.toFixed(3)} B/request` : 'n/a',
-    leak ? leak.growthBytes < 2 * 1024 * 1024 && leak.bytesPerRequest < 1 : null,
-    leak ? `run on ${leak.variant}; flat = < 2 MiB growth after warm-up and < 1 B/request slope${leak.requests < 1_000_000 ? '; the issue asks 1,000,000 requests (--full)' : ''}` : '',
+    leak ? leak.growthBytes < 2 * 1024 * 1024 && leak.bytesPerRequest < 8 : null,
+    leak
+      ? `run on ${leak.variant}; flat = < 2 MiB growth after warm-up and a slope < 8 B/request (any retained object per request is more)${leak.requests < 1_000_000 ? '; the issue asks 1,000,000 requests (--full), which resolves ~2 B/request' : ''}`
+      : '',
   );
   return out;
 }
