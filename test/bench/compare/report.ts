@@ -174,19 +174,19 @@ export function renderMarkdown(results: CompareResults): string {
   const lat = results.latency;
   if (lat) {
     push(
-      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's.`,
+      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's. "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
       '',
-      '| variant | p50 | p90 | p99 (per-round min–max) | added p50 | added p90 | added p99 | samples | errors |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| variant | p50 | p90 | p99 (per-round min–max) | added p50 | added p90 | added p99 | samples | late sends | errors |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const v of results.variants) {
       const r = lat.summary[v.id];
       if (!r) {
-        push(`| ${v.label} | ${lat.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | | | |`);
+        push(`| ${v.label} | ${lat.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | | | | |`);
         continue;
       }
       push(
-        `| ${v.label} | ${us(r.p50, 0)} | ${us(r.p90, 0)} | ${us(r.p99, 0)} (${int(r.p99Rounds.min)}–${int(r.p99Rounds.max)}) | ${signedUs(r.added.p50)} | ${signedUs(r.added.p90)} | ${signedUs(r.added.p99)} | ${int(r.samples)} | ${r.errors} |`,
+        `| ${v.label} | ${us(r.p50, 0)} | ${us(r.p90, 0)} | ${us(r.p99, 0)} (${int(r.p99Rounds.min)}–${int(r.p99Rounds.max)}) | ${signedUs(r.added.p50)} | ${signedUs(r.added.p90)} | ${signedUs(r.added.p99)} | ${int(r.samples)} | ${int(r.late)} | ${r.errors} |`,
       );
     }
     push('');
