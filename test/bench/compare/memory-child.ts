@@ -14,6 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshClient } from '../../../src/index.js';
+import { median } from './stats.js';
 import { VARIANTS, meshOptions, type Runner, type VariantContext } from './variants.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -38,13 +39,18 @@ async function endpoints(counts: number[]): Promise<unknown> {
   for (const n of counts) {
     const ctx: VariantContext = { origins: endpointUrls(n), path: '/', connections: 64, proxies: { haproxy: { unavailable: '' }, nginx: { unavailable: '' } } };
     const options = meshOptions(ctx, {});
-    const before = await settle();
-    let mesh: MeshClient | undefined = new MeshClient(options);
-    const after = await settle();
-    const heapBytes = after - before;
+    // Three measurements, the median kept: one GC'd heap reading moves by a few KiB on its own.
+    const deltas: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = await settle();
+      let mesh: MeshClient | undefined = new MeshClient(options);
+      const after = await settle();
+      deltas.push(after - before);
+      await mesh.close();
+      mesh = undefined;
+    }
+    const heapBytes = median(deltas);
     results.push({ endpoints: n, heapBytes, perEndpointBytes: heapBytes / n });
-    await mesh.close();
-    mesh = undefined;
   }
   return { mode: 'endpoints', results };
 }
