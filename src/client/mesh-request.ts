@@ -241,7 +241,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#perTryMs = timeout.perTryMs;
       if (timeout.totalMs !== undefined) {
         this.#deadline = this.#startedAt + timeout.totalMs;
-        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
+        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs, true);
       }
     }
     const bulkhead = res.bulkhead;
@@ -353,7 +353,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (res.watching) res.attemptSent(endpoint);
     if (this.#perTryMs !== undefined) {
       const ms = this.#perTryMs;
-      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms);
+      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms, true);
     }
     if (index === 0 && this.#hedgeOk) this.#armHedge(service);
     const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body };
@@ -602,7 +602,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#waitTimer = this.#env.clock.setTimeout(() => {
       this.#waitTimer = undefined;
       if (!this.#done) this.#send();
-    }, delayMs);
+    }, delayMs, true);
   }
 
   #armHedge(service: ServiceRuntime): void {
@@ -631,7 +631,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
           ...(this.#current?.endpoint ? { endpoint: this.#current.endpoint.url } : {}),
         });
       }
-    }, delay);
+    }, delay, true);
   }
 
   #budgetExhausted(): void {
