@@ -73,7 +73,8 @@ describe('discovery registry', () => {
     const events = recorder(mesh);
     await expect(mesh.request('http://orders/')).rejects.toMatchObject({ code: 'MESH_NO_HEALTHY_ENDPOINT' });
     p.push('orders', [s[0]!.url, { address: '127.0.0.1', port: s[1]!.port, weight: 2, labels: { v: '2' } }]);
-    expect((await bodies(mesh, 4)).sort()).toEqual(['s0', 's0', 's1', 's1']);
+    // Round robin honours the pushed weight (1:2): exact over two whole cycles.
+    expect((await bodies(mesh, 6)).sort()).toEqual(['s0', 's0', 's1', 's1', 's1', 's1']);
     const before = mesh.snapshot().services.orders!.endpoints.find((e) => e.url === s[0]!.url)!;
     p.push('orders', [s[0]!.url, s[2]!.url]);
     const after = mesh.snapshot().services.orders!.endpoints.find((e) => e.url === s[0]!.url)!;
