@@ -52,6 +52,7 @@ export type {
   SlowStartOptions,
 } from './routing/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
+export type { FaultSpec, FaultError } from './config/faults.js';
 export {
   registerLoadBalancer,
   getLoadBalancer,

@@ -14,6 +14,7 @@ import {
   type ResolvedServiceSecurity,
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from './checks.js';
+import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
@@ -45,6 +46,8 @@ export interface ResolvedService {
   readonly healthCheck: ResolvedHealthCheck | undefined;
   /** Retries, deadlines, breakers, outlier detection, bulkhead and hedging. */
   readonly resilience: ResolvedResilience;
+  /** Fault injection for the whole service (a route's own `faults` replace it), when on. */
+  readonly faults: ResolvedFaults | undefined;
 }
 
 /** Slow start with defaults filled in. */
@@ -87,6 +90,7 @@ const SHARED_KEYS = [
   'tls',
   'requireTls',
   'healthCheck',
+  'faults',
   ...RESILIENCE_KEYS,
 ] as const;
 const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
@@ -128,6 +132,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultHealthCheck: ResolvedHealthCheck | undefined;
   const globalDiscovery = resolveDiscovery(config.discovery, 'discovery', issues);
   let defaultResilience = RESILIENCE_DEFAULTS;
+  let defaultFaults: ResolvedFaults | undefined;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
@@ -140,6 +145,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
       defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
       defaultResilience = resolveResilience(d, 'defaults', issues, RESILIENCE_DEFAULTS);
+      defaultFaults = resolveFaults(d.faults, 'defaults.faults', issues) || undefined;
     }
   }
   const routesByService = new Map<string, { path: string; routes: ResolvedRoute[]; endpoints: Endpoint[] | undefined }>();
@@ -198,6 +204,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         (svc.endpoints === undefined ? (globalDiscovery ?? []) : []);
       const healthCheck =
         svc.healthCheck === undefined ? defaultHealthCheck : resolveHealthCheck(svc.healthCheck, join(path, 'healthCheck'), issues);
+      const faults = resolveFaults(svc.faults, join(path, 'faults'), issues);
       let serviceZone = localZone;
       if (svc.localZone !== undefined) {
         if (typeof svc.localZone !== 'string' || svc.localZone === '') {
@@ -220,6 +227,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           discovery,
           healthCheck,
           resilience: resolveResilience(svc, path, issues, defaultResilience),
+          faults: faults === undefined ? defaultFaults : faults || undefined,
         }),
       );
     }
