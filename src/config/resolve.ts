@@ -80,7 +80,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
+export const CONFIG_KEYS = ['$schema', 'services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
 const SHARED_KEYS = [
   'loadBalancer',
   'connection',
@@ -114,6 +114,9 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   if (!root) throw new MeshConfigError(issues);
   const config = root as MeshConfig;
 
+  if (config.$schema !== undefined && typeof config.$schema !== 'string') {
+    issues.push({ path: '$schema', message: `expected the URL or path of meshlet's JSON Schema, found ${describe(config.$schema)}` });
+  }
   const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 
   let localZone: string | undefined;

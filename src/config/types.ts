@@ -97,6 +97,8 @@ export type DefaultsOptions = SharedServiceOptions;
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
 export interface MeshConfig {
+  /** The JSON Schema of this format (`meshlet/schema.json`), for editor completion in config files; ignored by the mesh. */
+  $schema?: string;
   /** The services, by name. The URL host `http://orders/...` names the service `orders`. */
   services?: Record<string, ServiceOptions>;
   /** Settings every service inherits. */
