@@ -88,6 +88,7 @@ export type {
   MetricEvent,
   MetricEventType,
   RetryRefusedMetricEvent,
+  RequestEventBase,
   DiscoveryUpdateMetricEvent,
   DiscoveryErrorMetricEvent,
   ConfigAppliedEvent,

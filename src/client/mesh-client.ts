@@ -214,6 +214,12 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       {
         changed: (service) => this.#rediscovered(service),
         event: (e) => this.#bus.health({ ...e, time: this.#clock.wallNow() }),
+        metric: (m) => {
+          if (!this.#bus.wantsMetrics) return;
+          const base = { service: m.service, time: this.#clock.wallNow(), provider: m.provider };
+          if (m.kind === 'update') this.#bus.metric({ type: 'discovery-update', ...base, endpoints: m.endpoints });
+          else this.#bus.metric({ type: 'discovery-error', ...base, error: m.error });
+        },
       },
     );
     this.#apply(config);

@@ -61,6 +61,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const FAULT_BODY = Buffer.from('fault filter abort');
 const FAULT_HEADERS = Object.freeze({ 'content-type': 'text/plain', 'content-length': String(FAULT_BODY.length), 'x-meshlet-fault': 'abort' });
 
+/** Ids of logical requests in metric events, increasing per process. */
+let nextRequestId = 1;
+
 /**
  * One logical request through the mesh: the stable controller handed to the
  * caller's handler, and the driver of its attempts (retries with backoff and
@@ -70,6 +73,8 @@ const FAULT_HEADERS = Object.freeze({ 'content-type': 'text/plain', 'content-len
  * after that. A retried response's body is drained, never forwarded.
  */
 export class MeshRequest extends Decorator implements Controller, PickRequest {
+  /** This request's id in metric events (see `RequestEventBase.requestId`). */
+  readonly #id = nextRequestId++;
   readonly #env: RequestEnvironment;
   readonly #route: RequestRoute;
   readonly #opts: Dispatcher.DispatchOptions;
@@ -299,7 +304,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#perTryMs = timeout.perTryMs;
       if (timeout.totalMs !== undefined) {
         this.#deadline = this.#startedAt + timeout.totalMs;
-        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
+        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs, true);
       }
     }
     const bulkhead = res.bulkhead;
@@ -411,7 +416,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (res.watching) res.attemptSent(endpoint);
     if (this.#perTryMs !== undefined) {
       const ms = this.#perTryMs;
-      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms);
+      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms, true);
     }
     if (index === 0 && this.#hedgeOk) this.#armHedge(service);
     const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body };
@@ -465,20 +470,23 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (attempt.state !== 'pending') return;
     this.#settle(attempt, statusCode, undefined);
     const retry = this.#retry;
-    if (retry !== undefined && statusCode >= 400 && this.#retrySent) {
+    if (retry !== undefined && statusCode >= 400) {
       const reason = retryReasonForStatus(retry, statusCode);
-      if (reason !== undefined) {
+      if (reason !== undefined && !this.#retrySent) this.#refused(this.#sentRefusal());
+      else if (reason !== undefined) {
         if (this.#otherPending(attempt)) {
           // A hedge partner is still racing: let it answer instead.
           this.#drain(attempt, headers);
           return;
         }
         const delay = this.#retryDelay(statusCode, headers);
-        if (delay !== undefined && this.#mayRetry(delay)) {
+        const refusal = delay === undefined ? 'retry-after' : this.#mayRetry(delay);
+        if (refusal === undefined) {
           this.#drain(attempt, headers);
-          this.#schedule(reason, delay);
+          this.#schedule(reason, delay!);
           return;
         }
+        this.#refused(refusal);
       }
     }
     this.#commit(attempt, statusCode);
@@ -524,14 +532,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#forget(attempt);
     if (this.#current?.state === 'pending') return; // the hedge partner may still answer
     const retry = this.#retry;
-    if (retry !== undefined && (nothingSent(kind) ? this.#retryUnsent : this.#retrySent)) {
-      const reason = retryReasonForError(retry, kind);
-      if (reason !== undefined) {
+    const reason = retry === undefined ? undefined : retryReasonForError(retry, kind);
+    if (reason !== undefined) {
+      if (!(nothingSent(kind) ? this.#retryUnsent : this.#retrySent)) this.#refused(this.#sentRefusal());
+      else {
         const delay = this.#backoff();
-        if (this.#mayRetry(delay)) {
+        const refusal = this.#mayRetry(delay);
+        if (refusal === undefined) {
           this.#schedule(reason, delay);
           return;
         }
+        this.#refused(refusal);
       }
     }
     this.#fail(failure);
@@ -595,16 +606,40 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     return b ? fullJitterDelay(b.baseMs, b.maxMs, this.#attempts - 1, this.#env.random) : 0;
   }
 
-  /** Attempts left, time left, and a retry from the budget (the budget is asked last). */
-  #mayRetry(delay: number): boolean {
-    if (this.#attempts >= this.#retry!.attempts || this.#aborted || this.#done) return false;
-    if (this.#env.clock.now() + delay >= this.#deadline) return false;
+  /**
+   * Attempts left, time left, and a retry from the budget (the budget is asked
+   * last). Returns why a retry may not be sent, or undefined when it may.
+   */
+  #mayRetry(delay: number): string | undefined {
+    if (this.#aborted || this.#done) return 'cancelled';
+    if (this.#attempts >= this.#retry!.attempts) return 'attempts';
+    if (this.#env.clock.now() + delay >= this.#deadline) return 'deadline';
     const budget = this.#res?.budget;
     if (budget && !budget.tryWithdraw()) {
       this.#budgetExhausted();
-      return false;
+      return 'budget';
     }
-    return true;
+    return undefined;
+  }
+
+  /** Why a request that was (maybe) sent may not be retried: its body, or its method. */
+  #sentRefusal(): string {
+    return isReplayable(this.#opts.body) ? 'non-idempotent' : 'body-not-replayable';
+  }
+
+  /** A retry condition matched but the retry is not sent: say why (metric event and span event). */
+  #refused(reason: string): void {
+    const bus = this.#env.bus;
+    if (bus.wantsMetrics) {
+      bus.metric({
+        type: 'retry-refused',
+        requestId: this.#id,
+        service: this.#serviceName(),
+        time: this.#env.clock.wallNow(),
+        reason,
+        attempt: this.#attempts,
+      });
+    }
   }
 
   #schedule(reason: string, delayMs: number): void {
@@ -612,6 +647,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (bus.wantsMetrics) {
       bus.metric({
         type: 'retry',
+        requestId: this.#id,
         service: this.#serviceName(),
         time: this.#env.clock.wallNow(),
         reason,
@@ -629,7 +665,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#waitTimer = this.#env.clock.setTimeout(() => {
       this.#waitTimer = undefined;
       if (!this.#done) this.#send();
-    }, delayMs);
+    }, delayMs, true);
   }
 
   #armHedge(service: ServiceRuntime): void {
@@ -652,18 +688,19 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       if (bus.wantsMetrics && this.#current !== first) {
         bus.metric({
           type: 'hedge',
+          requestId: this.#id,
           service: service.name,
           time: this.#env.clock.wallNow(),
           ...(this.#current?.endpoint ? { endpoint: this.#current.endpoint.url } : {}),
         });
       }
-    }, delay);
+    }, delay, true);
   }
 
   #budgetExhausted(): void {
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {
-      bus.metric({ type: 'retry-budget-exhausted', service: this.#serviceName(), time: this.#env.clock.wallNow() });
+      bus.metric({ type: 'retry-budget-exhausted', requestId: this.#id, service: this.#serviceName(), time: this.#env.clock.wallNow() });
     }
   }
 
@@ -732,7 +769,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #reject(error: MeshError): void {
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {
-      bus.metric({ type: 'rejected', service: this.#serviceName(), time: this.#env.clock.wallNow(), reason: error.code });
+      bus.metric({ type: 'rejected', requestId: this.#id, service: this.#serviceName(), time: this.#env.clock.wallNow(), reason: error.code });
     }
     this.#fail(error);
   }
@@ -759,6 +796,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (bus.wantsMetrics) {
       bus.metric({
         type: 'attempt',
+        requestId: this.#id,
         service: this.#serviceName(),
         time: this.#env.clock.wallNow(),
         endpoint: endpoint?.url ?? this.#originOf(),
@@ -828,6 +866,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#current?.endpoint?.url ?? this.#lastEndpoint ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
     bus.metric({
       type: 'request',
+      requestId: this.#id,
       service: this.#serviceName(),
       time: this.#env.clock.wallNow(),
       method: this.#opts.method,

@@ -83,6 +83,8 @@ export interface RegistryHooks {
   changed(service: string): void;
   /** A discovery event (`discovery-failed`, `discovery-recovered`, `discovery-rejected`). */
   event(event: HealthEventInput): void;
+  /** A provider delivered a set (`endpoints` valid entries) or reported an error: for metrics. */
+  metric?(event: { kind: 'update'; service: string; provider: string; endpoints: number } | { kind: 'error'; service: string; provider: string; error: string }): void;
 }
 
 /**
@@ -318,6 +320,7 @@ export class DiscoveryRegistry {
       });
     }
     trace('%s: %s pushed %d endpoints', service, source.name, endpoints.length);
+    this.#hooks.metric?.({ kind: 'update', service, provider: source.name, endpoints: endpoints.length });
     this.#select(service, !this.#syncing);
     if (!this.#syncing) this.#checkSettled();
   }
@@ -329,6 +332,7 @@ export class DiscoveryRegistry {
     const transition = source.state !== 'failed' || source.error !== message;
     source.state = 'failed';
     source.error = message;
+    this.#hooks.metric?.({ kind: 'error', service, provider: source.name, error: errorName(error) });
     const entry = this.#services.get(service);
     if (!entry) return;
     this.#select(service, !this.#syncing);
@@ -425,4 +429,10 @@ function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean 
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (endpointKey(a[i]!) !== endpointKey(b[i]!)) return false;
   return true;
+}
+
+/** A short, stable name for an error in metrics: its `code`, else its `name`. */
+function errorName(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error.name || 'Error';
 }

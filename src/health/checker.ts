@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import type { EndpointState } from '../client/endpoint-state.js';
 import type { HealthEventInput } from '../telemetry/events.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -54,7 +54,6 @@ export class HealthChecker {
   readonly #env: HealthCheckerEnvironment;
   readonly #tracked = new Map<string, Tracked>();
   #endpoints: readonly EndpointState[] = [];
-  #agent: Agent | undefined;
   #closed = false;
 
   constructor(service: string, config: ResolvedHealthCheck, env: HealthCheckerEnvironment) {
@@ -117,9 +116,6 @@ export class HealthChecker {
       t.state.setDown('unhealthy', false);
     }
     this.#tracked.clear();
-    const agent = this.#agent;
-    this.#agent = undefined;
-    if (agent) await agent.close();
   }
 
   #forget(t: Tracked): void {
@@ -212,9 +208,10 @@ export class HealthChecker {
       return ok === false ? 'the check function returned false' : undefined;
     }
     if (c.type === 'tcp') return tcpProbe(state.host, state.port, signal);
-    this.#agent ??= new Agent({ connections: 1, keepAliveTimeout: Math.max(1_000, c.intervalMs * 2) });
+    // The endpoint's own dispatcher: the service's TLS (mTLS, identity check) and a user's
+    // transport apply to checks too, as Envoy's checks use the cluster's transport socket.
     const res = await request(`${state.url}${c.path}`, {
-      dispatcher: this.#agent,
+      dispatcher: state.pool(),
       method: 'GET',
       headers: { ...c.headers, host: c.host ?? this.#service },
       signal,

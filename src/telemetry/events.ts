@@ -128,8 +128,18 @@ export type HealthEvent =
 /** A health event before its `time` is stamped (the union kept discriminated). */
 export type HealthEventInput = HealthEvent extends infer E ? (E extends HealthEvent ? Omit<E, 'time'> : never) : never;
 
+/** Fields of the metric events that belong to one logical request. */
+export interface RequestEventBase extends MeshEventBase {
+  /**
+   * Identifies the logical request within this process (increasing from 1),
+   * so a listener can group its attempts, retries and outcome exactly even
+   * when many requests run at once.
+   */
+  readonly requestId?: number;
+}
+
 /** One logical request finished (successfully or not). */
-export interface RequestMetricEvent extends MeshEventBase {
+export interface RequestMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'request';
   /** The endpoint of the last attempt, when one was chosen. */
@@ -149,7 +159,7 @@ export interface RequestMetricEvent extends MeshEventBase {
 }
 
 /** One attempt (a single try against one endpoint) finished. */
-export interface AttemptMetricEvent extends MeshEventBase {
+export interface AttemptMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'attempt';
   /** The endpoint URL (for egress traffic: the origin). */
@@ -167,7 +177,7 @@ export interface AttemptMetricEvent extends MeshEventBase {
 }
 
 /** A retry was scheduled. */
-export interface RetryMetricEvent extends MeshEventBase {
+export interface RetryMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'retry';
   /** What made the attempt retryable (e.g. `connect-failure`, `reset`, `gateway-error`). */
@@ -179,13 +189,13 @@ export interface RetryMetricEvent extends MeshEventBase {
 }
 
 /** A retry was wanted but the retry budget had none left. */
-export interface RetryBudgetExhaustedMetricEvent extends MeshEventBase {
+export interface RetryBudgetExhaustedMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'retry-budget-exhausted';
 }
 
 /** A hedged (backup) attempt was sent. */
-export interface HedgeMetricEvent extends MeshEventBase {
+export interface HedgeMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'hedge';
   /** The endpoint the hedged attempt went to, when one was picked. */
@@ -193,7 +203,7 @@ export interface HedgeMetricEvent extends MeshEventBase {
 }
 
 /** A request was refused without being sent (bulkhead full, circuit open...). */
-export interface RejectedMetricEvent extends MeshEventBase {
+export interface RejectedMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'rejected';
   /** The {@link MeshError} code of the refusal. */
@@ -201,12 +211,14 @@ export interface RejectedMetricEvent extends MeshEventBase {
 }
 
 /**
- * A retry was wanted but not sent. `reason`: `budget` (see also
- * {@link RetryBudgetExhaustedMetricEvent}), `non-idempotent`,
- * `body-not-replayable`, `deadline`, `attempts` (the limit was reached) or
- * `committed`.
+ * A retry condition matched but the retry was not sent. `reason`: `budget`
+ * (see also {@link RetryBudgetExhaustedMetricEvent}), `non-idempotent` (the
+ * method is not retried once something was sent), `body-not-replayable` (a
+ * stream body), `deadline` (the backoff would outlive the total deadline),
+ * `attempts` (the limit was reached), `retry-after` (the server asked for a
+ * wait above `retryAfterMaxMs`) or `cancelled`.
  */
-export interface RetryRefusedMetricEvent extends MeshEventBase {
+export interface RetryRefusedMetricEvent extends RequestEventBase {
   /** Discriminant. */
   readonly type: 'retry-refused';
   /** Why the retry was not sent (see above). */

@@ -103,8 +103,8 @@ const TRANSITIONS: ReadonlySet<string> = new Set([
  * Requests are grouped from `attempt`, `retry`, `hedge`, `rejected` and
  * `request` events. Sequential requests are grouped exactly; when many
  * requests of one service run at once, attempts are matched to the oldest
- * request still waiting for that attempt index (events carry no request id
- * yet; if they gain a `requestId` field, the log uses it).
+ * request still waiting for that attempt index; events from a real mesh
+ * carry a `requestId`, and then the grouping is exact.
  */
 export class DecisionLog {
   /** Every request seen, in order. */
@@ -212,6 +212,13 @@ export class DecisionLog {
       case 'hedge': {
         const r = this.#find(id, (x) => x.service === e.service);
         r?.hedges.push(e.endpoint ?? '?');
+        return;
+      }
+      case 'retry-refused': {
+        // 'budget' refusals are logged through their retry-budget-exhausted event.
+        if (e.reason === 'budget') return;
+        const r = this.#find(id, (x) => x.service === e.service && x.attempts.length === (e.attempt ?? x.attempts.length));
+        r?.refusals.push(`retry-refused: ${e.reason}`);
         return;
       }
       case 'retry-budget-exhausted':

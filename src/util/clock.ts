@@ -6,16 +6,23 @@ export type TimerHandle = unknown;
 /**
  * The source of time for everything in the mesh that waits or measures:
  * backoff, deadlines, breakers, ejection, health intervals, latency. Tests
- * pass a fake one; timers made through the real clock are `unref`'d, so the
- * mesh never keeps a process alive by itself.
+ * pass a fake one. With the real clock, background timers are `unref`'d, so
+ * an idle mesh never keeps a process alive; a request in flight does, as a
+ * pending fetch would (its backoff and deadline timers are kept alive).
  */
 export interface Clock {
   /** Monotonic milliseconds (may be fractional). */
   now(): number;
   /** Wall-clock milliseconds since the epoch, for event timestamps. */
   wallNow(): number;
-  /** Runs `fn` after `ms` milliseconds. */
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Runs `fn` after `ms` milliseconds. `keepAlive` is true for the timers of a
+   * request in flight (backoff, deadlines, hedge delay): like a pending fetch,
+   * they keep the process alive until the request ends (they are always
+   * cleared then). Background timers (health checks, ejection, polling) pass
+   * nothing and never keep a process alive.
+   */
+  setTimeout(fn: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   /** Cancels a timer from {@link Clock.setTimeout}. */
   clearTimeout(handle: TimerHandle): void;
 }
@@ -23,13 +30,15 @@ export interface Clock {
 /**
  * The real clock. It reads the global timer functions at call time, so the
  * fake timers of vitest, jest and `@sinonjs/fake-timers` control it too.
+ * Background timers are `unref`'d; a request's own timers are not (see
+ * {@link Clock.setTimeout}).
  */
 export const systemClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, keepAlive) {
     const t = globalThis.setTimeout(fn, ms);
-    (t as { unref?: () => void }).unref?.();
+    if (!keepAlive) (t as { unref?: () => void }).unref?.();
     return t;
   },
   clearTimeout(handle) {

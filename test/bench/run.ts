@@ -6,10 +6,12 @@
  *   npm run bench                      # full run (a minute or two)
  *   npm run bench -- --smoke           # a few seconds: checks that benches run (CI)
  *   npm run bench -- balancers         # only files whose name contains "balancers"
+ *   npm run bench -- --full compare    # the side-by-side suite, full length (about 30 min)
  *
  * A benchmark is not a test: numbers depend on the machine and its load.
  * Record figures in docs/benchmarks.md with the machine and Node version.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -57,6 +59,13 @@ async function main(): Promise<void> {
     for (const table of report.tables) {
       console.log(`### ${table.title}\n\n${markdownTable(table.header, table.rows)}\n`);
     }
+  }
+  // The side-by-side suite pins its own process and needs --expose-gc: it runs as a child.
+  if (filters.length === 0 || filters.some((x) => 'compare'.includes(x))) {
+    const mode = smoke ? '--smoke' : args.includes('--full') ? '--full' : '--quick';
+    console.log(`## Side by side (test/bench/compare, ${mode})\n`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'compare', 'main.ts'), mode], { stdio: 'inherit' });
+    if (child.status !== 0) throw new Error(`the side-by-side suite failed (exit ${child.status ?? child.signal})`);
   }
 }
 

@@ -73,7 +73,8 @@ describe('discovery registry', () => {
     const events = recorder(mesh);
     await expect(mesh.request('http://orders/')).rejects.toMatchObject({ code: 'MESH_NO_HEALTHY_ENDPOINT' });
     p.push('orders', [s[0]!.url, { address: '127.0.0.1', port: s[1]!.port, weight: 2, labels: { v: '2' } }]);
-    expect((await bodies(mesh, 4)).sort()).toEqual(['s0', 's0', 's1', 's1']);
+    // Round robin honours the pushed weight (1:2): exact over two whole cycles.
+    expect((await bodies(mesh, 6)).sort()).toEqual(['s0', 's0', 's1', 's1', 's1', 's1']);
     const before = mesh.snapshot().services.orders!.endpoints.find((e) => e.url === s[0]!.url)!;
     p.push('orders', [s[0]!.url, s[2]!.url]);
     const after = mesh.snapshot().services.orders!.endpoints.find((e) => e.url === s[0]!.url)!;
@@ -117,6 +118,21 @@ describe('discovery registry', () => {
       `endpoint-removed ${s[0]!.url}`,
     ]);
     expect(health[1]!.reason).toBe('hand failed: connection refused; keeping the last known good set (1 endpoints)');
+    await mesh.close();
+  });
+
+  it('emits discovery-update and discovery-error metric events for every delivered set and failure', async () => {
+    const p = handProvider('hand');
+    const mesh = new MeshClient({ discovery: p, services: { orders: {} } });
+    const metrics: string[] = [];
+    mesh.on('metric', (e) => {
+      if (e.type === 'discovery-update') metrics.push(`update ${e.service} ${e.provider} ${e.endpoints}`);
+      if (e.type === 'discovery-error') metrics.push(`error ${e.service} ${e.provider} ${e.error}`);
+    });
+    p.push('orders', [s[0]!.url, s[1]!.url]);
+    p.fail('orders', 'connection refused');
+    p.push('orders', [s[1]!.url]);
+    expect(metrics).toEqual(['update orders hand 2', 'error orders hand Error', 'update orders hand 1']);
     await mesh.close();
   });
 

@@ -101,6 +101,28 @@ describe('mTLS with workload identity', () => {
     await mesh.close();
   });
 
+  it('runs HTTP health checks over the service\'s mTLS: the right peer is healthy, an impostor unhealthy', async () => {
+    const health: string[] = [];
+    const hc = { path: '/healthz', intervalMs: 50, noTrafficIntervalMs: 50, unhealthyThreshold: 1, healthyThreshold: 1 };
+    const mesh = new MeshClient({
+      services: { orders: { endpoints: [orders.url, wrongId.url], tls: tls(), healthCheck: hc } },
+      observers: [{ onHealth: (e) => health.push(`${e.type} ${e.endpoint ?? ''}`) }],
+    });
+    const checked = () => orders.requests.filter((r) => r.url === '/healthz').length;
+    for (let i = 0; i < 200 && (checked() < 2 || !health.includes(`endpoint-unhealthy ${wrongId.url}`)); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The check reached the real service with our client certificate...
+    expect(checked()).toBeGreaterThanOrEqual(2);
+    expect(orders.requests.filter((r) => r.url === '/healthz').at(-1)?.peer).toBe(new X509Certificate(webCert.cert).fingerprint256);
+    // ...and the impostor failed its checks on the identity, without receiving one.
+    expect(health).toContain(`endpoint-unhealthy ${wrongId.url}`);
+    expect(health).not.toContain(`endpoint-unhealthy ${orders.url}`);
+    expect(wrongId.requests.filter((r) => r.url === '/healthz')).toHaveLength(0);
+    expect(mesh.health().services.orders).toMatchObject({ usable: 1, down: [{ endpoint: wrongId.url, reasons: ['unhealthy'] }] });
+    await mesh.close();
+  });
+
   it('applies a new identity policy from updateConfig to new connections', async () => {
     const mesh = new MeshClient({ services: { orders: { endpoints: [orders.url], tls: tls() } } });
     expect((await mesh.request('https://orders/x')).statusCode).toBe(200);

@@ -31,6 +31,43 @@ describe('decision log from a real mesh', () => {
     await t.close();
   });
 
+  it('groups 40 concurrent retried requests exactly (events carry a request id), with refused retries', async () => {
+    const t = createTestMesh(
+      {
+        services: {
+          orders: {
+            endpoints: [A, B],
+            loadBalancer: 'random',
+            retry: { attempts: 2, retryOn: ['reset'], backoff: { baseMs: 5, maxMs: 5 }, budget: false },
+            outlierDetection: false,
+            circuitBreaker: false,
+          },
+        },
+      },
+      { seed: 3 },
+    );
+    t.endpoint(A).fail('reset', { delayMs: 7 });
+    t.endpoint(B).reply(200, 'b', { delayMs: 3 });
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      t.mesh.request(`http://orders/r${i}`).then((r) => r.statusCode, (e: { code: string }) => e.code),
+    );
+    const results = await t.clock.run(Promise.all(calls));
+    expect(results.filter((r) => r !== 200)).toEqual([]);
+    expect(t.log.requests).toHaveLength(40);
+    for (const r of t.log.requests) {
+      // Either B answered at once, or A reset, a retry was scheduled and B answered it.
+      if (r.tried[0] === B) expect([r.tried, r.retries.length]).toEqual([[B], 0]);
+      else expect([r.tried, r.attempts.map((a) => a.attempt), r.retries.map((x) => x.reason)]).toEqual([[A, B], [0, 1], ['reset']]);
+      expect(r.status).toBe(200);
+    }
+    expect(t.log.requests.some((r) => r.tried[0] === A) && t.log.requests.some((r) => r.tried[0] === B)).toBe(true);
+    // A POST is not retried: the refusal is in the log with its reason.
+    t.endpoint(B).fail('reset', { delayMs: 3 });
+    await t.clock.run(t.mesh.request('http://orders/pay', { method: 'POST', body: 'x' }).catch(() => undefined));
+    expect(t.log.requests.at(-1)!.refusals).toEqual(['retry-refused: non-idempotent']);
+    await t.close();
+  });
+
   it('records refusals before any attempt (unknown service with egress deny, no endpoint)', async () => {
     const t = createTestMesh({ services: { orders: { endpoints: [] } }, egress: 'deny' });
     await expect(t.mesh.request('http://orders/')).rejects.toMatchObject({ code: 'MESH_NO_HEALTHY_ENDPOINT' });

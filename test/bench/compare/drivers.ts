@@ -1,0 +1,119 @@
+/**
+ * Load drivers: a closed loop (N callers back to back, for throughput and
+ * CPU per request) and an open loop at a fixed rate (for latency, measured
+ * from each request's SCHEDULED send time so a stalled client cannot hide
+ * its own queueing: coordinated-omission-safe).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Runner } from './variants.js';
+
+/** One closed-loop window. */
+export interface ClosedResult {
+  requests: number;
+  errors: number;
+  /** Responses with a status >= 500 (expected only in the failure scenario). */
+  serverErrors: number;
+  elapsedMs: number;
+  /** Client process CPU time (user + system) during the window, microseconds. */
+  cpuUs: number;
+  firstError?: string;
+}
+
+/** Runs `concurrency` callers back to back for `durationMs`. */
+export async function closedLoop(runner: Runner, concurrency: number, durationMs: number): Promise<ClosedResult> {
+  let requests = 0;
+  let errors = 0;
+  let serverErrors = 0;
+  let firstError: string | undefined;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const end = start + durationMs;
+  const caller = async () => {
+    while (performance.now() < end) {
+      try {
+        const status = await runner.send();
+        if (status >= 500) serverErrors++;
+        requests++;
+      } catch (error) {
+        errors++;
+        firstError ??= describeError(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const elapsedMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
+  return { requests, errors, serverErrors, elapsedMs, cpuUs: cpu.user + cpu.system, ...(firstError ? { firstError } : {}) };
+}
+
+/** One open-loop window. */
+export interface OpenResult {
+  /** Latency of each completed request from its scheduled send time, microseconds (unsorted). */
+  latenciesUs: Float64Array;
+  completed: number;
+  errors: number;
+  /** Requests sent more than 0.2 ms after their scheduled time (the client fell behind). */
+  late: number;
+  firstError?: string;
+}
+
+/**
+ * Sends `rate` requests per second for `durationMs`, on schedule, whatever
+ * the responses do; waits for the stragglers (at most 10 s).
+ */
+export async function openLoop(runner: Runner, rate: number, durationMs: number): Promise<OpenResult> {
+  const total = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const intervalMs = 1000 / rate;
+  const latencies = new Float64Array(total);
+  let completed = 0;
+  let errors = 0;
+  let late = 0;
+  let settled = 0;
+  let firstError: string | undefined;
+  let sent = 0;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const start = performance.now();
+
+  const fire = (scheduled: number) => {
+    runner.send().then(
+      () => {
+        latencies[completed++] = (performance.now() - scheduled) * 1000;
+        if (++settled === total) resolveDone();
+      },
+      (error: unknown) => {
+        errors++;
+        firstError ??= describeError(error);
+        if (++settled === total) resolveDone();
+      },
+    );
+  };
+  const tick = () => {
+    const now = performance.now();
+    while (sent < total) {
+      const scheduled = start + sent * intervalMs;
+      if (scheduled > now) break;
+      if (now - scheduled > 0.2) late++;
+      sent++;
+      fire(scheduled);
+    }
+    if (sent >= total) return;
+    // Timers fire up to a millisecond late, which would swamp microsecond differences: sleep with a
+    // timer only when the next send is far off, and poll with setImmediate (I/O still runs between
+    // polls) for the last 2 ms, like wrk2's pacing.
+    const wait = start + sent * intervalMs - performance.now();
+    if (wait > 2) setTimeout(tick, wait - 2);
+    else setImmediate(tick);
+  };
+  tick();
+  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, durationMs + 10_000))]);
+  return { latenciesUs: latencies.slice(0, completed), completed, errors, late, ...(firstError ? { firstError } : {}) };
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 200);
+  }
+  return String(error).slice(0, 200);
+}

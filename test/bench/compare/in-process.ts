@@ -1,0 +1,84 @@
+/**
+ * An in-process stand-in for an endpoint's connection pool: answers every
+ * request with 200 and a 1 KiB body on the next microtask, without sockets.
+ * The `pipeline` scenario runs the variants over it to measure the CPU the
+ * client-side code itself costs per request, free of network and scheduling
+ * noise (the other processes on the machine barely move it).
+ *
+ * It speaks undici 7's legacy handler API, like undici 7's MockAgent, so
+ * mesh variants reach it through meshlet's `transport` bridge: the mesh's
+ * figure therefore includes that bridge (an upper bound of the real path).
+ */
+import { Dispatcher } from 'undici';
+
+const BODY = Buffer.alloc(1024, 'a');
+const RAW_HEADERS = [
+  Buffer.from('content-type'),
+  Buffer.from('application/octet-stream'),
+  Buffer.from('content-length'),
+  Buffer.from(String(BODY.length)),
+];
+
+interface LegacyHandler {
+  onConnect?(abort: (reason?: Error) => void, context?: unknown): void;
+  onHeaders?(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[]): void;
+  onError?(error: Error): void;
+}
+
+const noop = () => {};
+const NO_TRAILERS: string[] = [];
+
+class Answer {
+  aborted = false;
+  constructor(readonly handler: LegacyHandler) {}
+  readonly abort = () => {
+    this.aborted = true;
+  };
+  run(): void {
+    const h = this.handler;
+    h.onConnect?.(this.abort);
+    if (this.aborted) return;
+    h.onHeaders?.(200, RAW_HEADERS, noop, 'OK');
+    if (this.aborted) return;
+    h.onData?.(BODY);
+    if (this.aborted) return;
+    h.onComplete?.(NO_TRAILERS);
+  }
+}
+
+/** A dispatcher that answers at once; one per endpoint origin. */
+export class InstantOrigin extends Dispatcher {
+  override dispatch(_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const answer = new Answer(handler as unknown as LegacyHandler);
+    queueMicrotask(() => answer.run());
+    return true;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    if (callback) return void queueMicrotask(callback);
+    return Promise.resolve();
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? a : b;
+    return this.close(callback as () => void);
+  }
+}
+
+/** A transport function giving each origin its own {@link InstantOrigin}. */
+export function instantTransport(): (origin: string) => Dispatcher {
+  const byOrigin = new Map<string, InstantOrigin>();
+  return (origin) => {
+    let d = byOrigin.get(origin);
+    if (!d) byOrigin.set(origin, (d = new InstantOrigin()));
+    return d;
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Runs ONE variant against the loopback target for a while, for profiling:
+ *
+ *   node --cpu-prof --cpu-prof-dir=.bench-out/prof --import tsx \
+ *     test/bench/compare/profile.ts mesh-request-balancing 10000 [in-process]
+ *   npx tsx test/bench/compare/hotspots.ts .bench-out/prof/<file>.cpuprofile
+ *
+ * Prints requests, client CPU per request and throughput.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { closedLoop } from './drivers.js';
+import { instantTransport } from './in-process.js';
+import type { TargetPorts } from './target.js';
+import { VARIANTS } from './variants.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+async function main(): Promise<void> {
+  const id = process.argv[2] ?? 'mesh-request-balancing';
+  const durationMs = Number(process.argv[3] ?? '10000');
+  const variant = VARIANTS.find((v) => v.id === id);
+  if (!variant) throw new Error(`unknown variant ${id}: ${VARIANTS.map((v) => v.id).join(', ')}`);
+  const target = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'target.ts'), '4'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: resolve(HERE, '../../..'),
+  });
+  const ports = await new Promise<TargetPorts>((ok) => {
+    createInterface({ input: target.stdout! }).once('line', (l) => ok(JSON.parse(l) as TargetPorts));
+  });
+  const inProcess = process.argv[4] === 'in-process';
+  const built = await variant.build({
+    origins: ports.small.map((p) => `http://127.0.0.1:${p}`),
+    path: '/',
+    connections: 8,
+    proxies: { haproxy: { unavailable: 'not in profile runs' }, nginx: { unavailable: 'not in profile runs' } },
+    ...(inProcess ? { transport: instantTransport() } : {}),
+  });
+  if ('unavailable' in built) throw new Error(built.unavailable);
+  await closedLoop(built, 32, 1000);
+  const r = await closedLoop(built, 32, durationMs);
+  await built.close();
+  target.stdin!.end();
+  target.kill('SIGTERM');
+  console.log(
+    `${id}: ${r.requests} requests, ${((r.requests / r.elapsedMs) * 1000).toFixed(0)} req/s, ${(r.cpuUs / r.requests).toFixed(1)} us CPU/request, ${r.errors} errors`,
+  );
+}
+
+void main();

@@ -1,0 +1,119 @@
+/** The shape of the side-by-side results JSON (docs/benchmarks-compare.json). */
+import type { Spread } from './stats.js';
+
+export type Mode = 'smoke' | 'quick' | 'full';
+
+export interface VariantInfo {
+  id: string;
+  label: string;
+  description: string;
+  /** Why the variant did not run (e.g. "n/a (not built yet: services.target.retry)"). */
+  unavailable?: string;
+}
+
+/** One variant in one round of a closed-loop scenario. */
+export interface ThroughputSample {
+  round: number;
+  variant: string;
+  rps: number;
+  requests: number;
+  errors: number;
+  serverErrors: number;
+  cpuUsPerReq: number;
+  targetCpuUsPerReq: number | null;
+  proxyCpuUsPerReq: number | null;
+  firstError?: string;
+}
+
+export interface ThroughputSummary {
+  rps: Spread;
+  /** Per-round throughput divided by the reference's in the same round. */
+  ratio: Spread;
+  cpuUsPerReq: Spread;
+  /** Client CPU per request minus the reference's, per round. */
+  addedCpuUs: Spread;
+  targetCpuUsPerReq: Spread;
+  proxyCpuUsPerReq: Spread | null;
+  errors: number;
+  firstError?: string;
+}
+
+export interface ThroughputScenario {
+  title: string;
+  bodyBytes: number;
+  serverDelayMs: number;
+  concurrency: number;
+  connectionsPerEndpoint: number;
+  endpoints: number;
+  rounds: number;
+  windowMs: number;
+  /** Variants that could not be built for this scenario, with the reason. */
+  unavailable?: Record<string, string>;
+  samples: ThroughputSample[];
+  summary: Record<string, ThroughputSummary>;
+}
+
+export interface LatencySummary {
+  samples: number;
+  errors: number;
+  late: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Percentile minus the reference's percentile (pooled samples), microseconds. */
+  added: { p50: number; p90: number; p99: number };
+  /** Per-round p99, for the spread. */
+  p99Rounds: Spread;
+}
+
+export interface LatencyScenario {
+  rate: number;
+  rounds: number;
+  windowMs: number;
+  endpoints: number;
+  /** Variants that could not be built for this scenario, with the reason. */
+  unavailable?: Record<string, string>;
+  summary: Record<string, LatencySummary>;
+}
+
+export interface MemoryResult {
+  endpoints: number;
+  heapBytes: number;
+  perEndpointBytes: number;
+}
+
+export interface LeakResult {
+  variant: string;
+  requests: number;
+  ok: number;
+  serverErrors: number;
+  errors: number;
+  samples: { requests: number; heapBytes: number }[];
+  /** Heap growth from the first checkpoint after warm-up to the last, bytes. */
+  growthBytes: number;
+  /** Least-squares slope over the checkpoints after warm-up, bytes per request. */
+  bytesPerRequest: number;
+}
+
+export interface CompareResults {
+  meta: {
+    date: string;
+    mode: Mode;
+    node: string;
+    undici: string;
+    cpuModel: string;
+    cores: number;
+    pinned: boolean;
+    loadAverageAtStart: number[];
+    proxies: Record<string, string>;
+    command: string;
+    durationS: number;
+    note: string;
+  };
+  variants: VariantInfo[];
+  throughput: Record<string, ThroughputScenario>;
+  latency?: LatencyScenario;
+  memory?: MemoryResult[];
+  leak?: LeakResult;
+}

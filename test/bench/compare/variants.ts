@@ -1,0 +1,353 @@
+/**
+ * Every client variant of the side-by-side benchmark, declared in ONE place.
+ *
+ * A variant builds a {@link Runner} that sends one request and reads its
+ * body. Mesh variants build their MeshClient from a config; when the config
+ * names an option this build of meshlet does not have yet, `new MeshClient`
+ * throws MeshConfigError and the variant is reported as
+ * "n/a (not built yet)" instead of failing the run. So variants for features
+ * being built elsewhere (resilience, OpenTelemetry) are declared here already
+ * and switch themselves on when the options exist.
+ */
+import { setMaxListeners } from 'node:events';
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleAll,
+  retry,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import { Pool, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici';
+import { MeshClient, MeshConfigError, type MeshClientOptions } from '../../../src/index.js';
+
+/** Sends one request, reads the whole body, resolves with the status code. */
+export interface Runner {
+  send(): Promise<number>;
+  /** Called between rounds (e.g. drop recorded spans so memory stays flat). */
+  endRound?(): void;
+  close(): Promise<void>;
+}
+
+/** What a variant may use: the endpoints of one target profile, and the proxies in front of them. */
+export interface VariantContext {
+  /** Target endpoint origins, e.g. `http://127.0.0.1:41234`. */
+  readonly origins: readonly string[];
+  /** The path every request asks for. */
+  readonly path: string;
+  /** Connections per endpoint (the same for every variant; proxies get this × endpoints). */
+  readonly connections: number;
+  /** A proxy's origin in front of the same endpoints, by proxy name; or why it is missing. */
+  readonly proxies: Readonly<Record<'haproxy' | 'nginx', string | { unavailable: string }>>;
+  /**
+   * In-process scenario: the dispatcher standing in for each endpoint's
+   * connection pool (raw variants use it directly, mesh variants through
+   * the client option `transport`). Absent: real sockets.
+   */
+  readonly transport?: (origin: string) => Dispatcher;
+}
+
+/** Why a variant could not be built. */
+export interface Unavailable {
+  readonly unavailable: string;
+}
+
+/** One client variant. */
+export interface Variant {
+  /** Stable id used in results JSON and `--variants`. */
+  readonly id: string;
+  /** Label in tables and the chart. */
+  readonly label: string;
+  /** Short description for the docs. */
+  readonly description: string;
+  build(ctx: VariantContext): Promise<Runner | Unavailable>;
+}
+
+/** The reference every ratio is computed against. */
+export const REFERENCE_ID = 'undici-request';
+
+/** Policy blocks turned off for "balancing only" (dropped when this build does not know them). */
+const POLICIES_OFF: Record<string, unknown> = {
+  retry: false,
+  timeout: false,
+  circuitBreaker: false,
+  outlierDetection: false,
+  hedge: false,
+  bulkhead: false,
+};
+
+/**
+ * The full default stack, spelled out with the contract names of DESIGN.md:
+ * retry (with its default budget), per-try and total timeouts, a breaker per
+ * endpoint and outlier detection.
+ */
+const FULL_STACK: Record<string, unknown> = {
+  retry: { attempts: 3, retryOn: ['connect-failure', 'reset', 'gateway-error'] },
+  timeout: { perTryMs: 1000, totalMs: 3000 },
+  circuitBreaker: { consecutiveFailures: 5, halfOpenAfterMs: 10_000 },
+  outlierDetection: { consecutive5xx: 5 },
+};
+
+/** The MeshClient options of a variant: one service `target` over the context's endpoints. */
+export function meshOptions(ctx: VariantContext, service: Record<string, unknown>, client: Record<string, unknown> = {}): MeshClientOptions {
+  return {
+    ...client,
+    ...(ctx.transport ? { transport: ctx.transport } : {}),
+    services: {
+      target: {
+        endpoints: [...ctx.origins],
+        loadBalancer: 'round-robin',
+        connection: { maxConnections: ctx.connections, pipelining: 1 },
+        ...service,
+      },
+    },
+  } as MeshClientOptions;
+}
+
+/** `new MeshClient(options)`, or why this build cannot (an option it does not have yet). */
+export function tryMesh(options: MeshClientOptions): MeshClient | Unavailable {
+  try {
+    return new MeshClient(options);
+  } catch (error) {
+    if (error instanceof MeshConfigError) {
+      const paths = error.issues.map((i) => i.path).join(', ');
+      return { unavailable: `n/a (not built yet: ${paths})` };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Builds a mesh with `policiesOff` merged in, dropping those of its keys this
+ * build rejects as unknown (a policy that does not exist is off anyway).
+ */
+function meshWithOptionalOff(ctx: VariantContext): MeshClient | Unavailable {
+  let off = { ...POLICIES_OFF };
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      return new MeshClient(meshOptions(ctx, off));
+    } catch (error) {
+      if (!(error instanceof MeshConfigError)) throw error;
+      const rejected = new Set(error.issues.map((i) => i.path.split('.')[2]).filter((k): k is string => k !== undefined));
+      const unknownOnly = [...rejected].every((k) => k in POLICIES_OFF);
+      if (!unknownOnly) return { unavailable: `n/a (${error.issues.map((i) => i.path).join(', ')})` };
+      off = Object.fromEntries(Object.entries(off).filter(([k]) => !rejected.has(k)));
+    }
+  }
+  return tryMesh(meshOptions(ctx, off));
+}
+
+/** A Pool per origin and a hand-written round robin over them (what the raw references use). */
+function pools(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], connections: number): { urls: string[]; pools: Dispatcher[] } {
+  const transport = ctx.transport;
+  return {
+    urls: origins.map((o) => o),
+    pools: origins.map((o) => (transport ? transport(o) : new Pool(o, { connections, pipelining: 1, keepAliveTimeout: 60_000 }))),
+  };
+}
+
+function meshRequestRunner(mesh: MeshClient, path: string): Runner {
+  const url = `http://target${path}`;
+  return {
+    async send() {
+      const { statusCode, body } = await mesh.request(url);
+      await body.arrayBuffer();
+      return statusCode;
+    },
+    close: () => mesh.close(),
+  };
+}
+
+function rawRequestRunner(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], path: string, connections: number): Runner {
+  const { urls, pools: ps } = pools(ctx, origins, connections);
+  const full = urls.map((u) => `${u}${path}`);
+  let next = 0;
+  return {
+    async send() {
+      const i = next;
+      next = i + 1 === ps.length ? 0 : i + 1;
+      const { statusCode, body } = await undiciRequest(full[i]!, { dispatcher: ps[i] });
+      await body.arrayBuffer();
+      return statusCode;
+    },
+    close: async () => {
+      await Promise.all(ps.map((p) => p.close()));
+    },
+  };
+}
+
+/** Optional OpenTelemetry SDK 2.x (dev dependencies): tracer and meter providers recording to memory. */
+async function otelInMemory(): Promise<{ client: Record<string, unknown>; reset(): void; shutdown(): Promise<void> } | Unavailable> {
+  const traceSpec = '@opentelemetry/sdk-trace-base';
+  const metricsSpec = '@opentelemetry/sdk-metrics';
+  let traceMod: Record<string, unknown>;
+  let metricsMod: Record<string, unknown>;
+  try {
+    traceMod = (await import(traceSpec)) as Record<string, unknown>;
+    metricsMod = (await import(metricsSpec)) as Record<string, unknown>;
+  } catch {
+    return { unavailable: 'n/a (OpenTelemetry SDK 2.x not installed: @opentelemetry/sdk-trace-base, @opentelemetry/sdk-metrics)' };
+  }
+  type Ctor = new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
+  const spans = new (traceMod.InMemorySpanExporter as Ctor)();
+  const processor = new (traceMod.SimpleSpanProcessor as Ctor)(spans);
+  const tracerProvider = new (traceMod.BasicTracerProvider as Ctor)({ spanProcessors: [processor] });
+  const temporality = (metricsMod.AggregationTemporality as Record<string, unknown>).CUMULATIVE;
+  const metrics = new (metricsMod.InMemoryMetricExporter as Ctor)(temporality);
+  const reader = new (metricsMod.PeriodicExportingMetricReader as Ctor)({ exporter: metrics, exportIntervalMillis: 1000 });
+  const meterProvider = new (metricsMod.MeterProvider as Ctor)({ readers: [reader] });
+  return {
+    client: { telemetry: { tracerProvider, meterProvider } },
+    reset: () => {
+      spans.reset!();
+      metrics.reset!();
+    },
+    shutdown: async () => {
+      await tracerProvider.shutdown!();
+      await meterProvider.shutdown!();
+    },
+  };
+}
+
+function proxyVariant(name: 'haproxy' | 'nginx', label: string): Variant {
+  return {
+    id: name,
+    label,
+    description: `undici.request through a ${name === 'haproxy' ? 'HAProxy' : 'nginx'} hop on loopback (started by the bench; one thread/worker, keep-alive, round robin over the same endpoints)`,
+    async build(ctx) {
+      if (ctx.transport) return { unavailable: 'no sockets in this scenario' };
+      const origin = ctx.proxies[name];
+      if (typeof origin !== 'string') return origin;
+      return rawRequestRunner(ctx, [origin], ctx.path, ctx.connections * ctx.origins.length);
+    },
+  };
+}
+
+/** All variants, in table order. The first is the reference. */
+export const VARIANTS: readonly Variant[] = [
+  {
+    id: REFERENCE_ID,
+    label: 'undici.request (raw)',
+    description: 'undici.request with a Pool per endpoint and a hand-written round robin: the reference (1.00)',
+    build: async (ctx) => rawRequestRunner(ctx, ctx.origins, ctx.path, ctx.connections),
+  },
+  {
+    id: 'undici-fetch',
+    label: 'undici fetch (raw)',
+    description: "undici's fetch with a Pool per endpoint and a hand-written round robin",
+    async build(ctx) {
+      const { urls, pools: ps } = pools(ctx, ctx.origins, ctx.connections);
+      const full = urls.map((u) => `${u}${ctx.path}`);
+      let next = 0;
+      return {
+        async send() {
+          const i = next;
+          next = i + 1 === ps.length ? 0 : i + 1;
+          const res = await undiciFetch(full[i]!, { dispatcher: ps[i] });
+          await res.arrayBuffer();
+          return res.status;
+        },
+        close: async () => {
+          await Promise.all(ps.map((p) => p.close()));
+        },
+      };
+    },
+  },
+  {
+    id: 'mesh-request-balancing',
+    label: 'MeshClient.request (balancing only)',
+    description: 'MeshClient.request, round robin, every resilience policy off',
+    async build(ctx) {
+      const mesh = meshWithOptionalOff(ctx);
+      return 'unavailable' in mesh ? mesh : meshRequestRunner(mesh, ctx.path);
+    },
+  },
+  {
+    id: 'mesh-request-full',
+    label: 'MeshClient.request (full stack)',
+    description: 'MeshClient.request with retry + budget, timeouts, breakers and outlier detection, telemetry off',
+    async build(ctx) {
+      const mesh = tryMesh(meshOptions(ctx, FULL_STACK));
+      return 'unavailable' in mesh ? mesh : meshRequestRunner(mesh, ctx.path);
+    },
+  },
+  {
+    id: 'mesh-request-full-otel',
+    label: 'MeshClient.request (full stack + OTel)',
+    description: 'the full stack with an OpenTelemetry SDK 2.x tracer and meter provider recording to memory',
+    async build(ctx) {
+      const otel = await otelInMemory();
+      if ('unavailable' in otel) return otel;
+      const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
+      if ('unavailable' in mesh) {
+        await otel.shutdown();
+        return mesh;
+      }
+      const runner = meshRequestRunner(mesh, ctx.path);
+      return {
+        send: runner.send,
+        endRound: otel.reset,
+        close: async () => {
+          await runner.close();
+          await otel.shutdown();
+        },
+      };
+    },
+  },
+  {
+    id: 'mesh-fetch',
+    label: 'MeshClient.fetch (defaults)',
+    description: "MeshClient.fetch with the service's default policies",
+    async build(ctx) {
+      const mesh = tryMesh(meshOptions(ctx, {}));
+      if ('unavailable' in mesh) return mesh;
+      const url = `http://target${ctx.path}`;
+      return {
+        async send() {
+          const res = await mesh.fetch(url);
+          await res.arrayBuffer();
+          return res.status;
+        },
+        close: () => mesh.close(),
+      };
+    },
+  },
+  {
+    id: 'cockatiel-fetch',
+    label: 'cockatiel + undici fetch',
+    description:
+      'what a user would hand-write: cockatiel retry (2 attempts, exponential backoff) + consecutive breaker (5) + 1 s timeout around undici fetch, hand-written round robin',
+    async build(ctx) {
+      const { urls, pools: ps } = pools(ctx, ctx.origins, ctx.connections);
+      const full = urls.map((u) => `${u}${ctx.path}`);
+      const policy = wrap(
+        retry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+        circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+        timeout(1000, TimeoutStrategy.Cooperative),
+      );
+      // cockatiel links every call's signal to the one given to execute() (by default one shared
+      // signal), so 32 concurrent calls trip Node's MaxListeners warning: give it our own, unlimited.
+      const root = new AbortController().signal;
+      setMaxListeners(0, root);
+      let next = 0;
+      return {
+        send: () =>
+          policy.execute(async ({ signal }) => {
+            const i = next;
+            next = i + 1 === ps.length ? 0 : i + 1;
+            const res = await undiciFetch(full[i]!, { dispatcher: ps[i], signal });
+            await res.arrayBuffer();
+            if (res.status >= 500) throw new Error(`status ${res.status}`);
+            return res.status;
+          }, root),
+        close: async () => {
+          await Promise.all(ps.map((p) => p.close()));
+        },
+      };
+    },
+  },
+  proxyVariant('haproxy', 'HAProxy hop'),
+  proxyVariant('nginx', 'nginx hop'),
+];

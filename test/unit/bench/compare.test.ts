@@ -1,0 +1,194 @@
+import { crc32, inflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { closedLoop, openLoop } from '../../bench/compare/drivers.js';
+import { instantTransport } from '../../bench/compare/in-process.js';
+import { barChart } from '../../bench/compare/png.js';
+import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
+import type { CompareResults, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
+import { median, percentile, slope, spread } from '../../bench/compare/stats.js';
+import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
+
+const ctx: VariantContext = {
+  origins: ['http://127.0.0.1:10001', 'http://127.0.0.1:10002'],
+  path: '/',
+  connections: 4,
+  proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
+  transport: instantTransport(),
+};
+
+async function build(id: string): Promise<Runner | { unavailable: string }> {
+  return VARIANTS.find((v) => v.id === id)!.build(ctx);
+}
+
+describe('bench compare: statistics', () => {
+  it('computes medians, nearest-rank percentiles, spreads and slopes', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+    expect([percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), percentile(sorted, 100)]).toEqual([50, 90, 99, 100]);
+    expect(spread([3, Number.NaN, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(slope([0, 1, 2, 3], [10, 12, 14, 16])).toBeCloseTo(2, 10);
+  });
+});
+
+describe('bench compare: PNG chart', () => {
+  it('writes a valid RGB PNG whose chunks carry correct CRCs and whose pixels are drawn', () => {
+    const png = barChart('T', 'S', [{ label: 'a', value: 1, min: 0.9, max: 1.1 }, { label: 'b', note: 'N/A' }], [{ at: 1, label: '1.00' }]);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const types: string[] = [];
+    let width = 0;
+    let height = 0;
+    const idat: Buffer[] = [];
+    for (let at = 8; at < png.length; ) {
+      const length = png.readUInt32BE(at);
+      const type = png.toString('ascii', at + 4, at + 8);
+      const data = png.subarray(at + 8, at + 8 + length);
+      expect(png.readUInt32BE(at + 8 + length)).toBe(crc32(png.subarray(at + 4, at + 8 + length)) >>> 0);
+      types.push(type);
+      if (type === 'IHDR') {
+        width = data.readUInt32BE(0);
+        height = data.readUInt32BE(4);
+        expect([data[8], data[9]]).toEqual([8, 2]);
+      }
+      if (type === 'IDAT') idat.push(data);
+      at += 12 + length;
+    }
+    expect(types).toEqual(['IHDR', 'IDAT', 'IEND']);
+    const raw = inflateSync(Buffer.concat(idat));
+    expect(raw.length).toBe(height * (width * 3 + 1));
+    const inked = raw.filter((b, i) => i % (width * 3 + 1) !== 0 && b !== 255).length;
+    expect(inked).toBeGreaterThan(100);
+  });
+});
+
+describe('bench compare: variants', () => {
+  it('the reference and MeshClient.request (balancing only) answer over the same endpoints', async () => {
+    for (const id of [REFERENCE_ID, 'mesh-request-balancing', 'mesh-fetch', 'undici-fetch', 'cockatiel-fetch']) {
+      const runner = await build(id);
+      if ('unavailable' in runner) throw new Error(`${id}: ${runner.unavailable}`);
+      expect([await runner.send(), await runner.send()]).toEqual([200, 200]);
+      await runner.close();
+    }
+  });
+
+  it('a variant needing options this build lacks is n/a with the offending paths, never a failure', async () => {
+    for (const id of ['mesh-request-full']) {
+      const built = await build(id);
+      if ('unavailable' in built) expect(built.unavailable).toMatch(/^n\/a \(not built yet: services\.target\./);
+      else {
+        expect(await built.send()).toBe(200);
+        await built.close();
+      }
+    }
+  });
+
+  it('proxy variants say why they cannot run without sockets', async () => {
+    expect(await build('haproxy')).toEqual({ unavailable: 'no sockets in this scenario' });
+  });
+});
+
+describe('bench compare: drivers', () => {
+  it('the closed loop counts requests and the open loop sends on schedule', async () => {
+    const runner = (await build(REFERENCE_ID)) as Runner;
+    const closed = await closedLoop(runner, 4, 100);
+    expect(closed.requests).toBeGreaterThan(0);
+    expect(closed.errors).toBe(0);
+    const open = await openLoop(runner, 200, 200);
+    expect(open.completed).toBe(40);
+    expect(open.errors).toBe(0);
+    expect(Math.min(...open.latenciesUs)).toBeGreaterThanOrEqual(0);
+    await runner.close();
+  });
+});
+
+describe('bench compare: report', () => {
+  const summary = (ratio: number, cpu: number, added: number): ThroughputSummary => ({
+    rps: spread([1000 * ratio]),
+    ratio: spread([ratio]),
+    cpuUsPerReq: spread([cpu]),
+    addedCpuUs: spread([added]),
+    targetCpuUsPerReq: spread([10]),
+    proxyCpuUsPerReq: null,
+    errors: 0,
+  });
+  const sample = (variant: string, rps: number): ThroughputSample => ({
+    round: 0,
+    variant,
+    rps,
+    requests: rps,
+    errors: 0,
+    serverErrors: 0,
+    cpuUsPerReq: 1,
+    targetCpuUsPerReq: null,
+    proxyCpuUsPerReq: null,
+  });
+  const results: CompareResults = {
+    meta: {
+      date: '2026-01-01T00:00:00.000Z',
+      mode: 'quick',
+      node: 'v20',
+      undici: '7',
+      cpuModel: 'cpu',
+      cores: 2,
+      pinned: true,
+      loadAverageAtStart: [0.1, 0.1, 0.1],
+      proxies: {},
+      command: '',
+      durationS: 1,
+      note: 'quiet',
+    },
+    variants: [
+      { id: REFERENCE_ID, label: 'raw', description: 'raw' },
+      { id: 'mesh-request-balancing', label: 'mesh', description: 'mesh' },
+      { id: 'mesh-request-full', label: 'full', description: 'full', unavailable: 'n/a (not built yet: services.target.retry)' },
+      { id: 'haproxy', label: 'hap', description: 'hap' },
+    ],
+    throughput: {
+      saturation: {
+        title: 'Saturation',
+        bodyBytes: 1024,
+        serverDelayMs: 0,
+        concurrency: 1,
+        connectionsPerEndpoint: 1,
+        endpoints: 1,
+        rounds: 1,
+        windowMs: 1,
+        samples: [sample(REFERENCE_ID, 1000), sample('mesh-request-balancing', 900), sample('haproxy', 500)],
+        summary: { [REFERENCE_ID]: summary(1, 20, 0), 'mesh-request-balancing': summary(0.9, 32, 12), haproxy: summary(0.5, 15, -5) },
+      },
+    },
+    memory: [{ endpoints: 10_000, heapBytes: 5_000_000, perEndpointBytes: 500 }],
+  };
+
+  it('judges the targets on balancing only while the full stack is not built, and says so', () => {
+    const verdicts = evaluateTargets(results).map((t) => [t.target.split(' (')[0], t.pass]);
+    expect(verdicts).toEqual([
+      ['full default stack ≥ 0.85× raw undici.request', true],
+      ['stretch: ≥ 0.95× raw with telemetry off', false],
+      ['≥ 1.6× the HAProxy hop', true],
+      ['p99 lower than the HAProxy hop', null],
+      ['added latency ≤ 25 µs p50 at 1,000 req/s', null],
+      ['added latency ≤ 100 µs p99 at 1,000 req/s', null],
+      ['added client CPU ≤ 10 µs per request', false],
+      ['≤ 1 KB heap per endpoint at 10,000 endpoints', true],
+      ['heap flat over a long run with 30% failures', null],
+    ]);
+    expect(evaluateTargets(results)[0]!.note).toMatch(/balancing only/);
+  });
+
+  it('renders the four sections docs/benchmarks.md takes from this suite', () => {
+    const md = renderMarkdown(results);
+    const headings = md.split('\n').filter((l) => l.startsWith('## '));
+    expect(headings).toEqual([
+      '## Targets',
+      '## Side by side',
+      '## Latency at 1,000 requests/s',
+      '## CPU per request',
+      '## Memory',
+      '## Method',
+      '## Machine',
+      '## How to reproduce',
+    ]);
+    expect(md).toContain('| full | n/a (not built yet: services.target.retry) |');
+  });
+});
