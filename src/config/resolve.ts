@@ -93,8 +93,10 @@ const SHARED_KEYS = [
   'faults',
   ...RESILIENCE_KEYS,
 ] as const;
-const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
-const DEFAULTS_KEYS = SHARED_KEYS;
+/** Keys a service may set (`auth` is a function: code only, not in the file format). */
+export const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
+/** Keys `defaults` may set. */
+export const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
