@@ -8,6 +8,28 @@
  * objects) cannot be written in a file and are not in the schema.
  */
 
+import type { HealthCheckOptions } from '../health/options.js';
+import type { Route, RouteMatch, SlowStartOptions, SplitDestination } from '../routing/types.js';
+import type { IdentityOptions, TlsOptions } from '../security/types.js';
+import type { FaultSpec } from './faults.js';
+import type {
+  BackoffOptions,
+  BulkheadOptions,
+  CircuitBreakerOptions,
+  CircuitBreakerSettings,
+  ConnectionOptions,
+  FailurePercentageEjectionOptions,
+  HedgeOptions,
+  MeshConfig,
+  OutlierDetectionOptions,
+  RetryBudgetOptions,
+  RetryOptions,
+  ServiceOptions,
+  SharedServiceOptions,
+  SuccessRateEjectionOptions,
+  TimeoutOptions,
+} from './types.js';
+
 /** The subset of JSON Schema (draft 2020-12) the config schema uses. */
 export interface JsonSchema {
   /** JSON Schema keyword. */
@@ -50,7 +72,14 @@ export interface JsonSchema {
   pattern?: string;
 }
 
-const obj = (description: string, properties: Record<string, JsonSchema>, required?: string[]): JsonSchema => ({
+/**
+ * The schemas of the properties of `T`: exactly its keys, none missing, none
+ * extra, so the schema cannot drift from the TypeScript option types
+ * (src/config/types.ts) without a compile error.
+ */
+type Props<T> = { [K in keyof Required<T>]-?: JsonSchema };
+
+const obj = <T = Record<string, unknown>>(description: string, properties: Props<T>, required?: (keyof T & string)[]): JsonSchema => ({
   type: 'object',
   description,
   properties,
@@ -79,10 +108,10 @@ const strings = (description: string): JsonSchema => ({ type: 'object', descript
 const percent = (description: string) => num(description, 0, 100);
 
 const FAULTS = orFalse(
-  obj('Istio-style fault injection before sending; a route\'s faults replace the service\'s. Default off. See docs/fault-injection.md.', {
-    delay: obj('Delay a share of requests.', { percent: percent('Share of requests delayed, 0 to 100.'), ms: num('The delay in milliseconds.', 0) }, ['percent', 'ms']),
+  obj<FaultSpec>('Istio-style fault injection before sending; a route\'s faults replace the service\'s. Default off. See docs/fault-injection.md.', {
+    delay: obj<NonNullable<FaultSpec['delay']>>('Delay a share of requests.', { percent: percent('Share of requests delayed, 0 to 100.'), ms: num('The delay in milliseconds.', 0) }, ['percent', 'ms']),
     abort: {
-      ...obj('Abort a share of requests with a status or a transport error (exactly one).', {
+      ...obj<NonNullable<FaultSpec['abort']>>('Abort a share of requests with a status or a transport error (exactly one).', {
         percent: percent('Share of requests aborted, 0 to 100.'),
         status: int('Answer with this HTTP status.', 200, 599),
         error: oneOf('Fail with this transport error instead.', ['connect-refused', 'connect-timeout', 'reset', 'timeout']),
@@ -98,7 +127,7 @@ const TLS_SOURCE: JsonSchema = {
 
 const LB_POLICIES = ['round-robin', 'weighted-round-robin', 'random', 'least-request', 'peak-ewma', 'ring-hash', 'maglev'];
 
-const BREAKER_SETTINGS: Record<string, JsonSchema> = {
+const BREAKER_SETTINGS: Props<CircuitBreakerSettings> = {
   mode: oneOf('`consecutive` or `sampling`. Default `consecutive`.', ['consecutive', 'sampling']),
   consecutiveFailures: int('Failures in a row that open the breaker. Default 5.', 1),
   failureRatePercent: { ...num('Failure percentage over the window that opens it (sampling), > 0. Default 50.', undefined, 100), exclusiveMinimum: 0 },
@@ -108,13 +137,13 @@ const BREAKER_SETTINGS: Record<string, JsonSchema> = {
   count5xx: bool('Count 5xx responses as failures. Default false for endpoints, true for the service breaker.'),
 };
 
-const EJECTION_COMMON = {
+const EJECTION_COMMON: Props<Pick<SuccessRateEjectionOptions, 'enforcementPercent' | 'minimumHosts'>> = {
   enforcementPercent: percent('Probability (percent) that a detected outlier is ejected. Default 100.'),
   minimumHosts: int('Endpoints with enough volume needed for the check. Default 5.', 1),
 };
 
 /** Options a service can set and `defaults` can set for every service. */
-const SHARED: Record<string, JsonSchema> = {
+const SHARED: Props<SharedServiceOptions> = {
   loadBalancer: {
     description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
     anyOf: [
@@ -122,7 +151,7 @@ const SHARED: Record<string, JsonSchema> = {
       { type: 'object', properties: { policy: { type: 'string', enum: LB_POLICIES } }, required: ['policy'], additionalProperties: true },
     ],
   },
-  connection: obj('Pool settings for each endpoint.', {
+  connection: obj<ConnectionOptions>('Pool settings for each endpoint.', {
     maxConnections: int('Most sockets per endpoint. Default 64.', 1),
     pipelining: int('Requests pipelined per socket. Default 1.', 1, 100),
     connectTimeoutMs: int('Time to connect, in milliseconds. Default 10,000.', 1),
@@ -131,19 +160,19 @@ const SHARED: Record<string, JsonSchema> = {
   overprovisioningFactor: num("Envoy's overprovisioning factor for priority and locality spill-over. Default 1.4.", 1, 100),
   panicThreshold: percent('Panic threshold in percent (0 disables). Default 50.'),
   slowStart: orFalse(
-    obj('Ramp the weight of new endpoints. Default off.', {
+    obj<SlowStartOptions>('Ramp the weight of new endpoints. Default off.', {
       windowMs: int('How long the ramp lasts, in milliseconds.', 1),
       minWeightPercent: num('Starting weight, in percent of the configured weight. Default 10.', 1, 100),
     }, ['windowMs']),
   ),
   tls: orFalse(
-    obj('TLS and mTLS for `https://` endpoints. See docs/security.md.', {
+    obj<TlsOptions>('TLS and mTLS for `https://` endpoints. See docs/security.md.', {
       ca: TLS_SOURCE,
       cert: TLS_SOURCE,
       key: TLS_SOURCE,
       servername: str('SNI and the name checked in the certificate. Default: the endpoint host.'),
       minVersion: oneOf("Lowest TLS version. Default 'TLSv1.2'.", ['TLSv1.2', 'TLSv1.3']),
-      identity: obj('SPIFFE identity the servers must prove (implies requireTls; needs ca).', {
+      identity: obj<IdentityOptions>('SPIFFE identity the servers must prove (implies requireTls; needs ca).', {
         trustDomain: str('The trust domain, e.g. `example.org`.'),
         allow: { type: 'array', description: 'Allowed SPIFFE IDs.', items: { type: 'string' } },
       }),
@@ -158,7 +187,7 @@ const SHARED: Record<string, JsonSchema> = {
   ),
   requireTls: bool('Refuse plaintext endpoints. Default false.'),
   healthCheck: orFalse(
-    obj('Active health checking. Default off. See docs/health-checking.md.', {
+    obj<Omit<HealthCheckOptions, 'check'>>('Active health checking. Default off. See docs/health-checking.md.', {
       type: oneOf("'http' or 'tcp'. Default 'http'.", ['http', 'tcp']),
       path: str('The HTTP path checked. Default `/healthz`.'),
       intervalMs: int('Time between checks, in milliseconds. Default 5,000.', 1),
@@ -174,16 +203,16 @@ const SHARED: Record<string, JsonSchema> = {
   ),
   faults: FAULTS,
   retry: orFalse(
-    obj('Retries. Default on. See docs/retries.md.', {
+    obj<RetryOptions>('Retries. Default on. See docs/retries.md.', {
       attempts: int('Tries in all, the first included. Default 3.', 1, 10),
       retryOn: {
         type: 'array',
         description: 'What may be retried. Default connect-failure, refused, reset, gateway-error, timeout.',
         items: { type: 'string', enum: ['connect-failure', 'refused', 'reset', '5xx', 'gateway-error', 'retriable-status-codes', 'timeout'] },
       },
-      backoff: orFalse(obj('Full-jitter exponential backoff. Default { baseMs: 25, maxMs: 250 }.', { baseMs: num('First delay bound, ms. Default 25.', 0), maxMs: num('Largest delay bound, ms (>= baseMs). Default 250.', 0) })),
+      backoff: orFalse(obj<BackoffOptions>('Full-jitter exponential backoff. Default { baseMs: 25, maxMs: 250 }.', { baseMs: num('First delay bound, ms. Default 25.', 0), maxMs: num('Largest delay bound, ms (>= baseMs). Default 250.', 0) })),
       budget: orFalse(
-        obj('The retry budget. Default { percent: 20, minRetriesPerSecond: 10, ttlMs: 10000 }.', {
+        obj<RetryBudgetOptions>('The retry budget. Default { percent: 20, minRetriesPerSecond: 10, ttlMs: 10000 }.', {
           percent: num('Retries allowed as a percentage of requests. Default 20.', 0, 1000),
           minRetriesPerSecond: num('Retries always allowed per second. Default 10.', 0),
           ttlMs: int('The counting window, ms. Default 10,000.', 100, 600_000),
@@ -196,13 +225,13 @@ const SHARED: Record<string, JsonSchema> = {
     }),
   ),
   timeout: orFalse(
-    obj('Deadlines. Default none. See docs/timeouts.md.', {
+    obj<TimeoutOptions>('Deadlines. Default none. See docs/timeouts.md.', {
       perTryMs: int('Each try, until response headers, ms. Must be <= totalMs.', 1),
       totalMs: int('The whole request, ms.', 1),
     }),
   ),
   circuitBreaker: orFalse(
-    obj('Circuit breakers per endpoint (and optionally per service). See docs/circuit-breakers.md.', {
+    obj<CircuitBreakerOptions>('Circuit breakers per endpoint (and optionally per service). See docs/circuit-breakers.md.', {
       ...BREAKER_SETTINGS,
       service: {
         description: 'The per-service breaker: settings, true for the defaults, or false (default).',
@@ -211,7 +240,7 @@ const SHARED: Record<string, JsonSchema> = {
     }),
   ),
   outlierDetection: orFalse(
-    obj('Passive outlier detection. Default on. See docs/outlier-detection.md.', {
+    obj<OutlierDetectionOptions>('Passive outlier detection. Default on. See docs/outlier-detection.md.', {
       consecutive5xx: orFalse(int('5xx in a row that eject. Default 5.', 1)),
       consecutiveGatewayFailure: orFalse(int('502/503/504 in a row that eject. Default off.', 1)),
       consecutiveLocalOriginFailure: orFalse(int('Transport failures in a row that eject. Default off.', 1)),
@@ -220,14 +249,14 @@ const SHARED: Record<string, JsonSchema> = {
       maxEjectionTimeMs: int('Longest ejection, ms. Default 300,000.', 1),
       maxEjectionPercent: percent('Most endpoints ejected at once, percent. Default 10.'),
       successRate: orFalse(
-        obj('Success-rate ejection. Default on.', {
+        obj<SuccessRateEjectionOptions>('Success-rate ejection. Default on.', {
           stdevFactor: num('Eject below mean - stdevFactor x stdev. Default 1.9.', 0),
           ...EJECTION_COMMON,
           requestVolume: int('Requests needed in the interval. Default 100.', 1),
         }),
       ),
       failurePercentage: orFalse(
-        obj('Failure-percentage ejection. Default off.', {
+        obj<FailurePercentageEjectionOptions>('Failure-percentage ejection. Default off.', {
           threshold: percent('Eject at or above this failure percentage. Default 85.'),
           ...EJECTION_COMMON,
           requestVolume: int('Requests needed in the interval. Default 50.', 1),
@@ -236,13 +265,13 @@ const SHARED: Record<string, JsonSchema> = {
     }),
   ),
   bulkhead: orFalse(
-    obj('Concurrency limit per service. Default off. See docs/bulkheads.md.', {
+    obj<BulkheadOptions>('Concurrency limit per service. Default off. See docs/bulkheads.md.', {
       maxConcurrent: int('Requests in flight at once. Default 1,024.', 1),
       maxPending: int('Requests waiting for a slot. Default 0.', 0),
     }),
   ),
   hedge: orFalse(
-    obj('Hedged requests for idempotent calls. Default off. See docs/hedging.md.', {
+    obj<HedgeOptions>('Hedged requests for idempotent calls. Default off. See docs/hedging.md.', {
       delayMs: num('Send the backup after this many ms. Default: the observed percentile.', 0),
       percentile: num('Latency percentile used without delayMs. Default 95.', 1, 99.9),
       minSamples: int('Latencies needed before the percentile is trusted. Default 20.', 1),
@@ -291,11 +320,11 @@ const DISCOVERY: JsonSchema = {
   anyOf: [DISCOVERY_SPEC, { type: 'array', items: DISCOVERY_SPEC, minItems: 1 }],
 };
 
-const ROUTE = obj(
+const ROUTE = obj<Route>(
   'A routing rule: the first route whose match holds decides where a request goes.',
   {
     name: str('A name for telemetry. Default `route-<index>`.'),
-    match: obj('When the route applies; all given conditions must hold.', {
+    match: obj<RouteMatch>('When the route applies; all given conditions must hold.', {
       path: {
         description: 'The path: `{ exact }`, `{ prefix }` or `{ regex }`.',
         anyOf: [
@@ -312,7 +341,7 @@ const ROUTE = obj(
       type: 'array',
       description: 'Weighted destinations; weights must sum to more than 0.',
       minItems: 1,
-      items: obj('One destination: a label subset, another service, or the whole service.', {
+      items: obj<SplitDestination>('One destination: a label subset, another service, or the whole service.', {
         weight: num('Relative share, >= 0.', 0),
         subset: { type: 'object', description: 'Endpoint labels to match.', additionalProperties: { type: 'string' } },
         service: str('Another configured service.'),
@@ -323,7 +352,7 @@ const ROUTE = obj(
   ['split'],
 );
 
-const SERVICE = obj('One service: its endpoints, routes and policies (each overrides `defaults`).', {
+const SERVICE = obj<Omit<ServiceOptions, 'auth'>>('One service: its endpoints, routes and policies (each overrides `defaults`).', {
   endpoints: { type: 'array', description: 'The endpoints. Default none (or discovery).', items: ENDPOINT },
   discovery: DISCOVERY,
   routes: { type: 'array', description: 'Routing rules, first match wins.', items: ROUTE },
@@ -336,7 +365,7 @@ export const MESH_CONFIG_SCHEMA: JsonSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://unpkg.com/meshlet/dist/schema.json',
   title: 'meshlet MeshConfig',
-  ...obj('A meshlet configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.', {
+  ...obj<MeshConfig>('A meshlet configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.', {
     $schema: { type: 'string', description: 'This schema, for editor completion; ignored.' },
     services: {
       type: 'object',
@@ -344,7 +373,7 @@ export const MESH_CONFIG_SCHEMA: JsonSchema = {
       propertyNames: { pattern: '^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$' },
       additionalProperties: SERVICE,
     },
-    defaults: obj('Settings every service inherits.', SHARED),
+    defaults: obj<SharedServiceOptions>('Settings every service inherits.', SHARED),
     egress: {
       description: "Unknown hosts: 'allow' (default), 'deny', or `{ mode: 'deny', allow: [hosts] }`.",
       anyOf: [
