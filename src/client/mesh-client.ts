@@ -110,6 +110,8 @@ export interface ServiceSnapshot {
   discovery?: ServiceDiscoveryStatus;
   /** Panic, service breaker, retry budget, bulkhead and ejection counts. */
   resilience: Record<string, unknown>;
+  /** The service's fault injection in force (`{ delay, abort }`), when on; routes show their own in `routing`. */
+  faults?: { delay?: { percent: number; ms: number }; abort?: { percent: number; status?: number; error?: string } };
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -373,6 +375,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       };
       const discovery = this.#registry.status(name);
       if (discovery) services[name]!.discovery = discovery;
+      const faults = svc.config.faults;
+      if (faults) services[name]!.faults = JSON.parse(JSON.stringify(faults)) as ServiceSnapshot['faults'];
     }
     return {
       version: state.version,

@@ -171,6 +171,13 @@ describe('faults: injection against a loopback server', () => {
       statuses.push(res.statusCode);
     }
     expect(statuses).toEqual([418, 200, 503, 500, 200]);
+    // The faults in force are visible in the snapshot (defaults filled in per service).
+    const snap = mesh.snapshot().services;
+    expect([snap.orders?.faults, snap.users?.faults, snap.payments?.faults]).toEqual([
+      { abort: { percent: 100, status: 503 } },
+      { abort: { percent: 100, status: 500 } },
+      undefined,
+    ]);
     expect(server.requests.map((r) => r.url)).toEqual(['/clean', '/']);
     await mesh.close();
   });
