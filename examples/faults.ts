@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeshClient } from 'meshlet';
+import { seededRandom } from 'meshlet/testing';
 
 let received = 0;
 const server: Server = createServer((_req, res) => {
@@ -14,15 +15,8 @@ const server: Server = createServer((_req, res) => {
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-// mulberry32: a tiny seeded PRNG, so every run injects the same faults.
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// A seeded random (the test kit's), so every run injects the same faults.
+const random = seededRandom(42);
 
 const mesh = new MeshClient({
   random,
