@@ -11,6 +11,7 @@ import {
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
+import type { FaultSpec } from '../config/faults.js';
 import type {
   HedgeOptions,
   LoadBalancerChoice,
@@ -111,7 +112,7 @@ export interface ServiceSnapshot {
   /** Panic, service breaker, retry budget, bulkhead and ejection counts. */
   resilience: Record<string, unknown>;
   /** The service's fault injection in force (`{ delay, abort }`), when on; routes show their own in `routing`. */
-  faults?: { delay?: { percent: number; ms: number }; abort?: { percent: number; status?: number; error?: string } };
+  faults?: FaultSpec;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
