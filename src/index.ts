@@ -52,6 +52,14 @@ export type {
   SlowStartOptions,
 } from './routing/types.js';
 export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
+export type { FaultSpec, FaultError } from './config/faults.js';
+export {
+  fileConfigSource,
+  type ConfigSource,
+  type ConfigSourceListener,
+  type ConfigSourceEnvironment,
+  type FileConfigSourceOptions,
+} from './config/source.js';
 export {
   registerLoadBalancer,
   getLoadBalancer,

@@ -10,6 +10,8 @@ import {
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
+import type { ConfigSource } from '../config/source.js';
+import type { FaultSpec } from '../config/faults.js';
 import type {
   HedgeOptions,
   LoadBalancerChoice,
@@ -109,6 +111,8 @@ export interface ServiceSnapshot {
   discovery?: ServiceDiscoveryStatus;
   /** Panic, service breaker, retry budget, bulkhead and ejection counts. */
   resilience: Record<string, unknown>;
+  /** The service's fault injection in force (`{ delay, abort }`), when on; routes show their own in `routing`. */
+  faults?: FaultSpec;
 }
 
 /** The state the request path reads: swapped whole, never edited. */
@@ -162,6 +166,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   /** TLS runtimes and credential caches by service. */
   readonly #security: SecurityRegistry;
   #closing: Promise<void> | undefined;
+  /** Stop functions of the config sources being watched. */
+  readonly #configWatches = new Set<() => void>();
 
   /**
    * Validates `options` and builds the mesh. No connection is opened until
@@ -262,16 +268,78 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   async updateConfig(config: MeshConfig): Promise<void> {
     if (this.closed) throw closedError();
+    this.#update(config, undefined);
+  }
+
+  /**
+   * Takes the configuration from `source` (a watched file, an etcd key, ...)
+   * with the rules of {@link MeshClient.updateConfig}: each document is
+   * validated whole and applied atomically, or rejected whole with a `config`
+   * `rejected` event (also when the source cannot be read or parsed) while the
+   * last good config keeps serving. Resolves once the source delivered its
+   * first document or error, with the function that stops watching;
+   * {@link MeshClient.close} stops every watch too.
+   *
+   * @example
+   * ```ts
+   * const mesh = new MeshClient({});
+   * const stop = await mesh.watchConfig(fileConfigSource('mesh.yaml'));
+   * ```
+   */
+  watchConfig(source: ConfigSource): Promise<() => void> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise((resolve) => {
+      let settled = false;
+      let stopped = false;
+      const stop = () => {
+        if (stopped) return;
+        stopped = true;
+        this.#configWatches.delete(stop);
+        stopSource?.();
+      };
+      const first = () => {
+        if (settled) return;
+        settled = true;
+        resolve(stop);
+      };
+      this.#configWatches.add(stop);
+      const stopSource: (() => void) | undefined = source.watch(
+        {
+          update: (config) => {
+            if (stopped || this.closed) return;
+            try {
+              this.#update(config, source.name);
+            } catch (error) {
+              if (!(error instanceof MeshConfigError)) {
+                this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: [{ path: '', message: String(error) }], source: source.name });
+              }
+            }
+            first();
+          },
+          error: (error) => {
+            if (stopped || this.closed) return;
+            this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: [{ path: '', message: error.message }], source: source.name });
+            first();
+          },
+        },
+        { clock: this.#clock, random: this.#random },
+      );
+      if (stopped) stopSource();
+    });
+  }
+
+  /** Validates and applies `config`, or emits `rejected` and throws. */
+  #update(config: unknown, source: string | undefined): void {
     let resolved: ResolvedConfig;
     try {
       resolved = resolveConfig(config);
     } catch (error) {
       if (error instanceof MeshConfigError) {
-        this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: error.issues });
+        this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: error.issues, ...(source === undefined ? {} : { source }) });
       }
       throw error;
     }
-    this.#apply(resolved);
+    this.#apply(resolved, source);
   }
 
   /**
@@ -308,6 +376,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       };
       const discovery = this.#registry.status(name);
       if (discovery) services[name]!.discovery = discovery;
+      const faults = svc.config.faults;
+      if (faults) services[name]!.faults = JSON.parse(JSON.stringify(faults)) as ServiceSnapshot['faults'];
     }
     return {
       version: state.version,
@@ -372,6 +442,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
+    for (const stop of [...this.#configWatches]) stop();
     if (this.#rampTimer !== undefined) this.#clock.clearTimeout(this.#rampTimer);
     this.#rampTimer = undefined;
     const closing: Promise<unknown>[] = [];
@@ -469,7 +540,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   }
 
   /** Builds the next state from a validated config and swaps it in. */
-  #apply(config: ResolvedConfig): void {
+  #apply(config: ResolvedConfig, source?: string): void {
     const previous = this.#state;
     const services = new Map<string, ServiceRuntime>();
     const draining: Promise<void>[] = [];
@@ -514,7 +585,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     if (ramping) this.#scheduleRamp();
     const time = this.#clock.wallNow();
     for (const e of events) this.#bus.health({ ...e, time });
-    this.#bus.config({ type: 'applied', service: '*', time, version });
+    this.#bus.config({ type: 'applied', service: '*', time, version, ...(source === undefined ? {} : { source }) });
   }
 
   /** A discovery provider changed the endpoints of one service: swap in its next runtime. */

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
+import type { ResolvedFaults } from '../config/faults.js';
 import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
 import { MeshConfigError, MeshError, isMeshError } from '../errors/mesh-error.js';
 import { fullJitterDelay, parseRetryAfter } from '../resilience/backoff.js';
@@ -18,7 +19,7 @@ import type { Credentials } from '../security/auth.js';
 import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
-import { targetOf } from '../telemetry/semconv.js';
+import { MESH_ATTR, targetOf } from '../telemetry/semconv.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader } from './headers.js';
@@ -56,6 +57,9 @@ export type RequestRoute =
 /** A retried response's body is drained (keeping the connection) up to this size, else the connection is dropped. */
 const DRAIN_LIMIT = 64 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** The body and headers of an injected abort (Envoy's fault filter answers the same text). */
+const FAULT_BODY = Buffer.from('fault filter abort');
+const FAULT_HEADERS = Object.freeze({ 'content-type': 'text/plain', 'content-length': String(FAULT_BODY.length), 'x-meshlet-fault': 'abort' });
 
 /** Ids of logical requests in metric events, increasing per process. */
 let nextRequestId = 1;
@@ -220,8 +224,67 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       return;
     }
     this.#headers = headers;
-    this.#destination = route.service.destination(this);
-    this.#trace?.route(this.#destination?.route, this.#destination?.name);
+    const destination = (this.#destination = route.service.destination(this));
+    this.#trace?.route(destination?.route, destination?.name);
+    if (destination?.faults !== undefined && this.#injectFault(destination.faults, route)) return;
+    this.#admit(route);
+  }
+
+  /**
+   * Fault injection (Istio's, applied before sending): two independent draws
+   * from the mesh's `random`, delay first, then abort. Returns true when it
+   * took over the request (a delay or an abort).
+   */
+  #injectFault(faults: ResolvedFaults, route: Extract<RequestRoute, { kind: 'service' }>): boolean {
+    const random = this.#env.random;
+    const delay = faults.delay !== undefined && random() * 100 < faults.delay.percent ? faults.delay.ms : -1;
+    const abort = faults.abort !== undefined && random() * 100 < faults.abort.percent ? faults.abort : undefined;
+    if (delay < 0 && abort === undefined) return false;
+    this.#trace?.set(MESH_ATTR.FAULT, delay < 0 ? 'abort' : abort === undefined ? 'delay' : 'delay,abort');
+    if (delay < 0) {
+      this.#abortFault(abort!);
+      return true;
+    }
+    this.#waitTimer = this.#env.clock.setTimeout(() => {
+      this.#waitTimer = undefined;
+      if (this.#done || this.#aborted) return;
+      if (abort !== undefined) this.#abortFault(abort);
+      else this.#admit(route);
+    }, delay);
+    return true;
+  }
+
+  /** An injected abort: a synthetic response or a failure; the network is not touched. */
+  #abortFault(abort: NonNullable<ResolvedFaults['abort']>): void {
+    const service = this.#serviceName();
+    if (abort.status === undefined) {
+      const kind = abort.error!;
+      const timeout = kind === 'timeout' || kind === 'connect-timeout';
+      const cause = Object.assign(new Error(`fault injected: ${kind}`), {
+        code: timeout ? 'UND_ERR_HEADERS_TIMEOUT' : kind === 'reset' ? 'ECONNRESET' : 'ECONNREFUSED',
+      });
+      this.#fail(
+        new MeshError(timeout ? 'MESH_TIMEOUT' : 'MESH_UPSTREAM_FAILURE', `request to ${service} aborted by fault injection (${kind})`, {
+          cause,
+          service,
+          attempts: 0,
+        }),
+      );
+      return;
+    }
+    this.#status = abort.status;
+    this.#committed = true;
+    super.onResponseStart(this, abort.status, { ...FAULT_HEADERS }, '');
+    if (this.#done) return;
+    super.onResponseData(this, FAULT_BODY);
+    if (this.#done) return;
+    this.#done = true;
+    super.onResponseEnd(this, {});
+    this.#report(undefined);
+  }
+
+  /** After routing (and any injected delay): deadlines, bulkhead, then the first attempt. */
+  #admit(route: Extract<RequestRoute, { kind: 'service' }>): void {
     const res = route.service.resilience!;
     this.#res = res;
     let config = route.service.config.resilience;

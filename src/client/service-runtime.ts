@@ -1,4 +1,5 @@
 import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
+import type { ResolvedFaults } from '../config/faults.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { Picker } from '../routing/picker.js';
@@ -33,6 +34,8 @@ export interface Destination {
   readonly route: string | undefined;
   /** The destination's name: `service`, `service[subset]` or another service's name. */
   readonly name: string;
+  /** The fault injection that applies (the route's, else the service's), if any. */
+  readonly faults: ResolvedFaults | undefined;
 }
 
 interface CompiledSplit {
@@ -46,6 +49,7 @@ interface CompiledRoute {
   readonly route: ResolvedRoute;
   readonly total: number;
   readonly split: readonly CompiledSplit[];
+  readonly faults: ResolvedFaults | undefined;
 }
 
 /**
@@ -116,10 +120,11 @@ export class ServiceRuntime {
         const members = endpoints.filter((e) => matchesSubset(e.labels, dest.subset!));
         return { upTo: total, picker: makePicker(key, members), service: undefined, name: `${this.name}[${key}]` };
       });
-      return { route, total, split };
+      const faults = route.faults === undefined ? config.faults : route.faults || undefined;
+      return { route, total, split, faults };
     });
     this.pickers = pickers;
-    this.#mainDestination = { picker: this.main, route: undefined, name: this.name };
+    this.#mainDestination = { picker: this.main, route: undefined, name: this.name, faults: config.faults };
     this.refresh(true);
   }
 
@@ -188,9 +193,9 @@ export class ServiceRuntime {
           if (draw < s.upTo) break;
         }
       }
-      if (chosen.picker) return { picker: chosen.picker, route: r.route.name, name: chosen.name };
+      if (chosen.picker) return { picker: chosen.picker, route: r.route.name, name: chosen.name, faults: r.faults };
       const other = this.#env.lookup(chosen.service!);
-      return other ? { picker: other.main, route: r.route.name, name: chosen.name } : undefined;
+      return other ? { picker: other.main, route: r.route.name, name: chosen.name, faults: r.faults } : undefined;
     }
     return this.#mainDestination;
   }

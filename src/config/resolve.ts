@@ -14,6 +14,7 @@ import {
   type ResolvedServiceSecurity,
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from './checks.js';
+import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 
@@ -45,6 +46,8 @@ export interface ResolvedService {
   readonly healthCheck: ResolvedHealthCheck | undefined;
   /** Retries, deadlines, breakers, outlier detection, bulkhead and hedging. */
   readonly resilience: ResolvedResilience;
+  /** Fault injection for the whole service (a route's own `faults` replace it), when on. */
+  readonly faults: ResolvedFaults | undefined;
 }
 
 /** Slow start with defaults filled in. */
@@ -77,7 +80,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
+export const CONFIG_KEYS = ['$schema', 'services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
 const SHARED_KEYS = [
   'loadBalancer',
   'connection',
@@ -87,10 +90,13 @@ const SHARED_KEYS = [
   'tls',
   'requireTls',
   'healthCheck',
+  'faults',
   ...RESILIENCE_KEYS,
 ] as const;
-const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
-const DEFAULTS_KEYS = SHARED_KEYS;
+/** Keys a service may set (`auth` is a function: code only, not in the file format). */
+export const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
+/** Keys `defaults` may set. */
+export const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
@@ -110,6 +116,9 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   if (!root) throw new MeshConfigError(issues);
   const config = root as MeshConfig;
 
+  if (config.$schema !== undefined && typeof config.$schema !== 'string') {
+    issues.push({ path: '$schema', message: `expected the URL or path of meshlet's JSON Schema, found ${describe(config.$schema)}` });
+  }
   const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 
   let localZone: string | undefined;
@@ -128,6 +137,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultHealthCheck: ResolvedHealthCheck | undefined;
   const globalDiscovery = resolveDiscovery(config.discovery, 'discovery', issues);
   let defaultResilience = RESILIENCE_DEFAULTS;
+  let defaultFaults: ResolvedFaults | undefined;
   if (config.defaults !== undefined) {
     const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
     if (d) {
@@ -140,6 +150,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
       defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
       defaultResilience = resolveResilience(d, 'defaults', issues, RESILIENCE_DEFAULTS);
+      defaultFaults = resolveFaults(d.faults, 'defaults.faults', issues) || undefined;
     }
   }
   const routesByService = new Map<string, { path: string; routes: ResolvedRoute[]; endpoints: Endpoint[] | undefined }>();
@@ -198,6 +209,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
         (svc.endpoints === undefined ? (globalDiscovery ?? []) : []);
       const healthCheck =
         svc.healthCheck === undefined ? defaultHealthCheck : resolveHealthCheck(svc.healthCheck, join(path, 'healthCheck'), issues);
+      const faults = resolveFaults(svc.faults, join(path, 'faults'), issues);
       let serviceZone = localZone;
       if (svc.localZone !== undefined) {
         if (typeof svc.localZone !== 'string' || svc.localZone === '') {
@@ -220,6 +232,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           discovery,
           healthCheck,
           resilience: resolveResilience(svc, path, issues, defaultResilience),
+          faults: faults === undefined ? defaultFaults : faults || undefined,
         }),
       );
     }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { FaultSpec } from './faults.js';
 import type { EndpointInput } from '../discovery/endpoint.js';
 import type { DiscoveryOption } from '../discovery/config.js';
 import type { HealthCheckOptions } from '../health/options.js';
@@ -65,6 +66,12 @@ export interface SharedServiceOptions extends ResilienceOptions {
   requireTls?: boolean;
   /** Active health checking of the endpoints. Default: off (`false`). */
   healthCheck?: HealthCheckOptions | false;
+  /**
+   * Istio-style fault injection, applied in the client before sending: delay
+   * and/or abort a share of requests. A route's `faults` replace these. Default
+   * off (`false`). See docs/fault-injection.md.
+   */
+  faults?: FaultSpec | false;
 }
 
 /** The configuration of one service. */
@@ -90,6 +97,8 @@ export type DefaultsOptions = SharedServiceOptions;
 
 /** The configuration of a {@link MeshClient}: everything `updateConfig` can change. */
 export interface MeshConfig {
+  /** The JSON Schema of this format (`meshlet/schema.json`), for editor completion in config files; ignored by the mesh. */
+  $schema?: string;
   /** The services, by name. The URL host `http://orders/...` names the service `orders`. */
   services?: Record<string, ServiceOptions>;
   /** Settings every service inherits. */

@@ -1,8 +1,7 @@
-import { readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import type { TimerHandle } from '../util/clock.js';
+import { FileWatch, loadYaml } from '../util/file-watch.js';
 import { describe } from './endpoint.js';
 import type {
   DiscoveredEntry,
@@ -60,10 +59,7 @@ class FileDiscovery implements DiscoveryProvider {
   readonly #pollMs: number;
   readonly #listeners = new Map<string, Set<DiscoveryListener>>();
   #env: DiscoveryEnvironment | undefined;
-  #watcher: FSWatcher | undefined;
-  #debounce: TimerHandle | undefined;
-  #poll: TimerHandle | undefined;
-  #stat = '';
+  #watch: FileWatch | undefined;
   #text: string | undefined;
   /** The last valid content, by service. */
   #content: Map<string, DiscoveredEntry[]> | undefined;
@@ -104,56 +100,18 @@ class FileDiscovery implements DiscoveryProvider {
   }
 
   #start(): void {
-    try {
-      this.#watcher = watch(dirname(this.#path), { persistent: false }, (_event, name) => {
-        if (name === null || name === basename(this.#path)) this.#schedule();
-      });
-      this.#watcher.on('error', () => {
-        // Events are gone (directory removed, unsupported): polling carries on.
-        this.#watcher?.close();
-        this.#watcher = undefined;
-      });
-    } catch {
-      this.#watcher = undefined; // polling only
-    }
+    const env = this.#env!;
+    this.#watch = new FileWatch(this.#path, env.clock, { debounceMs: this.#debounceMs, pollIntervalMs: this.#closed ? 0 : this.#pollMs }, () =>
+      this.#read(),
+    );
     this.#read();
-    this.#armPoll();
   }
 
   #stop(): void {
-    this.#watcher?.close();
-    this.#watcher = undefined;
-    const env = this.#env;
-    if (env) {
-      if (this.#debounce !== undefined) env.clock.clearTimeout(this.#debounce);
-      if (this.#poll !== undefined) env.clock.clearTimeout(this.#poll);
-    }
-    this.#debounce = undefined;
-    this.#poll = undefined;
+    this.#watch?.close();
+    this.#watch = undefined;
     this.#env = undefined;
     this.#text = undefined;
-    this.#stat = '';
-  }
-
-  #schedule(): void {
-    const env = this.#env;
-    if (!env || this.#closed) return;
-    if (this.#debounce !== undefined) env.clock.clearTimeout(this.#debounce);
-    this.#debounce = env.clock.setTimeout(() => {
-      this.#debounce = undefined;
-      this.#read();
-    }, this.#debounceMs);
-  }
-
-  #armPoll(): void {
-    const env = this.#env;
-    if (!env || this.#pollMs <= 0 || this.#closed) return;
-    this.#poll = env.clock.setTimeout(() => {
-      this.#poll = undefined;
-      if (!this.#env) return;
-      if (statKey(this.#path) !== this.#stat) this.#schedule();
-      this.#armPoll();
-    }, this.#pollMs);
   }
 
   /** Reads and parses the file; pushes to every listener when the content changed. */
@@ -161,7 +119,7 @@ class FileDiscovery implements DiscoveryProvider {
     if (!this.#env || this.#closed) return;
     let text: string;
     try {
-      this.#stat = statKey(this.#path);
+      this.#watch?.markRead();
       text = readFileSync(this.#path, 'utf8');
     } catch (error) {
       this.#fail(new Error(`cannot read ${this.#path}: ${(error as Error).message}`));
@@ -171,7 +129,7 @@ class FileDiscovery implements DiscoveryProvider {
     this.#text = text;
     let doc: unknown;
     try {
-      doc = this.#format === 'yaml' ? loadYaml().parse(text) : JSON.parse(text);
+      doc = this.#format === 'yaml' ? loadYaml('YAML discovery files').parse(text) : JSON.parse(text);
     } catch (error) {
       this.#fail(new Error(`file ignored: not valid ${this.#format.toUpperCase()} (${(error as Error).message})`));
       return;
@@ -217,28 +175,6 @@ class FileDiscovery implements DiscoveryProvider {
     this.#text = undefined;
     for (const [, set] of this.#listeners) for (const l of set) l.error(error);
   }
-}
-
-function statKey(path: string): string {
-  try {
-    const s = statSync(path);
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
-  }
-}
-
-let yamlModule: { parse(text: string): unknown } | undefined;
-
-/** Loads the optional peer `yaml` synchronously (it ships CommonJS). */
-function loadYaml(): { parse(text: string): unknown } {
-  if (yamlModule) return yamlModule;
-  try {
-    yamlModule = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
-  } catch {
-    throw new Error('YAML discovery files need the optional peer dependency "yaml" (npm install yaml)');
-  }
-  return yamlModule;
 }
 
 /** The `file` provider type: `{ type: 'file', path, format?, debounceMs?, pollIntervalMs?, allowEmpty? }`. */

@@ -1,6 +1,7 @@
 import { checkNumber, checkObject, join } from '../config/checks.js';
 import { describe, type Endpoint } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { resolveFaults, type ResolvedFaults } from '../config/faults.js';
 import { compileMatcher, stringMatcher, type CompiledMatch, type RequestMatcher, type StringMatcher } from './match.js';
 
 /** One weighted destination, validated. */
@@ -19,9 +20,11 @@ export interface ResolvedRoute {
   readonly split: readonly ResolvedSplit[];
   /** The route as configured, for the snapshot. */
   readonly source: unknown;
+  /** The route's own fault injection: replaces the service's; `false` turns it off for this route; `undefined` inherits. */
+  readonly faults: ResolvedFaults | false | undefined;
 }
 
-const ROUTE_KEYS = ['name', 'match', 'split'] as const;
+const ROUTE_KEYS = ['name', 'match', 'split', 'faults'] as const;
 const MATCH_KEYS = ['path', 'method', 'headers', 'query'] as const;
 const SPLIT_KEYS = ['weight', 'subset', 'service'] as const;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -50,7 +53,8 @@ export function resolveRoutes(value: unknown, path: string, issues: ConfigIssue[
     names.add(name);
     const matches = resolveMatch(r.match, join(rpath, 'match'), issues);
     const split = resolveSplit(r.split, join(rpath, 'split'), issues);
-    if (issues.length === before) routes.push(Object.freeze({ index: i, name, matches, split, source: raw }));
+    const faults = resolveFaults(r.faults, join(rpath, 'faults'), issues);
+    if (issues.length === before) routes.push(Object.freeze({ index: i, name, matches, split, source: raw, faults }));
   });
   return routes;
 }

@@ -1,3 +1,5 @@
+import type { FaultSpec } from '../config/faults.js';
+
 /** How a string (a header or query value, a method) is matched. A bare string means `{ exact }`. */
 export type StringMatch =
   | string
@@ -62,6 +64,8 @@ export interface Route {
   match?: RouteMatch;
   /** Where matching requests go, split by weight. */
   split: SplitDestination[];
+  /** Fault injection for requests this route matches: replaces the service's `faults`; `false` turns them off here. */
+  faults?: FaultSpec | false;
 }
 
 /** Ramp-up of the weight of newly added endpoints, so a cold instance is not flooded. */

@@ -268,14 +268,18 @@ export interface ConfigAppliedEvent extends MeshEventBase {
   readonly type: 'applied';
   /** The version now serving (see `snapshot().version`). */
   readonly version: number;
+  /** The config source it came from (e.g. `file:mesh.yaml`); absent for `updateConfig` and the constructor. */
+  readonly source?: string;
 }
 
 /** A configuration was rejected whole; the old one keeps serving. `service` is `'*'`. */
 export interface ConfigRejectedEvent extends MeshEventBase {
   /** Discriminant. */
   readonly type: 'rejected';
-  /** Every problem found, each naming its path. */
+  /** Every problem found, each naming its path (`''` when the source itself could not be read or parsed). */
   readonly issues: readonly ConfigIssue[];
+  /** The config source it came from (e.g. `file:mesh.yaml`); absent for `updateConfig`. */
+  readonly source?: string;
 }
 
 /** A configuration was applied or rejected: a discriminated union on `type`. */

@@ -24,6 +24,8 @@ export const ATTR = Object.freeze({
 export const MESH_ATTR = Object.freeze({
   SERVICE: 'meshlet.service',
   ROUTE: 'meshlet.route',
+  /** Fault injection applied to the request: `delay`, `abort` or `delay,abort`. */
+  FAULT: 'meshlet.fault',
   DESTINATION: 'meshlet.destination',
   ATTEMPTS: 'meshlet.attempts',
   ATTEMPT: 'meshlet.attempt',

@@ -1,6 +1,7 @@
 /**
  * `meshlet/etcd`: service discovery from an etcd v3 key prefix (with a
- * resumable watch) and self-registration with lease heartbeats. Talks to
+ * resumable watch), self-registration with lease heartbeats, and a config
+ * source (one key holding the mesh configuration). Talks to
  * etcd's JSON gateway over undici, so it adds no dependency.
  *
  * @packageDocumentation
@@ -12,6 +13,7 @@ import { etcdDiscovery, type EtcdDiscoveryOptions } from './discovery.js';
 export { etcdDiscovery, DEFAULT_ETCD_PREFIX, type EtcdDiscoveryOptions } from './discovery.js';
 export { registerWithEtcd, type EtcdRegistration, type EtcdRegistrationOptions } from './registration.js';
 export type { EtcdConnectionOptions } from './gateway.js';
+export { etcdConfigSource, type EtcdConfigSourceOptions } from './config-source.js';
 
 const KEYS = ['endpoints', 'prefix', 'timeoutMs', 'reconnectMinMs', 'reconnectMaxMs', 'allowEmpty'];
 
