@@ -120,6 +120,11 @@ export class EndpointState implements BalancerEndpoint {
     return this.#down ? [...this.#down] : [];
   }
 
+  /** True when `reason` is one of the endpoint's down reasons. */
+  isDown(reason: DownReason): boolean {
+    return this.#down?.has(reason) ?? false;
+  }
+
   /**
    * Sets or clears one reason for not picking the endpoint (control side:
    * health checks, outlier detection, breakers). Returns true when it

@@ -11,6 +11,9 @@ class BridgeController implements Controller {
   #paused = false;
   #reason: Error | null = null;
   resumeFn: (() => void) | undefined;
+  /** The response's raw headers and trailers, as undici's own controllers keep them (the mesh hands them to legacy handlers as they are). */
+  rawHeaders: Buffer[] | string[] | null = null;
+  rawTrailers: Buffer[] | string[] | null = null;
 
   constructor(readonly abortFn: (reason?: Error) => void) {}
 
@@ -64,11 +67,13 @@ class LegacyBridge {
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
+    this.#controller.rawHeaders = rawHeaders;
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headersOf(rawHeaders), socket);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.#controller.resumeFn = resume;
+    this.#controller.rawHeaders = rawHeaders;
     this.#handler.onResponseStart?.(this.#controller, statusCode, headersOf(rawHeaders), statusText);
     return !this.#controller.paused;
   }
@@ -79,6 +84,7 @@ class LegacyBridge {
   }
 
   onComplete(trailers: string[] | null): void {
+    this.#controller.rawTrailers = trailers;
     this.#handler.onResponseEnd?.(this.#controller, headersOf(trailers));
   }
 

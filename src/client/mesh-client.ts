@@ -626,6 +626,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const security = this.#security.apply(name, svc.security);
     const states: EndpointState[] = [];
     const keep = new Set<string>();
+    // One callback shared by the service's endpoints (no closure per endpoint).
+    const onDownChange = (): void => this.#downChanged(name);
     for (const endpoint of endpoints) {
       keep.add(endpoint.url);
       let state = byUrl.get(endpoint.url);
@@ -634,7 +636,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         if (oldPool) draining.push(oldPool.close());
       } else {
         state = new EndpointState(endpoint, svc.connection, security.tls, this.#transport);
-        state.onDownChange = () => this.#downChanged(name);
+        state.onDownChange = onDownChange;
         byUrl.set(endpoint.url, state);
         if (svc.slowStart && !initial) {
           state.startSlowStart(() => this.#clock.now(), svc.slowStart.windowMs, svc.slowStart.minWeightPercent / 100);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DecoratorHandler, type Dispatcher } from 'undici';
+import { DecoratorHandler, errors, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
 import type { ResolvedFaults } from '../config/faults.js';
 import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
@@ -33,6 +33,53 @@ type V2Handler = Required<
 
 // undici's typings declare DecoratorHandler without its methods; they exist at runtime.
 const Decorator = DecoratorHandler as unknown as new (handler: Handler) => V2Handler;
+
+/**
+ * undici 7's legacy handler API, which its own `request`, `stream` and
+ * `fetch` still hand to dispatchers. Called directly (see `MeshRequest`),
+ * never spread.
+ */
+interface LegacyHandler {
+  onConnect?(abort: (reason?: Error) => void, context?: unknown): void;
+  onUpgrade?(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void;
+  onHeaders?(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText?: string): boolean | void;
+  onData?(chunk: Buffer): boolean | void;
+  onComplete?(trailers: Buffer[]): void;
+  onError?(error: Error): void;
+}
+
+/** The raw header list undici's controllers keep beside the parsed object (`rawHeaders`, `rawTrailers`). */
+type RawHolder = { rawHeaders?: unknown; rawTrailers?: unknown };
+
+/** True for a handler that speaks only the legacy API (no `onRequestStart`). */
+function isLegacy(handler: Handler): boolean {
+  return typeof handler.onRequestStart !== 'function' && typeof (handler as LegacyHandler).onHeaders === 'function';
+}
+
+/**
+ * What `DecoratorHandler` holds when the caller's handler is a legacy one:
+ * `MeshRequest` then calls the caller's handler itself and never its
+ * `super` methods, so undici need not allocate a WrapHandler per request.
+ */
+const UNUSED_V2: Handler = Object.freeze({
+  onRequestStart() {},
+  onResponseStart() {},
+  onResponseData() {},
+  onResponseEnd() {},
+  onResponseError() {},
+});
+
+/** Parsed headers back to a raw `[name, value, ...]` Buffer list (what undici's WrapHandler does). */
+function toRaw(headers: IncomingHttpHeaders): Buffer[] {
+  const raw: Buffer[] = [];
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(Buffer.from(key, 'latin1'), Buffer.from(v, 'latin1'));
+    else raw.push(Buffer.from(key, 'latin1'), Buffer.from(value, 'latin1'));
+  }
+  return raw;
+}
 
 /** What a request needs from the client that owns it. */
 export interface RequestEnvironment {
@@ -116,13 +163,24 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #queued: (() => void) | undefined;
   #breakerPending = false;
   #trace: RequestTrace | undefined;
+  /**
+   * The caller's handler when it speaks only undici's legacy API (undici 7's
+   * `request` and `fetch`): called directly with the raw headers undici
+   * already holds, rather than through `DecoratorHandler`'s WrapHandler, which
+   * would turn the parsed headers back into Buffers for the handler to parse
+   * again. v2 handlers go through `DecoratorHandler` (`super`).
+   */
+  readonly #legacy: LegacyHandler | undefined;
+  #resumeFn: (() => void) | undefined;
 
   constructor(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler) {
-    super(handler);
+    const legacy = isLegacy(handler);
+    super(legacy ? UNUSED_V2 : handler);
     this.#env = env;
     this.#route = route;
     this.#opts = opts;
     this.#startedAt = env.clock.now();
+    if (legacy) this.#legacy = handler as LegacyHandler;
   }
 
   // ---- PickRequest (what balancers may read) ----
@@ -179,7 +237,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /** Hands the caller its controller, then admits the request and sends the first attempt. */
   start(): void {
-    super.onRequestStart(this, {});
+    const legacy = this.#legacy;
+    if (legacy === undefined) super.onRequestStart(this, {});
+    else legacy.onConnect?.((reason) => this.abort(reason as Error), {});
     if (this.#done || this.#aborted) return;
     const route = this.#route;
     this.#trace = this.#env.tracing.start(this.#opts.method, this.#serviceName(), route.kind === 'egress');
@@ -274,12 +334,12 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     this.#status = abort.status;
     this.#committed = true;
-    super.onResponseStart(this, abort.status, { ...FAULT_HEADERS }, '');
+    this.#toResponseStart(abort.status, { ...FAULT_HEADERS }, undefined, '');
     if (this.#done) return;
-    super.onResponseData(this, FAULT_BODY);
+    this.attemptData(FAULT_BODY);
     if (this.#done) return;
     this.#done = true;
-    super.onResponseEnd(this, {});
+    this.#toResponseEnd({}, undefined);
     this.#report(undefined);
   }
 
@@ -461,7 +521,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#commit(attempt, statusCode);
     this.#done = true;
     this.#finish();
-    super.onRequestUpgrade(this, statusCode, headers, socket);
+    if (this.#legacy === undefined) super.onRequestUpgrade(this, statusCode, headers, socket);
+    else this.#legacy.onUpgrade?.(statusCode, rawOf(attempt.controller, 'rawHeaders') ?? toRaw(headers), socket);
     this.#report(undefined);
   }
 
@@ -490,12 +551,30 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       }
     }
     this.#commit(attempt, statusCode);
-    super.onResponseStart(this, statusCode, headers, statusMessage);
+    this.#toResponseStart(statusCode, headers, attempt.controller, statusMessage);
   }
 
   /** @internal */
   attemptData(chunk: Buffer): void {
-    super.onResponseData(this, chunk);
+    const legacy = this.#legacy;
+    if (legacy === undefined) super.onResponseData(this, chunk);
+    else if (legacy.onData?.(chunk) === false) this.pause();
+  }
+
+  #toResponseStart(statusCode: number, headers: IncomingHttpHeaders, controller: Controller | undefined, statusMessage?: string): void {
+    const legacy = this.#legacy;
+    if (legacy === undefined) {
+      super.onResponseStart(this, statusCode, headers, statusMessage);
+      return;
+    }
+    const raw = rawOf(controller, 'rawHeaders') ?? toRaw(headers);
+    if (legacy.onHeaders?.(statusCode, raw, (this.#resumeFn ??= () => this.resume()), statusMessage) === false) this.pause();
+  }
+
+  #toResponseEnd(trailers: IncomingHttpHeaders, controller: Controller | undefined): void {
+    const legacy = this.#legacy;
+    if (legacy === undefined) super.onResponseEnd(this, trailers);
+    else legacy.onComplete?.(rawOf(controller, 'rawTrailers') ?? toRaw(trailers));
   }
 
   /** @internal */
@@ -505,7 +584,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     attempt.state = 'done';
     this.#done = true;
     this.#finish();
-    super.onResponseEnd(this, trailers);
+    this.#toResponseEnd(trailers, attempt.controller);
     this.#report(undefined);
   }
 
@@ -831,7 +910,10 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (this.#done) return;
     this.#done = true;
     this.#finish();
-    super.onResponseError(this, error);
+    const legacy = this.#legacy;
+    if (legacy === undefined) super.onResponseError(this, error);
+    else if (typeof legacy.onError === 'function') legacy.onError(error);
+    else throw new errors.InvalidArgumentError('invalid onError method');
     this.#report(error);
   }
 
@@ -887,6 +969,12 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #originOf(): string {
     return this.#route.kind === 'egress' ? this.#route.origin : '';
   }
+}
+
+/** The raw header list a controller holds (undici's own controllers and the transport bridge keep one), if any. */
+function rawOf(controller: Controller | undefined, key: 'rawHeaders' | 'rawTrailers'): Buffer[] | undefined {
+  const raw = (controller as RawHolder | undefined)?.[key];
+  return Array.isArray(raw) ? (raw as Buffer[]) : undefined;
 }
 
 /** A short, stable name for an error in events: its `code`, else its `name`. */

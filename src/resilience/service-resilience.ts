@@ -19,6 +19,8 @@ export interface GuardedEndpoint {
    * runtime recomputes its usable set (and panic) when the reasons change.
    */
   setDown(reason: 'circuit-open' | 'ejected', on: boolean): boolean;
+  /** True when the endpoint is down for `reason` (a removed endpoint is `draining`: it gets no breaker). */
+  isDown?(reason: string): boolean;
 }
 
 /** The service runtime whose endpoints this module guards. */
@@ -51,7 +53,14 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
   bulkhead: Bulkhead | undefined;
   latency: LatencyTracker | undefined;
   #outliers: OutlierDetector<E> | undefined;
+  /**
+   * Endpoint breakers, created on an endpoint's first outcome: until then it
+   * is closed with nothing counted, which a missing entry means too (this
+   * keeps the mesh's per-endpoint memory small at thousands of endpoints).
+   */
   readonly #breakers = new Map<E, CircuitBreaker>();
+  /** The endpoint breaker settings, when endpoint breakers are on. */
+  #endpointBreaker: ResolvedBreaker | undefined;
   #target: UsableTarget<E> | undefined;
   #closed = false;
 
@@ -62,7 +71,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
 
   /** True when attempts need reporting (some breaker or detector listens). */
   get watching(): boolean {
-    return this.#breakers.size > 0 || this.#outliers !== undefined;
+    return this.#endpointBreaker !== undefined || this.#outliers !== undefined;
   }
 
   /**
@@ -103,8 +112,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
         this.#breakers.delete(e);
       }
     }
-    const eb = config.endpointBreaker;
-    if (eb) for (const e of endpoints) if (!this.#breakers.has(e)) this.#breakers.set(e, this.#breaker(eb, e));
+    this.#endpointBreaker = config.endpointBreaker;
 
     if (!sameJson(old?.outlierDetection, config.outlierDetection)) {
       this.#outliers?.dispose();
@@ -145,7 +153,10 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
    * otherwise a local-origin failure (connect failure, reset, per-try timeout).
    */
   attemptDone(endpoint: E, status: number | undefined): void {
-    const b = this.#breakers.get(endpoint);
+    let b = this.#breakers.get(endpoint);
+    if (b === undefined && this.#endpointBreaker !== undefined && endpoint.isDown?.('draining') !== true) {
+      this.#breakers.set(endpoint, (b = this.#breaker(this.#endpointBreaker, endpoint)));
+    }
     if (b) {
       if (status === undefined || (status >= 500 && b.settings.count5xx)) b.failure();
       else b.success();
@@ -170,6 +181,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
     const out: Record<string, unknown> = {};
     const b = this.#breakers.get(endpoint);
     if (b) out.circuit = b.state;
+    else if (this.#endpointBreaker !== undefined) out.circuit = 'closed';
     const o = this.#outliers?.describe(endpoint);
     if (o) out.outlier = o;
     return out;

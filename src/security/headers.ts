@@ -72,33 +72,28 @@ export function prepareHeaders(
 ): string[] | MeshError {
   const out: string[] = [];
   let bad: string | undefined;
-  forEachHeader(headers, (name, value) => {
-    if (bad !== undefined) return;
-    if (typeof name !== 'string' || !isValidHeaderName(name)) {
-      bad = String(name);
-      return;
+  if (headers == null) {
+    // nothing to copy
+  } else if (Array.isArray(headers) && (headers.length === 0 || !Array.isArray(headers[0]))) {
+    // The flat [name, value, ...] form, walked without a callback.
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      bad = copyHeader(out, String(headers[i]), headers[i + 1]);
+      if (bad !== undefined) break;
     }
-    // Every value is checked, even of the host header that is dropped below.
-    const isHost = name.length === 4 && name.toLowerCase() === 'host';
-    if (Array.isArray(value)) {
-      for (const v of value as unknown[]) {
-        const s = stringValue(v);
-        if (s === undefined || BAD_VALUE.test(s)) {
-          bad = name;
-          return;
-        }
-        if (!isHost) out.push(name, s);
-      }
-      return;
+  } else if (!Array.isArray(headers) && typeof (headers as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    // A plain record, walked without a callback (the common case).
+    const record = headers as Record<string, unknown>;
+    for (const name of Object.keys(record)) {
+      const value = record[name];
+      if (value === undefined) continue;
+      bad = copyHeader(out, name, value);
+      if (bad !== undefined) break;
     }
-    if (value === undefined) return;
-    const s = stringValue(value);
-    if (s === undefined || BAD_VALUE.test(s)) {
-      bad = name;
-      return;
-    }
-    if (!isHost) out.push(name, s);
-  });
+  } else {
+    forEachHeader(headers, (name, value) => {
+      if (bad === undefined) bad = copyHeader(out, name, value);
+    });
+  }
   if (bad !== undefined) return invalidHeader(bad, service);
   if (credentials !== undefined && credentials.length > 0) {
     const callerSet = new Set<string>();
@@ -110,6 +105,28 @@ export function prepareHeaders(
   }
   out.push('host', authority);
   return out;
+}
+
+/**
+ * Validates one caller header and appends it to `out` (unless it is `host`,
+ * whose value is checked all the same). Returns the name when it is invalid.
+ */
+function copyHeader(out: string[], name: unknown, value: unknown): string | undefined {
+  if (typeof name !== 'string' || !isValidHeaderName(name)) return String(name);
+  const isHost = name.length === 4 && name.toLowerCase() === 'host';
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) {
+      const s = stringValue(v);
+      if (s === undefined || BAD_VALUE.test(s)) return name;
+      if (!isHost) out.push(name, s);
+    }
+    return undefined;
+  }
+  if (value === undefined) return undefined;
+  const s = stringValue(value);
+  if (s === undefined || BAD_VALUE.test(s)) return name;
+  if (!isHost) out.push(name, s);
+  return undefined;
 }
 
 /** Validates request headers without copying them (for egress requests). Returns the refusal, or undefined. */

@@ -128,6 +128,8 @@ describe('endpoint circuit breakers', () => {
       }),
     );
     const log = healthLog(mesh, list);
+    // Breakers are created on an endpoint's first outcome; before any traffic each reads closed.
+    expect(mesh.snapshot().services.s!.endpoints.map((e) => e.circuit)).toEqual(['closed', 'closed', 'closed']);
     const victim = list[2]!;
     const port = victim.port;
     await victim.close();

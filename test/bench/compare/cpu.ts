@@ -1,0 +1,59 @@
+/**
+ * Client CPU per request in process (no sockets), for before/after work on
+ * the hot path: the reference (raw `undici.request`) and the given variants
+ * run interleaved over {@link instantTransport} for several rounds; prints
+ * the median CPU µs per request of each and the median added over the
+ * reference.
+ *
+ *   npx tsx test/bench/compare/cpu.ts [rounds] [ms per run] [variant,...]
+ *
+ * Many short interleaved runs: prints the median and the lower quartile.
+ */
+import { closedLoop } from './drivers.js';
+import { instantTransport } from './in-process.js';
+import { median } from './stats.js';
+import { REFERENCE_ID, VARIANTS, type Runner } from './variants.js';
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? '7');
+  const ms = Number(process.argv[3] ?? '1500');
+  const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
+  const transport = instantTransport();
+  const ctx = {
+    origins: Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
+    path: '/',
+    connections: 8,
+    proxies: { haproxy: { unavailable: 'in process' }, nginx: { unavailable: 'in process' } },
+    transport,
+  };
+  const runners = new Map<string, Runner>();
+  for (const id of ids) {
+    const built = await VARIANTS.find((v) => v.id === id)!.build(ctx);
+    if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
+    runners.set(id, built);
+    await closedLoop(built, 32, 500);
+  }
+  const cpu = new Map<string, number[]>(ids.map((id) => [id, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const id of ids) {
+      const res = await closedLoop(runners.get(id)!, 32, ms);
+      if (res.errors) throw new Error(`${id}: ${res.errors} errors`);
+      cpu.get(id)!.push(res.cpuUs / res.requests);
+    }
+  }
+  // The lower quartile beside the median: on a shared machine, runs only ever get slower than the code's own cost.
+  const q1 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 4)]!;
+  const ref = median(cpu.get(REFERENCE_ID)!);
+  const refQ = q1(cpu.get(REFERENCE_ID)!);
+  for (const id of ids) {
+    const xs = cpu.get(id)!;
+    const m = median(xs);
+    const q = q1(xs);
+    console.log(
+      `${id.padEnd(26)} median ${m.toFixed(2)} us CPU/req (added ${(m - ref).toFixed(2)})  q1 ${q.toFixed(2)} (added ${(q - refQ).toFixed(2)})`,
+    );
+  }
+  for (const r of runners.values()) await r.close();
+}
+
+void main();
