@@ -427,8 +427,10 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    *
    * @example
    * ```ts
+   * // A readiness probe that reports why the orders dependency is not ready.
    * const h = mesh.health();
-   * if (h.services.orders.usable === 0) console.log(h.services.orders.down);
+   * res.statusCode = h.healthy ? 200 : 503;
+   * res.end(JSON.stringify(h.services.orders?.down ?? []));
    * ```
    */
   health(): MeshHealth {
