@@ -411,10 +411,15 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         resolve(!this.closed);
       });
       if (!this.#registry.settled) {
-        timer = this.#clock.setTimeout(() => {
-          cancel();
-          resolve(false);
-        }, options.timeoutMs ?? 5_000);
+        // Kept alive: the caller awaits this promise, as it would a request.
+        timer = this.#clock.setTimeout(
+          () => {
+            cancel();
+            resolve(false);
+          },
+          options.timeoutMs ?? 5_000,
+          true,
+        );
       }
     });
   }
