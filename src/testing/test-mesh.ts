@@ -299,6 +299,7 @@ class TestMeshClient extends MeshClient {
   }
 
   override updateConfig(config: MeshConfig): Promise<void> {
+    if (this.closed) return super.updateConfig(config);
     const before = this.snapshot().version;
     const swapped = this.#hooks.swap(config);
     // MeshClient applies (or rejects) synchronously, before its promise settles.
