@@ -411,10 +411,15 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         resolve(!this.closed);
       });
       if (!this.#registry.settled) {
-        timer = this.#clock.setTimeout(() => {
-          cancel();
-          resolve(false);
-        }, options.timeoutMs ?? 5_000);
+        // Kept alive: the caller awaits this promise, as it would a request.
+        timer = this.#clock.setTimeout(
+          () => {
+            cancel();
+            resolve(false);
+          },
+          options.timeoutMs ?? 5_000,
+          true,
+        );
       }
     });
   }
@@ -427,8 +432,10 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    *
    * @example
    * ```ts
+   * // A readiness probe that reports why the orders dependency is not ready.
    * const h = mesh.health();
-   * if (h.services.orders.usable === 0) console.log(h.services.orders.down);
+   * res.statusCode = h.healthy ? 200 : 503;
+   * res.end(JSON.stringify(h.services.orders?.down ?? []));
    * ```
    */
   health(): MeshHealth {

@@ -310,7 +310,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       if (this.#done || this.#aborted) return;
       if (abort !== undefined) this.#abortFault(abort);
       else this.#admit(route);
-    }, delay);
+    }, delay, true);
     return true;
   }
 

@@ -45,7 +45,7 @@ export { checkFaults, decideFault, type FaultSpec, type FaultDecision } from './
 export {
   FakeDiscovery,
   type DiscoveryRecord,
-  type PushOptions,
+  type FakeDiscoveryOptions,
   type DiscoveryHost,
 } from './fake-discovery.js';
 export {

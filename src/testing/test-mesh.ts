@@ -1,11 +1,13 @@
 import { MockAgent } from 'undici';
 import { MeshClient } from '../client/mesh-client.js';
+import type { ConfigSource } from '../config/source.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
-import { MeshConfigError } from '../errors/mesh-error.js';
+import { resolveDiscovery } from '../discovery/config.js';
+import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { filterCalls, type CallFilter } from './assertions.js';
 import { DecisionLog } from './decision-log.js';
 import { ScriptedTransport, type TransportHost } from './endpoint-transport.js';
-import { FakeDiscovery } from './fake-discovery.js';
+import { FakeDiscovery, type FakeDiscoveryOptions } from './fake-discovery.js';
 import { checkFaults, decideFault, type FaultDecision, type FaultSpec } from './faults.js';
 import { hashSeed, seededRandom } from './random.js';
 import { ScriptedEndpoint, type EndpointCall } from './scripted-endpoint.js';
@@ -21,6 +23,8 @@ export interface TestMeshOptions {
   clock?: TestClock | 'manual' | 'globals';
   /** The MockAgent to use (the kit calls `disableNetConnect()` on it and does not close it). Default: a new one, closed by `close()`. */
   agent?: MockAgent;
+  /** Options of the fake discovery provider that replaces your configuration's providers (`t.discovery`). */
+  discovery?: FakeDiscoveryOptions;
 }
 
 const CLIENT_ONLY_KEYS = ['observers', 'logger', 'random', 'clock', 'transport'] as const;
@@ -43,7 +47,10 @@ export class TestMesh {
   readonly agent: MockAgent;
   /** What the mesh decided: requests, attempts, retries, refusals, health transitions. */
   readonly log: DecisionLog;
-  /** Push endpoint sets and provider failures. */
+  /**
+   * The discovery provider in place of every provider of your configuration:
+   * push endpoint sets and provider failures through the mesh's registry.
+   */
   readonly discovery: FakeDiscovery;
   readonly #seed: number;
   readonly #ownsAgent: boolean;
@@ -53,7 +60,12 @@ export class TestMesh {
   readonly #calls: EndpointCall[] = [];
   readonly #claimed = new WeakSet<EndpointCall>();
   #serviceOf = new Map<string, string>();
+  /** The endpoint → service map is stale (rebuilt on next use). */
+  #remap = true;
+  /** The last configuration applied, as given (before the discovery swap). */
   #base: MeshConfig;
+  /** Services with static endpoints only that a test pushed to or failed: backed by the fake too. */
+  readonly #adopted = new Set<string>();
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link createTestMesh}. */
@@ -66,25 +78,36 @@ export class TestMesh {
     this.agent.disableNetConnect();
     this.log = new DecisionLog(() => this.clock.now(), (endpoint, method) => this.#claim(endpoint, method));
     this.#base = stripClientKeys(config);
-    this.discovery = new FakeDiscovery({
-      now: () => this.clock.now(),
-      baseConfig: () => this.#base,
-      apply: (c) => this.mesh.updateConfig(c),
-    });
+    this.discovery = new FakeDiscovery({ now: () => this.clock.now(), adopt: (service) => this.#adopt(service) }, options.discovery);
     const host: TransportHost = {
       clock: this.clock,
       agent: this.agent,
       newCall: (endpoint, fields) => this.#newCall(endpoint, fields),
       decideFault: (url, spec) => this.#decideFault(url, spec),
     };
-    this.mesh = new MeshClient({
+    const hooks: SwapHooks = {
+      swap: (c) => swapDiscovery(c, this.discovery, this.#adopted),
+      applied: (c) => {
+        this.#base = stripClientKeys(c as MeshClientOptions);
+      },
+    };
+    const meshOptions: MeshClientOptions = {
       ...config,
-      observers: [...(config.observers ?? []), this.log.observer, { onConfig: (e) => e.type === 'applied' && this.#mapServices() }],
+      observers: [...(config.observers ?? []), this.log.observer, {
+          // Endpoints change on applied configs and on discovery pushes (which apply without a config event).
+          onConfig: (e) => {
+            if (e.type === 'applied') this.#remap = true;
+          },
+          onHealth: (e) => {
+            if (e.type === 'endpoint-added') this.#remap = true;
+          },
+        },
+],
       clock: this.clock,
       random: this.random,
       transport: (origin) => new ScriptedTransport(this.endpoint(origin), host),
-    });
-    this.#mapServices();
+    };
+    this.mesh = new TestMeshClient(swapDiscovery(meshOptions, this.discovery, this.#adopted), hooks);
   }
 
   /** The scripted endpoint at `url` (any origin, including egress hosts), made on first use. */
@@ -135,14 +158,14 @@ export class TestMesh {
   }
 
   /**
-   * Applies a new configuration as `mesh.updateConfig` does, keeping the
-   * sets pushed through {@link TestMesh.discovery}. Throws `MeshConfigError`
-   * when invalid (nothing changes).
+   * Applies a new configuration as `mesh.updateConfig` does (which the kit
+   * routes the same way), with the same discovery swap as
+   * {@link createTestMesh}: every discovery provider is replaced by
+   * {@link TestMesh.discovery}, whose pushed sets and failures carry over.
+   * Throws `MeshConfigError` when invalid (nothing changes).
    */
   async updateConfig(config: MeshConfig): Promise<void> {
-    const base = stripClientKeys(config);
-    await this.mesh.updateConfig(this.discovery.withDiscovered(base));
-    this.#base = base;
+    await this.mesh.updateConfig(config);
   }
 
   /** Lets pending promise work settle without moving test time (see {@link TestClock.settle}). */
@@ -160,10 +183,23 @@ export class TestMesh {
     return this.#closing;
   }
 
+  /** Makes `service` fake-backed (see {@link DiscoveryHost.adopt}). */
+  #adopt(service: string): void {
+    if (this.discovery.watches(service) || this.mesh.closed) return;
+    const services = this.#base.services ?? {};
+    if (!Object.hasOwn(services, service)) {
+      throw new Error(`no service "${service}" in the configuration (services: ${Object.keys(services).join(', ') || 'none'})`);
+    }
+    if (this.#adopted.has(service)) return;
+    this.#adopted.add(service);
+    // Re-applies the current configuration with the fake as the service's first source (applied synchronously).
+    this.mesh.updateConfig(this.#base).catch(() => this.#adopted.delete(service));
+  }
+
   #newCall(endpoint: ScriptedEndpoint, fields: Pick<EndpointCall, 'method' | 'path' | 'headers'>): EndpointCall {
     const call: EndpointCall = {
       seq: this.#calls.length + 1,
-      service: this.#serviceOf.get(endpoint.url),
+      service: this.#serviceMap().get(endpoint.url),
       endpoint: endpoint.url,
       ...fields,
       body: undefined,
@@ -192,19 +228,20 @@ export class TestMesh {
   }
 
   #faultsFor(url: string): FaultSpec | undefined {
-    const service = this.#serviceOf.get(url);
+    const service = this.#serviceMap().get(url);
     return service === undefined ? undefined : this.#serviceFaults.get(service);
   }
 
-  #mapServices(): void {
-    // Runs on each applied config (also during the MeshClient constructor, before `mesh` is set).
-    const mesh = this.mesh as MeshClient | undefined;
-    if (!mesh) return;
+  /** Endpoint URL → service, rebuilt after applied configs and discovery changes. */
+  #serviceMap(): Map<string, string> {
+    if (!this.#remap) return this.#serviceOf;
     const map = new Map<string, string>();
-    for (const [name, svc] of Object.entries(mesh.snapshot().services)) {
+    for (const [name, svc] of Object.entries(this.mesh.snapshot().services)) {
       for (const e of svc.endpoints) if (!map.has(e.url as string)) map.set(e.url as string, name);
     }
     this.#serviceOf = map;
+    this.#remap = false;
+    return map;
   }
 
   #urlsOf(service: string): string[] {
@@ -239,6 +276,90 @@ export class TestMesh {
  */
 export function createTestMesh(config: MeshClientOptions, options: TestMeshOptions = {}): TestMesh {
   return new TestMesh(config, options);
+}
+
+interface SwapHooks {
+  /** The configuration to hand the mesh instead of `config`. */
+  swap(config: unknown): unknown;
+  /** `config` (as given) was applied. */
+  applied(config: unknown): void;
+}
+
+/**
+ * The test mesh's client: every configuration it takes (`updateConfig`,
+ * `watchConfig`) gets the discovery swap first, so code under test that
+ * updates the configuration never starts a real provider either.
+ */
+class TestMeshClient extends MeshClient {
+  readonly #hooks: SwapHooks;
+
+  constructor(options: MeshClientOptions, hooks: SwapHooks) {
+    super(options);
+    this.#hooks = hooks;
+  }
+
+  override updateConfig(config: MeshConfig): Promise<void> {
+    if (this.closed) return super.updateConfig(config);
+    const before = this.snapshot().version;
+    const swapped = this.#hooks.swap(config);
+    // MeshClient applies (or rejects) synchronously, before its promise settles.
+    const done = super.updateConfig(swapped as MeshConfig);
+    if (!this.closed && this.snapshot().version !== before) this.#hooks.applied(config);
+    return done;
+  }
+
+  override watchConfig(source: ConfigSource): Promise<() => void> {
+    const hooks = this.#hooks;
+    return super.watchConfig({
+      name: source.name,
+      watch: (listener, env) =>
+        source.watch(
+          {
+            update: (config) => {
+              const before = this.snapshot().version;
+              listener.update(hooks.swap(config));
+              if (!this.closed && this.snapshot().version !== before) hooks.applied(config);
+            },
+            error: (error) => listener.error(error),
+          },
+          env,
+        ),
+    });
+  }
+}
+
+/**
+ * `config` with every discovery provider replaced by `fake`: the top-level
+ * `discovery` goes; each service that has its own `discovery`, or no
+ * `endpoints` while the top level had one, or was adopted, gets
+ * `discovery: fake` (configured `endpoints` stay, as the fallback after it).
+ * `config` itself is not modified. A configuration whose discovery options
+ * are invalid is returned as it is: the mesh rejects it whole, naming the
+ * paths, before any provider is made.
+ */
+function swapDiscovery<T>(input: T, fake: FakeDiscovery, adopted: ReadonlySet<string>): T {
+  const config: unknown = input;
+  if (!isRecord(config)) return input;
+  const issues: ConfigIssue[] = [];
+  resolveDiscovery(config.discovery, 'discovery', issues);
+  const services = isRecord(config.services) ? config.services : undefined;
+  for (const [name, svc] of Object.entries(services ?? {})) {
+    if (isRecord(svc)) resolveDiscovery(svc.discovery, `services.${name}.discovery`, issues);
+  }
+  if (issues.length > 0) return input;
+  const { discovery: topLevel, ...rest } = config;
+  if (!services) return rest as T;
+  const swapped: Record<string, unknown> = {};
+  for (const [name, svc] of Object.entries(services)) {
+    const backed =
+      isRecord(svc) && (svc.discovery !== undefined || (svc.endpoints === undefined && topLevel !== undefined) || adopted.has(name));
+    swapped[name] = backed ? { ...svc, discovery: fake } : svc;
+  }
+  return { ...rest, services: swapped } as T;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function stripClientKeys(config: MeshClientOptions): MeshConfig {
