@@ -49,9 +49,10 @@ export class EventBus {
 
   /** True when someone listens for metric events (lets the hot path skip building them). */
   get wantsMetrics(): boolean {
-    return (
-      this.#sink?.active === true || this.#emitter.listenerCount('metric') > 0 || this.#observers.some((o) => o.onMetric)
-    );
+    if (this.#sink?.active === true || this.#emitter.listenerCount('metric') > 0) return true;
+    // A plain loop: this runs twice per request, and `some` would take a callback each time.
+    for (const o of this.#observers) if (o.onMetric) return true;
+    return false;
   }
 
   health(event: HealthEvent): void {

@@ -5,9 +5,13 @@
  * the median CPU µs per request of each and the median added over the
  * reference.
  *
- *   npx tsx test/bench/compare/cpu.ts [rounds] [ms per run] [variant,...]
+ *   npx tsx test/bench/compare/cpu.ts [rounds] [ms per run] [variant,...] [concurrency]
  *
  * Many short interleaved runs: prints the median and the lower quartile.
+ * With `--max-semi-space-size=128` (no scavenge during a sample) it also
+ * prints the heap allocated per request, which a busy machine cannot move:
+ *
+ *   node --max-semi-space-size=128 --import tsx test/bench/compare/cpu.ts ...
  */
 import { closedLoop } from './drivers.js';
 import { instantTransport } from './in-process.js';
@@ -18,6 +22,7 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '7');
   const ms = Number(process.argv[3] ?? '1500');
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
+  const concurrency = Number(process.argv[5] ?? '32');
   const transport = instantTransport();
   const ctx = {
     origins: Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
@@ -31,12 +36,12 @@ async function main(): Promise<void> {
     const built = await VARIANTS.find((v) => v.id === id)!.build(ctx);
     if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
     runners.set(id, built);
-    await closedLoop(built, 32, 500);
+    await closedLoop(built, concurrency, 500);
   }
   const cpu = new Map<string, number[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {
     for (const id of ids) {
-      const res = await closedLoop(runners.get(id)!, 32, ms);
+      const res = await closedLoop(runners.get(id)!, concurrency, ms);
       if (res.errors) throw new Error(`${id}: ${res.errors} errors`);
       cpu.get(id)!.push(res.cpuUs / res.requests);
     }
@@ -52,6 +57,19 @@ async function main(): Promise<void> {
     console.log(
       `${id.padEnd(26)} median ${m.toFixed(2)} us CPU/req (added ${(m - ref).toFixed(2)})  q1 ${q.toFixed(2)} (added ${(q - refQ).toFixed(2)})`,
     );
+  }
+  // Bytes allocated per request: heap growth over 2,000 sequential requests (no GC in between when the
+  // young generation is large enough; a sample that shrank the heap is dropped).
+  for (const id of ids) {
+    const runner = runners.get(id)!;
+    const samples: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const before = process.memoryUsage().heapUsed;
+      for (let n = 0; n < 2000; n++) await runner.send();
+      const grown = process.memoryUsage().heapUsed - before;
+      if (grown > 0) samples.push(grown / 2000);
+    }
+    console.log(`${id.padEnd(26)} allocated ${samples.length ? Math.round(median(samples)) : '?'} B/request (${samples.length} samples)`);
   }
   for (const r of runners.values()) await r.close();
 }
