@@ -42,6 +42,8 @@ class BridgeController implements Controller {
   }
 }
 
+const noop = (): void => {};
+
 function headersOf(raw: Buffer[] | string[] | null): IncomingHttpHeaders {
   return raw ? (util.parseHeaders(raw) as IncomingHttpHeaders) : {};
 }
@@ -55,14 +57,19 @@ function headersOf(raw: Buffer[] | string[] | null): IncomingHttpHeaders {
  */
 class LegacyBridge {
   readonly #handler: Handler;
-  #controller: BridgeController = new BridgeController(() => {});
+  /** Set by `onConnect`, which undici calls first; made on demand otherwise (not allocated twice per request). */
+  #ctl: BridgeController | undefined;
+
+  get #controller(): BridgeController {
+    return (this.#ctl ??= new BridgeController(noop));
+  }
 
   constructor(handler: Handler) {
     this.#handler = handler;
   }
 
   onConnect(abort: (reason?: Error) => void, context?: unknown): void {
-    this.#controller = new BridgeController(abort);
+    this.#ctl = new BridgeController(abort);
     this.#handler.onRequestStart?.(this.#controller, context);
   }
 
