@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Dispatcher, util } from 'undici';
+import { util, type Dispatcher } from 'undici';
+import { UnownedDispatcher } from './unowned-dispatcher.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -106,7 +107,7 @@ class LegacyBridge {
  * "no interceptor matched") becomes the attempt's error instead of escaping.
  * Closing it does nothing: the mesh does not own user transports.
  */
-export class BridgedDispatcher extends Dispatcher {
+export class BridgedDispatcher extends UnownedDispatcher {
   readonly #inner: Dispatcher;
 
   constructor(inner: Dispatcher) {
@@ -122,22 +123,6 @@ export class BridgedDispatcher extends Dispatcher {
       queueMicrotask(() => bridge.onError(error as Error));
       return true;
     }
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    if (callback) return void queueMicrotask(callback);
-    return Promise.resolve();
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b;
-    return this.close(callback as () => void);
   }
 }
 

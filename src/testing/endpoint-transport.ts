@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http';
-import { Dispatcher, errors, type MockAgent } from 'undici';
+import { errors, type Dispatcher, type MockAgent } from 'undici';
 import type { TestClock } from './test-clock.js';
 import type { FailureKind, ReplyStep, Step } from './steps.js';
 import type { CallPlan, EndpointCall, ScriptedEndpoint } from './scripted-endpoint.js';
 import type { FaultSpec, FaultDecision } from './faults.js';
+import { UnownedDispatcher } from '../client/unowned-dispatcher.js';
 
 type Handler = Dispatcher.DispatchHandler;
 
@@ -24,7 +25,7 @@ export interface TransportHost {
  * undici's legacy handler API (what the mesh's transport bridge and undici
  * 7's MockAgent speak) and the v2 API.
  */
-export class ScriptedTransport extends Dispatcher {
+export class ScriptedTransport extends UnownedDispatcher {
   readonly #endpoint: ScriptedEndpoint;
   readonly #host: TransportHost;
 
@@ -42,22 +43,6 @@ export class ScriptedTransport extends Dispatcher {
     });
     new CallRun(this.#endpoint, this.#host, opts, handler, call).start();
     return true;
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    if (callback) return void queueMicrotask(callback);
-    return Promise.resolve();
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b;
-    return this.close(callback as () => void);
   }
 }
 

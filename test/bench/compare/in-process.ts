@@ -9,7 +9,8 @@
  * mesh variants reach it through meshlet's `transport` bridge: the mesh's
  * figure therefore includes that bridge (an upper bound of the real path).
  */
-import { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { UnownedDispatcher } from '../../../src/client/unowned-dispatcher.js';
 
 const BODY = Buffer.alloc(1024, 'a');
 const RAW_HEADERS = [
@@ -49,27 +50,11 @@ class Answer {
 }
 
 /** A dispatcher that answers at once; one per endpoint origin. */
-export class InstantOrigin extends Dispatcher {
+export class InstantOrigin extends UnownedDispatcher {
   override dispatch(_opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const answer = new Answer(handler as unknown as LegacyHandler);
     queueMicrotask(() => answer.run());
     return true;
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    if (callback) return void queueMicrotask(callback);
-    return Promise.resolve();
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b;
-    return this.close(callback as () => void);
   }
 }
 
