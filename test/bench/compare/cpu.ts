@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   }
   const cpu = new Map<string, number[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const id of ids) {
+    // A B C, then C B A: a drift in machine load over a round pair hits every variant alike.
+    for (const id of r % 2 === 0 ? ids : [...ids].reverse()) {
       const res = await closedLoop(runners.get(id)!, concurrency, ms);
       if (res.errors) throw new Error(`${id}: ${res.errors} errors`);
       cpu.get(id)!.push(res.cpuUs / res.requests);
@@ -50,12 +51,17 @@ async function main(): Promise<void> {
   const q1 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 4)]!;
   const ref = median(cpu.get(REFERENCE_ID)!);
   const refQ = q1(cpu.get(REFERENCE_ID)!);
+  const refs = cpu.get(REFERENCE_ID)!;
   for (const id of ids) {
     const xs = cpu.get(id)!;
     const m = median(xs);
     const q = q1(xs);
+    // Paired: each round's variant minus the same round's reference, run next to it in time.
+    const diffs = xs.map((x, i) => x - refs[i]!).sort((a, b) => a - b);
+    const at = (f: number): number => diffs[Math.min(diffs.length - 1, Math.max(0, Math.round(f * (diffs.length - 1))))]!;
     console.log(
-      `${id.padEnd(26)} median ${m.toFixed(2)} us CPU/req (added ${(m - ref).toFixed(2)})  q1 ${q.toFixed(2)} (added ${(q - refQ).toFixed(2)})`,
+      `${id.padEnd(26)} median ${m.toFixed(2)} us CPU/req (added ${(m - ref).toFixed(2)})  q1 ${q.toFixed(2)} (added ${(q - refQ).toFixed(2)})` +
+        `  paired added: median ${median(diffs).toFixed(2)} [q1 ${at(0.25).toFixed(2)}, q3 ${at(0.75).toFixed(2)}]`,
     );
   }
   // Bytes allocated per request: heap growth over 2,000 sequential requests (no GC in between when the
