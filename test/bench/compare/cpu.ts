@@ -12,6 +12,8 @@
  * prints the heap allocated per request, which a busy machine cannot move:
  *
  *   node --max-semi-space-size=128 --import tsx test/bench/compare/cpu.ts ...
+ *
+ * With `--expose-gc`, every window starts after a full collection.
  */
 import { closedLoop } from './drivers.js';
 import { instantTransport } from './in-process.js';
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     // A B C, then C B A: a drift in machine load over a round pair hits every variant alike.
     for (const id of r % 2 === 0 ? ids : [...ids].reverse()) {
+      // Start each window with an empty young generation (run with --expose-gc), so no variant pays for another's garbage.
+      (globalThis as { gc?: () => void }).gc?.();
       const res = await closedLoop(runners.get(id)!, concurrency, ms);
       if (res.errors) throw new Error(`${id}: ${res.errors} errors`);
       cpu.get(id)!.push(res.cpuUs / res.requests);
