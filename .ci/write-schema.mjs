@@ -1,8 +1,8 @@
 // Writes dist/schema.json (the `meshlet/schema.json` export) from the one
 // definition in src/config/schema.ts, after tsc built dist/. Run by `npm run build`.
 import { writeFileSync } from 'node:fs';
-import { MESH_CONFIG_SCHEMA } from '../dist/config/schema.js';
+import { publishedSchema } from '../dist/config/schema.js';
 
 const out = new URL('../dist/schema.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify(MESH_CONFIG_SCHEMA, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify(publishedSchema(), null, 2)}\n`);
 console.log(`wrote ${out.pathname}`);

@@ -1,3 +1,6 @@
+import type { Static } from '@sinclair/typebox';
+import { FAULT_SPEC_SCHEMA } from './schema.js';
+import { schemaIssues } from './validate.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /**
@@ -29,24 +32,7 @@ export const FAULT_ERRORS: readonly FaultError[] = Object.freeze(['connect-refus
  * { faults: { delay: { percent: 20, ms: 300 }, abort: { percent: 5, status: 503 } } }
  * ```
  */
-export interface FaultSpec {
-  /** Delay `percent`% of calls by `ms` milliseconds (on the mesh clock) before they are sent. */
-  delay?: {
-    /** Share of calls delayed, 0 to 100. */
-    percent: number;
-    /** The added delay in milliseconds. */
-    ms: number;
-  };
-  /** Abort `percent`% of calls: answer with `status` or fail with `error`, without touching the network. */
-  abort?: {
-    /** Share of calls aborted, 0 to 100. */
-    percent: number;
-    /** The HTTP status to answer with (e.g. 503). Exactly one of `status` and `error`. */
-    status?: number;
-    /** The transport failure to report instead. Exactly one of `status` and `error`. */
-    error?: FaultError;
-  };
-}
+export interface FaultSpec extends Static<typeof FAULT_SPEC_SCHEMA> {}
 
 /** A validated {@link FaultSpec}, frozen. */
 export type ResolvedFaults = Readonly<{
@@ -60,44 +46,17 @@ export type ResolvedFaults = Readonly<{
  * config validator and by the test kit.
  */
 export function checkFaults(spec: unknown, path = 'faults'): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    return [{ path, message: `expected an object with delay and/or abort, found ${JSON.stringify(spec) ?? String(spec)}` }];
-  }
-  const raw = spec as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (key !== 'delay' && key !== 'abort') issues.push({ path: `${path}.${key}`, message: 'unknown option (expected delay or abort)' });
-  }
-  const percent = (value: unknown, at: string) => {
-    if (typeof value !== 'number' || !(value >= 0 && value <= 100)) {
-      issues.push({ path: at, message: `expected a percentage from 0 to 100, found ${JSON.stringify(value)}` });
-    }
-  };
-  for (const part of ['delay', 'abort'] as const) {
-    const v = raw[part];
-    if (v === undefined) continue;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      issues.push({ path: `${path}.${part}`, message: `expected an object, found ${JSON.stringify(v)}` });
-      continue;
-    }
-    const o = v as Record<string, unknown>;
-    const allowed = part === 'delay' ? ['percent', 'ms'] : ['percent', 'status', 'error'];
-    for (const key of Object.keys(o)) {
-      if (!allowed.includes(key)) issues.push({ path: `${path}.${part}.${key}`, message: `unknown option (expected ${allowed.join(', ')})` });
-    }
-    percent(o.percent, `${path}.${part}.percent`);
-    if (part === 'delay' && (typeof o.ms !== 'number' || !Number.isFinite(o.ms) || !(o.ms >= 0))) {
-      issues.push({ path: `${path}.delay.ms`, message: `expected milliseconds >= 0, found ${JSON.stringify(o.ms)}` });
-    }
-    if (part === 'abort') {
-      if ((o.status === undefined) === (o.error === undefined)) {
-        issues.push({ path: `${path}.abort`, message: 'expected exactly one of status and error' });
-      } else if (o.status !== undefined && (typeof o.status !== 'number' || !Number.isInteger(o.status) || o.status < 200 || o.status > 599)) {
-        issues.push({ path: `${path}.abort.status`, message: `expected an HTTP status 200-599, found ${JSON.stringify(o.status)}` });
-      } else if (o.error !== undefined && !(FAULT_ERRORS as readonly unknown[]).includes(o.error)) {
-        issues.push({ path: `${path}.abort.error`, message: `expected one of ${FAULT_ERRORS.join(', ')}, found ${JSON.stringify(o.error)}` });
-      }
-    }
+  const issues = schemaIssues(spec, FAULT_SPEC_SCHEMA, path);
+  // What the schema cannot say: an abort answers with a status or fails with an error, not both, not neither.
+  const abort = (spec as Partial<FaultSpec> | null)?.abort as Record<string, unknown> | undefined;
+  const abortPath = `${path}.abort`;
+  if (
+    typeof abort === 'object' &&
+    abort !== null &&
+    !issues.some((i) => i.path === abortPath || i.path.startsWith(`${abortPath}.`)) &&
+    (abort.status === undefined) === (abort.error === undefined)
+  ) {
+    issues.push({ path: abortPath, message: 'expected exactly one of status and error' });
   }
   return issues;
 }

@@ -1,6 +1,8 @@
 import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import { REQUEST_OVERRIDE_SCHEMA } from './schema.js';
+import { mergeIssues, schemaIssues } from './validate.js';
 import type { ResilienceOptions, RetryCondition } from './types.js';
 
 /** A retry policy with every default filled in. */
@@ -406,13 +408,15 @@ export const REQUEST_OVERRIDE_KEYS = ['retry', 'timeout', 'hedge'] as const;
  * `mesh`. The retry budget stays per service: `mesh.retry.budget` is refused.
  */
 export function resolveRequestResilience(value: unknown, base: ResolvedResilience): ResolvedResilience | ConfigIssue[] {
+  const structural = schemaIssues(value, REQUEST_OVERRIDE_SCHEMA, 'mesh');
   const issues: ConfigIssue[] = [];
   const o = checkObject(value, 'mesh', issues, REQUEST_OVERRIDE_KEYS);
-  if (!o) return issues;
+  if (!o) return mergeIssues(structural, issues);
   const retry = o.retry as Record<string, unknown> | false | undefined;
   if (retry && typeof retry === 'object' && retry.budget !== undefined) {
     issues.push({ path: 'mesh.retry.budget', message: 'the retry budget is per service; set it in the service configuration' });
   }
   const resolved = resolveResilience(o, 'mesh', issues, base);
-  return issues.length > 0 ? issues : resolved;
+  const all = mergeIssues(structural, issues);
+  return all.length > 0 ? all : resolved;
 }

@@ -14,6 +14,8 @@ import {
   type ResolvedServiceSecurity,
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from './checks.js';
+import { MESH_CONFIG_SCHEMA } from './schema.js';
+import { mergeIssues, schemaIssues } from './validate.js';
 import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
@@ -111,9 +113,14 @@ const SERVICE_NAME = /^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/;
  */
 export function resolveConfig(input: unknown, extraKeys: readonly string[] = []): ResolvedConfig {
   registerBuiltinBalancers();
+  // The schema's structural issues first; the resolvers below add the rules a schema cannot say.
+  const structural = schemaIssues(withoutKeys(input, extraKeys), MESH_CONFIG_SCHEMA);
   const issues: ConfigIssue[] = [];
+  const fail = (): never => {
+    throw new MeshConfigError(mergeIssues(structural, issues));
+  };
   const root = checkObject(input, '', issues, [...CONFIG_KEYS, ...extraKeys]);
-  if (!root) throw new MeshConfigError(issues);
+  if (!root) fail();
   const config = root as MeshConfig;
 
   if (config.$schema !== undefined && typeof config.$schema !== 'string') {
@@ -240,8 +247,16 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   const names = new Set(services.keys());
   for (const [name, r] of routesByService) checkRouteTargets(r.routes, r.path, name, r.endpoints, names, issues);
 
-  if (issues.length > 0) throw new MeshConfigError(issues);
+  if (issues.length > 0 || structural.length > 0) fail();
   return Object.freeze({ egress, egressAllow, services });
+}
+
+/** A shallow copy of a config object without the client-only keys (not part of the schema). */
+function withoutKeys(input: unknown, keys: readonly string[]): unknown {
+  if (keys.length === 0 || typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const copy: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  for (const key of keys) delete copy[key];
+  return copy;
 }
 
 function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]): ResolvedLoadBalancer {

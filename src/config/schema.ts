@@ -1,36 +1,769 @@
 /**
- * The JSON Schema of the meshlet config file format, written once as a typed
- * object: `npm run build` writes it to `dist/schema.json` (the subpath export
- * `meshlet/schema.json`), docs/configuration.md's reference is generated from
- * it, and a property-based test checks that it agrees with the validator
- * (src/config/resolve.ts), which keeps the precise messages and the
- * cross-field rules. Functions (auth hooks, health-check functions, provider
- * objects) cannot be written in a file and are not in the schema.
+ * The one definition of meshlet's configuration, written with TypeBox
+ * (`@sinclair/typebox`). From it come:
+ * - the TypeScript option types (`Static<typeof ...>`, re-exported under their
+ *   public names from src/config/types.ts and the feature modules);
+ * - the structural validation (`validateSchema` in src/config/validate.ts runs
+ *   TypeBox's compiled checker over every input and turns its errors into
+ *   {@link ConfigIssue}s with a path, what was expected and what was found);
+ * - the published JSON Schema (`meshlet/schema.json`, written by
+ *   `npm run build` from {@link publishedSchema}) and the reference tables of
+ *   docs/configuration.md.
+ *
+ * A schema may carry `expects`, the words an error message uses for what it
+ * takes (`a path starting with "/"`) where the generated words would be
+ * clumsy; it is not written to the published schema.
+ *
+ * What JSON cannot hold (credential hooks, health-check functions, discovery
+ * provider objects, PEM Buffers) is declared here too, as {@link code} schemas:
+ * validated in code, left out of the published JSON Schema.
+ *
+ * What a schema cannot say (split weights summing to more than 0, `perTryMs`
+ * at most `totalMs`, subsets matching no endpoint, unknown services in a
+ * split, duplicate endpoints, regular expressions that do not compile,
+ * balancer- and provider-specific options) is checked by the resolvers in
+ * src/config/resolve.ts after this schema.
  */
 
-import type { HealthCheckOptions } from '../health/options.js';
-import type { Route, RouteMatch, SlowStartOptions, SplitDestination } from '../routing/types.js';
-import type { IdentityOptions, TlsOptions } from '../security/types.js';
-import type { FaultSpec } from './faults.js';
-import type {
-  BackoffOptions,
-  BulkheadOptions,
-  CircuitBreakerOptions,
-  CircuitBreakerSettings,
-  ConnectionOptions,
-  FailurePercentageEjectionOptions,
-  HedgeOptions,
-  MeshConfig,
-  OutlierDetectionOptions,
-  RetryBudgetOptions,
-  RetryOptions,
-  ServiceOptions,
-  SharedServiceOptions,
-  SuccessRateEjectionOptions,
-  TimeoutOptions,
-} from './types.js';
+import { Kind, Type, TypeRegistry, type Static, type TLiteral, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
+import type { DiscoveryProvider } from '../discovery/provider.js';
+import type { HealthCheckFunction } from '../health/options.js';
+import type { AuthHook } from '../security/types.js';
 
-/** The subset of JSON Schema (draft 2020-12) the config schema uses. */
+// ---- building blocks ----
+
+/** The kind of the schemas of values that only code can give (functions, Buffers, provider objects). */
+export const CODE_KIND = 'MeshletCode';
+/** What a {@link code} schema holds. */
+export type CodeValue = 'function' | 'buffer' | 'provider';
+
+const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
+  function: (v) => typeof v === 'function',
+  buffer: (v) => v instanceof Uint8Array,
+  // The shape of a DiscoveryProvider (src/discovery/provider.ts `isDiscoveryProvider`), checked here without importing it.
+  provider: (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { watch?: unknown }).watch === 'function' &&
+    typeof (v as { close?: unknown }).close === 'function',
+};
+if (!TypeRegistry.Has(CODE_KIND)) {
+  TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
+}
+
+/** A value only code can give, typed `T`: checked at runtime, left out of the published JSON Schema. */
+function code<T>(what: CodeValue, description: string): TUnsafe<T> {
+  return Type.Unsafe<T>({ [Kind]: CODE_KIND, code: what, description });
+}
+
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+
+/** One of the given strings. */
+function oneOf<const T extends readonly string[]>(description: string, values: T): TUnion<Literals<T>> {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description },
+  ) as unknown as TUnion<Literals<T>>;
+}
+
+const opt = Type.Optional;
+const int = (description: string, minimum?: number, maximum?: number) =>
+  Type.Integer({ description, ...(minimum === undefined ? {} : { minimum }), ...(maximum === undefined ? {} : { maximum }) });
+const num = (description: string, minimum?: number, maximum?: number) =>
+  Type.Number({ description, ...(minimum === undefined ? {} : { minimum }), ...(maximum === undefined ? {} : { maximum }) });
+const percent = (description: string) => num(description, 0, 100);
+const str = (description: string) => Type.String({ description, minLength: 1 });
+const bool = (description: string) => Type.Boolean({ description });
+const strings = (description: string) => Type.Record(Type.String(), Type.String(), { description });
+/** A block that can also be `false` (off). */
+const orFalse = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Literal(false)], { description: schema.description });
+
+// ---- fault injection ----
+
+/** The transport failures an injected abort can report. */
+export const FAULT_ERROR_SCHEMA = oneOf('Fail with this transport error instead of a response.', ['connect-refused', 'connect-timeout', 'reset', 'timeout']);
+
+/** `faults` (services, routes): Istio-style fault injection. */
+export const FAULT_SPEC_SCHEMA = Type.Object(
+  {
+    /** Delay `percent`% of calls by `ms` milliseconds (on the mesh clock) before they are sent. */
+    delay: opt(
+      Type.Object(
+        {
+          /** Share of calls delayed, 0 to 100. */
+          percent: percent('Share of calls delayed, 0 to 100.'),
+          /** The added delay in milliseconds. */
+          ms: num('The added delay in milliseconds.', 0),
+        },
+        { description: 'Delay a share of calls before they are sent.', additionalProperties: false },
+      ),
+    ),
+    /** Abort `percent`% of calls: answer with `status` or fail with `error`, without touching the network. */
+    abort: opt(
+      Type.Object(
+        {
+          /** Share of calls aborted, 0 to 100. */
+          percent: percent('Share of calls aborted, 0 to 100.'),
+          /** The HTTP status to answer with (e.g. 503). Exactly one of `status` and `error`. */
+          status: opt(int('Answer with this HTTP status (200-599). Exactly one of status and error.', 200, 599)),
+          /** The transport failure to report instead. Exactly one of `status` and `error`. */
+          error: opt(FAULT_ERROR_SCHEMA),
+        },
+        { description: 'Abort a share of calls with a status or a transport error (exactly one).', additionalProperties: false },
+      ),
+    ),
+  },
+  {
+    description: "Istio-style fault injection before sending; a route's faults replace the service's. Default off. See docs/fault-injection.md.",
+    additionalProperties: false,
+  },
+);
+const FAULTS = orFalse(FAULT_SPEC_SCHEMA);
+
+// ---- security ----
+
+/** Certificate or key material: PEM text (or a Buffer, in code), or `{ file }`. */
+export const TLS_SOURCE_SCHEMA = Type.Union(
+  [
+    Type.String({ description: 'PEM text.' }),
+    code<Buffer>('buffer', 'PEM bytes (code only).'),
+    Type.Object(
+      {
+        /** Path of a PEM file. */
+        file: str('Path of a PEM file (read, and watched for rotation).'),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'PEM text, or `{ file }` to read (and watch) a file.' },
+);
+
+/** `tls.identity`: the SPIFFE identity servers must prove. */
+export const IDENTITY_SCHEMA = Type.Object(
+  {
+    /** Accept only IDs of this trust domain, e.g. `example.org`. */
+    trustDomain: opt(str('Accept only IDs of this trust domain, e.g. `example.org`.')),
+    /** Accept only these SPIFFE IDs, e.g. `spiffe://example.org/ns/prod/sa/orders`. */
+    allow: opt(Type.Array(str('A SPIFFE ID.'), { description: 'Accept only these SPIFFE IDs.' })),
+  },
+  { description: 'SPIFFE identity the servers must prove (implies requireTls; needs ca).', additionalProperties: false },
+);
+
+/** `tls.watch` as an object. */
+export const TLS_WATCH_SCHEMA = Type.Object(
+  {
+    /** Wait this long after a change event before reloading, in ms (files are often written in steps). Default 100. */
+    debounceMs: opt(int('Wait this long after a change before reloading, ms. Default 100.', 0)),
+    /** Re-read the files this often, in ms, whatever `fs.watch` says (it misses events on some file systems). Default 5000. */
+    pollMs: opt(int('Re-read the files this often, ms. Default 5,000.', 0)),
+  },
+  { description: 'How certificate files are watched.', additionalProperties: false },
+);
+
+/** `tls`: TLS and mTLS for `https://` endpoints. */
+export const TLS_SCHEMA = Type.Object(
+  {
+    /** Trusted CA certificates (PEM bundle). Default: Node's root certificates. */
+    ca: opt(TLS_SOURCE_SCHEMA),
+    /** The client certificate chain (PEM), for mTLS. Requires `key`. */
+    cert: opt(TLS_SOURCE_SCHEMA),
+    /** The private key of `cert` (PEM). Requires `cert`. */
+    key: opt(TLS_SOURCE_SCHEMA),
+    /**
+     * The name sent in SNI and, without an identity, checked against the
+     * server certificate. Default: the endpoint's host name (none for an IP
+     * address, whose certificate must then list that IP).
+     */
+    servername: opt(str('SNI and the name checked in the certificate. Default: the endpoint host.')),
+    /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
+    minVersion: opt(oneOf("Lowest TLS version. Default 'TLSv1.2'.", ['TLSv1.2', 'TLSv1.3'])),
+    /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`; needs `ca`. */
+    identity: opt(IDENTITY_SCHEMA),
+    /**
+     * Watch `{ file }` sources and rotate to new material when they change.
+     * Default `true` when any source is a file; `false` turns it off.
+     */
+    watch: opt(Type.Union([Type.Boolean(), TLS_WATCH_SCHEMA], { description: 'Reload `{ file }` material when files change. Default true when a source is a file.' })),
+  },
+  { description: 'TLS and mTLS for `https://` endpoints. See docs/security.md.', additionalProperties: false },
+);
+
+/** `egress` with an allow-list. */
+export const EGRESS_POLICY_SCHEMA = Type.Object(
+  {
+    /** Only `'deny'` (the default): everything not listed is refused. */
+    mode: opt(Type.Literal('deny', { description: "Only 'deny': everything not listed is refused." })),
+    /** Hosts that may be reached directly. */
+    allow: Type.Array(str('A host, an IP address or `*.example.org`.'), { description: 'Hosts that may be reached directly.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** `egress`. */
+export const EGRESS_SCHEMA = Type.Union([Type.Literal('allow'), Type.Literal('deny'), EGRESS_POLICY_SCHEMA], {
+  description: "Unknown hosts: 'allow' (default), 'deny', or `{ mode: 'deny', allow: [hosts] }`.",
+});
+
+// ---- health checking ----
+
+/** `healthCheck`: active health checking. */
+export const HEALTH_CHECK_SCHEMA = Type.Object(
+  {
+    /** `'http'` (default) or `'tcp'` (connect only). Ignored when `check` is given. */
+    type: opt(oneOf("'http' (default) or 'tcp' (connect only).", ['http', 'tcp'])),
+    /** HTTP path to GET. Default `'/healthz'`. */
+    path: opt(Type.String({ description: 'The HTTP path checked. Default `/healthz`.', pattern: '^/', expects: 'a path starting with "/"' })),
+    /** Time between checks of an endpoint, in milliseconds. Default 5,000. */
+    intervalMs: opt(int('Time between checks, in milliseconds. Default 5,000.', 1)),
+    /** Time a check may take, in milliseconds. Default 1,000. */
+    timeoutMs: opt(int('Time a check may take, in milliseconds. Default 1,000.', 1)),
+    /** Consecutive successes that make an unhealthy endpoint healthy. Default 2. */
+    healthyThreshold: opt(int('Passes in a row that make an unhealthy endpoint healthy. Default 2.', 1)),
+    /** Consecutive failures that make a healthy endpoint unhealthy. Default 3. */
+    unhealthyThreshold: opt(int('Failures in a row that make a healthy endpoint unhealthy. Default 3.', 1)),
+    /** Statuses that count as healthy: numbers (`204`) or classes (`'2xx'`). Default `['2xx']`. */
+    expectedStatuses: opt(
+      Type.Array(Type.Union([int('A status.', 100, 599), Type.String({ pattern: '^[1-5]xx$' })], { expects: 'a status (100-599) or a class like "2xx"' }), {
+        description: "Statuses that pass: numbers (204) or classes ('2xx'). Default ['2xx'].",
+        minItems: 1,
+      }),
+    ),
+    /** Extra request headers for HTTP checks. */
+    headers: opt(strings('Headers sent with each check.')),
+    /** The `Host` header of HTTP checks. Default: the service name. */
+    host: opt(str('The Host header of checks. Default: the service name.')),
+    /** A custom check, used instead of HTTP or TCP. */
+    check: opt(code<HealthCheckFunction>('function', 'A custom check function (code only).')),
+    /** Random spread added to each interval, in percent of it. Default 10. */
+    jitterPercent: opt(percent('Random spread of intervals, in percent. Default 10.')),
+    /**
+     * Interval used for healthy endpoints while the service carries no
+     * traffic, in milliseconds (Envoy's `no_traffic_interval`). Default 60,000.
+     * Unhealthy endpoints are always checked every `intervalMs`.
+     */
+    noTrafficIntervalMs: opt(int('Interval for healthy endpoints while the service has no traffic, ms. Default 60,000.', 1)),
+  },
+  { description: 'Active health checking. Default off. See docs/health-checking.md.', additionalProperties: false },
+);
+
+// ---- resilience ----
+
+/** The retry conditions. */
+export const RETRY_CONDITION_SCHEMA = oneOf('A failure that may be retried.', [
+  'connect-failure',
+  'refused',
+  'reset',
+  '5xx',
+  'gateway-error',
+  'retriable-status-codes',
+  'timeout',
+]);
+
+/** `retry.backoff`. */
+export const BACKOFF_SCHEMA = Type.Object(
+  {
+    /** The first retry's delay bound, in milliseconds. Default 25. */
+    baseMs: opt(num("The first retry's delay bound, ms. Default 25.", 0)),
+    /** The largest delay bound, in milliseconds. Default 250. */
+    maxMs: opt(num('The largest delay bound, ms (>= baseMs). Default 250.', 0)),
+  },
+  { description: 'Full-jitter exponential backoff. Default { baseMs: 25, maxMs: 250 }.', additionalProperties: false },
+);
+
+/** `retry.budget`. */
+export const RETRY_BUDGET_SCHEMA = Type.Object(
+  {
+    /** Retries allowed as a percentage of requests. Default 20. */
+    percent: opt(num('Retries allowed as a percentage of requests. Default 20.', 0, 1000)),
+    /** Retries always allowed per second, whatever the request rate. Default 10. */
+    minRetriesPerSecond: opt(num('Retries always allowed per second. Default 10.', 0)),
+    /** The window requests are counted over, in milliseconds. Default 10,000. */
+    ttlMs: opt(int('The counting window, ms. Default 10,000.', 100, 600_000)),
+  },
+  { description: 'The retry budget. Default { percent: 20, minRetriesPerSecond: 10, ttlMs: 10000 }.', additionalProperties: false },
+);
+
+/** `retry`. */
+export const RETRY_SCHEMA = Type.Object(
+  {
+    /** Tries in all, the first one included: 1 to 10. Default 3. */
+    attempts: opt(int('Tries in all, the first included. Default 3.', 1, 10)),
+    /** What may be retried. Default `['connect-failure', 'refused', 'reset', 'gateway-error', 'timeout']`. */
+    retryOn: opt(Type.Array(RETRY_CONDITION_SCHEMA, { description: 'What may be retried. Default connect-failure, refused, reset, gateway-error, timeout.' })),
+    /** Delay between tries; `false` retries at once. Default `{ baseMs: 25, maxMs: 250 }`. */
+    backoff: opt(orFalse(BACKOFF_SCHEMA)),
+    /** The retry budget; `false` means no budget (not recommended). Default `{ percent: 20, minRetriesPerSecond: 10, ttlMs: 10000 }`. */
+    budget: opt(orFalse(RETRY_BUDGET_SCHEMA)),
+    /** Methods that may be retried. Default the idempotent ones: GET, HEAD, OPTIONS, PUT, DELETE, TRACE. */
+    methods: opt(Type.Array(Type.String({ pattern: '^[A-Z]+$', expects: 'an upper-case method name' }), { description: 'Methods that may be retried (upper-case). Default the idempotent ones.' })),
+    /** Retry any method (still only with a replayable body). Default false. */
+    retryNonIdempotent: opt(bool('Retry any method (replayable bodies only). Default false.')),
+    /** Statuses retried under `retriable-status-codes`. Default `[]`. */
+    retriableStatusCodes: opt(Type.Array(int('A status.', 100, 599), { description: 'Statuses retried under retriable-status-codes. Default [].' })),
+    /** The longest `Retry-After` honoured, in milliseconds; a longer one is not retried. Default 1,000. */
+    retryAfterMaxMs: opt(num('Longest Retry-After honoured, ms. Default 1,000.', 0)),
+  },
+  { description: 'Retries. Default on. See docs/retries.md.', additionalProperties: false },
+);
+
+/** `timeout`. */
+export const TIMEOUT_SCHEMA = Type.Object(
+  {
+    /** Each try's deadline, until its response headers arrive, in milliseconds. Default: none. */
+    perTryMs: opt(int('Each try, until response headers, ms. Must be <= totalMs.', 1)),
+    /** The whole request's deadline (tries, backoffs, hedges and the response body), in milliseconds. Default: none. */
+    totalMs: opt(int('The whole request (tries, backoffs, hedges, body), ms.', 1)),
+  },
+  { description: 'Deadlines. Default none. See docs/timeouts.md.', additionalProperties: false },
+);
+
+const breakerSettings = {
+  /** `consecutive`: opens after `consecutiveFailures` failures in a row; `sampling`: opens on a failure rate. Default `consecutive`. */
+  mode: opt(oneOf('`consecutive` or `sampling`. Default `consecutive`.', ['consecutive', 'sampling'])),
+  /** Failures in a row that open the breaker (`consecutive` mode). Default 5. */
+  consecutiveFailures: opt(int('Failures in a row that open the breaker. Default 5.', 1)),
+  /** Failure percentage over the window that opens the breaker (`sampling` mode). Default 50. */
+  failureRatePercent: opt(Type.Number({ description: 'Failure percentage over the window that opens it (sampling), > 0. Default 50.', exclusiveMinimum: 0, maximum: 100 })),
+  /** The sampling window, in milliseconds. Default 10,000. */
+  samplingWindowMs: opt(int('The sampling window in milliseconds. Default 10,000.', 100)),
+  /** Calls needed in the window before the rate counts. Default 20. */
+  minimumRequests: opt(int('Calls needed in the window before the rate counts. Default 20.', 1)),
+  /** How long the breaker stays open before it lets one probe through, in milliseconds. Default 10,000. */
+  halfOpenAfterMs: opt(int('Time open before one probe, in milliseconds. Default 10,000.', 1)),
+  /** Count 5xx responses as failures, not only transport failures and timeouts. Default false for endpoints (outlier detection handles 5xx), true for the service breaker. */
+  count5xx: opt(bool('Count 5xx responses as failures. Default false for endpoints, true for the service breaker.')),
+};
+
+/** The settings of one breaker. */
+export const BREAKER_SETTINGS_SCHEMA = Type.Object(breakerSettings, { description: 'Breaker settings.', additionalProperties: false });
+
+/** `circuitBreaker`. */
+export const CIRCUIT_BREAKER_SCHEMA = Type.Object(
+  {
+    ...breakerSettings,
+    /** The per-service breaker: settings, `true` for the defaults, or `false` (default) for none. */
+    service: opt(Type.Union([Type.Boolean(), BREAKER_SETTINGS_SCHEMA], { description: 'The per-service breaker: settings, true for the defaults, or false (default).' })),
+  },
+  { description: 'Circuit breakers per endpoint (and optionally per service). See docs/circuit-breakers.md.', additionalProperties: false },
+);
+
+const ejectionCommon = {
+  /** Probability (percent) that a detected outlier is ejected. Default 100. */
+  enforcementPercent: opt(percent('Probability (percent) that a detected outlier is ejected. Default 100.')),
+  /** Endpoints with enough volume needed for the check. Default 5. */
+  minimumHosts: opt(int('Endpoints with enough volume needed for the check. Default 5.', 1)),
+};
+
+/** `outlierDetection.successRate`. */
+export const SUCCESS_RATE_SCHEMA = Type.Object(
+  {
+    /** Eject below mean − stdevFactor × stdev. Default 1.9. */
+    stdevFactor: opt(num('Eject below mean - stdevFactor x stdev. Default 1.9.', 0)),
+    ...ejectionCommon,
+    /** Requests an endpoint needs in the interval to be considered. Default 100. */
+    requestVolume: opt(int('Requests needed in the interval. Default 100.', 1)),
+  },
+  { description: 'Success-rate ejection. Default on.', additionalProperties: false },
+);
+
+/** `outlierDetection.failurePercentage`. */
+export const FAILURE_PERCENTAGE_SCHEMA = Type.Object(
+  {
+    /** Eject at or above this failure percentage. Default 85. */
+    threshold: opt(percent('Eject at or above this failure percentage. Default 85.')),
+    ...ejectionCommon,
+    /** Requests an endpoint needs in the interval to be considered. Default 50. */
+    requestVolume: opt(int('Requests needed in the interval. Default 50.', 1)),
+  },
+  { description: 'Failure-percentage ejection. Default off.', additionalProperties: false },
+);
+
+/** `outlierDetection`. */
+export const OUTLIER_DETECTION_SCHEMA = Type.Object(
+  {
+    /** 5xx responses (and transport failures) in a row that eject an endpoint; `false` off. Default 5. */
+    consecutive5xx: opt(orFalse(int('5xx in a row that eject. Default 5.', 1))),
+    /** 502/503/504 responses (and transport failures) in a row that eject; `false` off. Default false. */
+    consecutiveGatewayFailure: opt(orFalse(int('502/503/504 in a row that eject. Default off.', 1))),
+    /** Transport failures and timeouts in a row that eject; `false` off. Default false. */
+    consecutiveLocalOriginFailure: opt(orFalse(int('Transport failures in a row that eject. Default off.', 1))),
+    /** How often success-rate and failure-percentage are checked, in milliseconds. Default 10,000. */
+    intervalMs: opt(int('Check interval, ms. Default 10,000.', 1)),
+    /** Ejection time = base × times ejected, in milliseconds. Default 30,000. */
+    baseEjectionTimeMs: opt(int('Ejection time = base x times ejected, ms. Default 30,000.', 1)),
+    /** The longest ejection, in milliseconds. Default 300,000. */
+    maxEjectionTimeMs: opt(int('Longest ejection, ms. Default 300,000.', 1)),
+    /** Most endpoints ejected at once, in percent; at least one can always be ejected. Default 10. */
+    maxEjectionPercent: opt(percent('Most endpoints ejected at once, percent. Default 10.')),
+    /** Success-rate ejection; `false` off. Default on. */
+    successRate: opt(orFalse(SUCCESS_RATE_SCHEMA)),
+    /** Failure-percentage ejection; `false` (the default) off. */
+    failurePercentage: opt(orFalse(FAILURE_PERCENTAGE_SCHEMA)),
+  },
+  { description: 'Passive outlier detection. Default on. See docs/outlier-detection.md.', additionalProperties: false },
+);
+
+/** `bulkhead`. */
+export const BULKHEAD_SCHEMA = Type.Object(
+  {
+    /** Requests in flight at once. Default 1,024. */
+    maxConcurrent: opt(int('Requests in flight at once. Default 1,024.', 1)),
+    /** Requests waiting for a slot. Default 0 (no queue). */
+    maxPending: opt(int('Requests waiting for a slot. Default 0.', 0)),
+  },
+  { description: 'Concurrency limit per service. Default off. See docs/bulkheads.md.', additionalProperties: false },
+);
+
+/** `hedge`. */
+export const HEDGE_SCHEMA = Type.Object(
+  {
+    /** Send the backup after this many milliseconds without response headers. Default: the observed `percentile` latency. */
+    delayMs: opt(num('Send the backup after this many ms. Default: the observed percentile.', 0)),
+    /** The observed latency percentile used when `delayMs` is not set. Default 95. */
+    percentile: opt(num('Latency percentile used without delayMs. Default 95.', 1, 99.9)),
+    /** Attempt latencies needed before a percentile is trusted. Default 20. */
+    minSamples: opt(int('Latencies needed before the percentile is trusted. Default 20.', 1)),
+  },
+  { description: 'Hedged requests for idempotent calls. Default off. See docs/hedging.md.', additionalProperties: false },
+);
+
+const resilience = {
+  /** Retries: see {@link RetryOptions}. Default on. */
+  retry: opt(orFalse(RETRY_SCHEMA)),
+  /** Deadlines: see {@link TimeoutOptions}. Default none. */
+  timeout: opt(orFalse(TIMEOUT_SCHEMA)),
+  /** Circuit breakers: see {@link CircuitBreakerOptions}. Default: per endpoint on, per service off. */
+  circuitBreaker: opt(orFalse(CIRCUIT_BREAKER_SCHEMA)),
+  /** Outlier detection: see {@link OutlierDetectionOptions}. Default on. */
+  outlierDetection: opt(orFalse(OUTLIER_DETECTION_SCHEMA)),
+  /** A concurrency limit: see {@link BulkheadOptions}. Default `false` (none). */
+  bulkhead: opt(orFalse(BULKHEAD_SCHEMA)),
+  /** Hedged requests: see {@link HedgeOptions}. Default `false` (none). */
+  hedge: opt(orFalse(HEDGE_SCHEMA)),
+};
+
+/** The per-request override (`mesh` in a request's options): retry, timeout and hedge. */
+export const REQUEST_OVERRIDE_SCHEMA = Type.Object(
+  { retry: resilience.retry, timeout: resilience.timeout, hedge: resilience.hedge },
+  { description: "One request's own retry, timeout and hedge policies, over the service's.", additionalProperties: false },
+);
+
+/** The resilience blocks a service (or `defaults`) may set. */
+export const RESILIENCE_SCHEMA = Type.Object(resilience, { additionalProperties: false });
+
+// ---- balancing, pools, routing ----
+
+/** The built-in load-balancing policies (more can be registered in code). */
+export const LB_POLICIES = ['round-robin', 'weighted-round-robin', 'random', 'least-request', 'peak-ewma', 'ring-hash', 'maglev'] as const;
+
+/** A load-balancing policy by name, with that policy's options beside it. */
+export interface LoadBalancerChoice {
+  /** A registered policy name, e.g. `'least-request'`. */
+  policy: string;
+  /** The policy's own options, e.g. `choiceCount`. */
+  [option: string]: unknown;
+}
+
+/**
+ * `loadBalancer`: a policy name, or `{ policy, ...options }`. The policy name
+ * is any registered policy (the built-ins are listed for editors); each
+ * policy checks its own options.
+ */
+export const LOAD_BALANCER_SCHEMA = Type.Union(
+  [
+    str('A registered policy name.'),
+    Type.Unsafe<LoadBalancerChoice>(
+      Type.Object({ policy: str('A registered policy name, e.g. `least-request`.') }, { additionalProperties: true, description: "A policy and that policy's own options." }),
+    ),
+  ],
+  { description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.', examples: [...LB_POLICIES] },
+);
+
+/** `connection`. */
+export const CONNECTION_SCHEMA = Type.Object(
+  {
+    /** Most sockets per endpoint. Default 64. */
+    maxConnections: opt(int('Most sockets per endpoint. Default 64.', 1)),
+    /** Requests pipelined per socket. Default 1 (no pipelining). */
+    pipelining: opt(int('Requests pipelined per socket. Default 1.', 1, 100)),
+    /** Time to establish a connection, in milliseconds. Default 10,000. */
+    connectTimeoutMs: opt(int('Time to connect, in milliseconds. Default 10,000.', 1)),
+    /** How long an idle socket is kept, in milliseconds. Default 4,000 (undici's default). */
+    keepAliveTimeoutMs: opt(int('How long an idle socket is kept, in milliseconds. Default 4,000.', 1)),
+  },
+  { description: 'Pool settings for each endpoint.', additionalProperties: false },
+);
+
+/** `slowStart`. */
+export const SLOW_START_SCHEMA = Type.Object(
+  {
+    /** How long the ramp lasts, in milliseconds. */
+    windowMs: int('How long the ramp lasts, in milliseconds.', 1),
+    /** The weight a new endpoint starts at, in percent of its configured weight. Default 10. */
+    minWeightPercent: opt(num('Starting weight, in percent of the configured weight. Default 10.', 1, 100)),
+  },
+  { description: 'Ramp the weight of new endpoints. Default off.', additionalProperties: false },
+);
+
+/** A header or query value match. */
+export const STRING_MATCH_SCHEMA = Type.Union(
+  [
+    Type.String({ description: 'The value equals this.' }),
+    Type.Object(
+      {
+        /** The value equals this. */
+        exact: Type.String({ description: 'The value equals this.' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** The whole value matches this regular expression. */
+        regex: Type.String({ description: 'The whole value matches this regular expression.' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** The value is present (true) or absent (false). */
+        present: Type.Boolean({ description: 'The value is present (true) or absent (false).' }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'A value: a string (exact), `{ exact }`, `{ regex }` or `{ present }`.', expects: 'a string or exactly one of exact, regex, present' },
+);
+
+/** A path match. */
+export const PATH_MATCH_SCHEMA = Type.Union(
+  [
+    Type.Object(
+      {
+        /** The path equals this. */
+        exact: Type.String({ description: 'The path equals this.', pattern: '^/', expects: 'a path starting with "/"' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** The path starts with this. */
+        prefix: Type.String({ description: 'The path starts with this.', pattern: '^/', expects: 'a path starting with "/"' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** The whole path matches this regular expression. */
+        regex: Type.String({ description: 'The whole path matches this regular expression.' }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'The path, without the query string: `{ exact }`, `{ prefix }` or `{ regex }`.', expects: 'exactly one of exact, prefix, regex' },
+);
+
+/** `routes[].match`. */
+export const ROUTE_MATCH_SCHEMA = Type.Object(
+  {
+    /** The path, without the query string. */
+    path: opt(PATH_MATCH_SCHEMA),
+    /** One method or a list (upper-case). */
+    method: opt(Type.Union([str('A method.'), Type.Array(str('A method.'), { minItems: 1 })], { description: 'One method or a list.' })),
+    /** Request headers by name (case-insensitive names). */
+    headers: opt(Type.Record(Type.String(), STRING_MATCH_SCHEMA, { description: 'Request headers by name.' })),
+    /** Query parameters by name (the first value when repeated). */
+    query: opt(Type.Record(Type.String(), STRING_MATCH_SCHEMA, { description: 'Query parameters by name.' })),
+  },
+  { description: 'When the route applies; all given conditions must hold.', additionalProperties: false },
+);
+
+/** `routes[].split[]`. */
+export const SPLIT_DESTINATION_SCHEMA = Type.Object(
+  {
+    /** Relative share, a finite number >= 0. The weights of a split must sum to more than 0. */
+    weight: num('Relative share, >= 0; the weights of a split must sum to more than 0.', 0),
+    /** Endpoints whose labels include all of these, e.g. `{ version: 'v2' }`. */
+    subset: opt(strings('Endpoint labels to match.')),
+    /** Another configured service, e.g. for a migration. */
+    service: opt(str('Another configured service.')),
+  },
+  { description: 'One destination: a label subset, another service, or the whole service.', additionalProperties: false },
+);
+
+/** `routes[]`. */
+export const ROUTE_SCHEMA = Type.Object(
+  {
+    /** A name for telemetry and the snapshot. Default `route-<index>`. */
+    name: opt(str('A name for telemetry. Default `route-<index>`.')),
+    /** When the route applies. Default: always. */
+    match: opt(ROUTE_MATCH_SCHEMA),
+    /** Where matching requests go, split by weight. */
+    split: Type.Array(SPLIT_DESTINATION_SCHEMA, {
+      description: 'Weighted destinations; weights must sum to more than 0.',
+      minItems: 1,
+      expects: 'a non-empty array of { weight, subset? | service? }',
+    }),
+    /** Fault injection for requests this route matches: replaces the service's `faults`; `false` turns them off here. */
+    faults: opt(FAULTS),
+  },
+  { description: 'A routing rule: the first route whose match holds decides where a request goes.', additionalProperties: false },
+);
+
+// ---- endpoints and discovery ----
+
+/** An endpoint in configuration. */
+export const ENDPOINT_INPUT_SCHEMA = Type.Union(
+  [
+    str('`http://host:port` or `https://host:port`.'),
+    Type.Object(
+      {
+        /** `http://host:port` or `https://host:port`; a path, query or credentials are not allowed. */
+        url: str('`http://host:port` or `https://host:port`.'),
+        /** Relative share of traffic, a finite number > 0. Default 1. */
+        weight: opt(Type.Number({ description: 'Relative share of traffic, > 0. Default 1.', exclusiveMinimum: 0 })),
+        /** Locality zone, e.g. `eu-west-1a`. */
+        zone: opt(str('Locality zone, e.g. `eu-west-1a`.')),
+        /** Priority level: 0 is the highest and the default. */
+        priority: opt(int('Priority level: 0 (the default) is the highest.', 0)),
+        /** Labels used by route subsets, e.g. `{ version: 'v2' }`. */
+        labels: opt(strings('Labels used by route subsets.')),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'A URL, or an object with `url` and optional weight, zone, priority, labels.' },
+);
+
+/** A discovery provider spec: a registered type and its options. */
+export interface DiscoverySpec {
+  /** A registered provider type, e.g. `'file'` or `'dns'`. */
+  type: string;
+  /** The provider type's own options, e.g. `path`. */
+  [option: string]: unknown;
+}
+
+/** `{ type, ...options }`: the provider type checks its own options. */
+export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(
+  Type.Object({ type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') }, { additionalProperties: true }),
+);
+const DISCOVERY_ITEM = Type.Union([DISCOVERY_SPEC_SCHEMA, code<DiscoveryProvider>('provider', 'A provider object (code only).')]);
+
+/** `discovery`: one provider or a list in order of preference. */
+export const DISCOVERY_SCHEMA = Type.Union([DISCOVERY_ITEM, Type.Array(DISCOVERY_ITEM, { minItems: 1 })], {
+  description: 'A provider spec `{ type, ...options }` (e.g. `{ type: "file", path }`), or a list in order of preference.',
+});
+
+// ---- services and the whole config ----
+
+const shared = {
+  /** The load-balancing policy. Default `'round-robin'`. */
+  loadBalancer: opt(LOAD_BALANCER_SCHEMA),
+  /** Pool settings for each endpoint. */
+  connection: opt(CONNECTION_SCHEMA),
+  /**
+   * Envoy's overprovisioning factor for priority and locality spill-over: a
+   * level whose healthy share times this factor is at least 100% keeps all its
+   * traffic. Default 1.4.
+   */
+  overprovisioningFactor: opt(num("Envoy's overprovisioning factor for priority and locality spill-over. Default 1.4.", 1, 100)),
+  /**
+   * Panic threshold in percent: when fewer endpoints than this (after the
+   * overprovisioning factor) are usable, use all endpoints rather than
+   * overload the few. 0 disables. Default 50.
+   */
+  panicThreshold: opt(percent('Panic threshold in percent (0 disables). Default 50.')),
+  /** Ramp the weight of newly added endpoints over a window. Default off. */
+  slowStart: opt(orFalse(SLOW_START_SCHEMA)),
+  /**
+   * TLS and mTLS for `https://` endpoints; a service's settings are merged
+   * field by field over `defaults.tls`, and `false` turns the defaults off.
+   * See docs/security.md.
+   */
+  tls: opt(orFalse(TLS_SCHEMA)),
+  /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
+  requireTls: opt(bool('Refuse plaintext endpoints. Default false.')),
+  /** Active health checking of the endpoints. Default: off (`false`). */
+  healthCheck: opt(orFalse(HEALTH_CHECK_SCHEMA)),
+  /**
+   * Istio-style fault injection, applied in the client before sending: delay
+   * and/or abort a share of requests. A route's `faults` replace these. Default
+   * off (`false`). See docs/fault-injection.md.
+   */
+  faults: opt(FAULTS),
+  ...resilience,
+};
+
+/** `defaults`: what every service inherits. */
+export const SHARED_SERVICE_SCHEMA = Type.Object(shared, { description: 'Settings every service inherits.', additionalProperties: false });
+
+/** `services.<name>`. */
+export const SERVICE_SCHEMA = Type.Object(
+  {
+    /** The service's endpoints. Default: none (every request fails with `MESH_NO_HEALTHY_ENDPOINT`). */
+    endpoints: opt(Type.Array(ENDPOINT_INPUT_SCHEMA, { description: 'The endpoints. Default none (or discovery).' })),
+    /**
+     * Where the endpoints come from: a provider, a spec (`{ type: 'file', path }`)
+     * or a list in order of preference. Default: the top-level `discovery`,
+     * unless `endpoints` is set. With both, `endpoints` is the last fallback.
+     */
+    discovery: opt(DISCOVERY_SCHEMA),
+    /** Routing rules, first match wins; no match sends to the whole service. */
+    routes: opt(Type.Array(ROUTE_SCHEMA, { description: 'Routing rules, first match wins.' })),
+    /** Overrides the client's `localZone` for this service. */
+    localZone: opt(str('Overrides the top-level localZone for this service.')),
+    /** A credential hook whose headers are added to every request to this service (cached until expiry). */
+    auth: opt(code<AuthHook>('function', 'A credential hook (code only).')),
+    ...shared,
+  },
+  { description: 'One service: its endpoints, routes and policies (each overrides `defaults`).', additionalProperties: false },
+);
+
+/** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
+export const SERVICE_NAME_PATTERN = '^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$';
+
+/** The whole configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take. */
+export const MESH_CONFIG_SCHEMA = Type.Object(
+  {
+    /** The JSON Schema of this format (`meshlet/schema.json`), for editor completion in config files; ignored by the mesh. */
+    $schema: opt(Type.String({ description: 'This schema, for editor completion; ignored.' })),
+    /** The services, by name. The URL host `http://orders/...` names the service `orders`. */
+    services: opt(
+      Type.Record(Type.String({ pattern: SERVICE_NAME_PATTERN }), SERVICE_SCHEMA, {
+        description: 'The services by name (a URL host: lower-case letters, digits, "-", "_", ".").',
+        additionalProperties: false,
+      }),
+    ),
+    /** Settings every service inherits. */
+    defaults: opt(SHARED_SERVICE_SCHEMA),
+    /**
+     * What to do with a URL whose host is not a service: `'allow'` (default)
+     * sends it directly to that host, still observed; `'deny'` refuses it with
+     * `MESH_UNKNOWN_SERVICE`; `{ mode: 'deny', allow: ['api.stripe.com', '*.example.org'] }`
+     * refuses all but the listed hosts.
+     */
+    egress: opt(EGRESS_SCHEMA),
+    /** The zone this process runs in: traffic prefers endpoints with the same `zone`. */
+    localZone: opt(str('The zone this process runs in.')),
+    /**
+     * Discovery for every service that sets neither `endpoints` nor its own
+     * `discovery`: `discovery: fileDiscovery('endpoints.json')`.
+     */
+    discovery: opt(DISCOVERY_SCHEMA),
+  },
+  {
+    $id: 'https://unpkg.com/meshlet/dist/schema.json',
+    title: 'meshlet MeshConfig',
+    description: 'A meshlet configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.',
+    additionalProperties: false,
+  },
+);
+
+/** The static type of {@link MESH_CONFIG_SCHEMA}. */
+export type MeshConfigShape = Static<typeof MESH_CONFIG_SCHEMA>;
+
+// ---- the published JSON Schema ----
+
+/** The subset of JSON Schema (draft 2020-12) the published schema uses. */
 export interface JsonSchema {
   /** JSON Schema keyword. */
   $schema?: string;
@@ -55,7 +788,7 @@ export interface JsonSchema {
   /** JSON Schema keyword. */
   minItems?: number;
   /** JSON Schema keyword. */
-  enum?: readonly (string | number | boolean)[];
+  enum?: (string | number | boolean)[];
   /** JSON Schema keyword. */
   const?: string | number | boolean;
   /** JSON Schema keyword. */
@@ -70,318 +803,58 @@ export interface JsonSchema {
   minLength?: number;
   /** JSON Schema keyword. */
   pattern?: string;
+  /** JSON Schema keyword. */
+  examples?: unknown[];
 }
 
+/** The key pattern of `Type.Record(Type.String(), ...)`. */
+const ANY_KEY = '^(.*)$';
+const isCode = (s: TSchema): boolean => (s as { [Kind]?: string })[Kind] === CODE_KIND;
+
 /**
- * The schemas of the properties of `T`: exactly its keys, none missing, none
- * extra, so the schema cannot drift from the TypeScript option types
- * (src/config/types.ts) without a compile error.
+ * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}:
+ * the same schema without what only code can give ({@link code} values), with
+ * unions of string literals written as `enum` (what editors complete best).
  */
-type Props<T> = { [K in keyof Required<T>]-?: JsonSchema };
-
-const obj = <T = Record<string, unknown>>(description: string, properties: Props<T>, required?: (keyof T & string)[]): JsonSchema => ({
-  type: 'object',
-  description,
-  properties,
-  ...(required ? { required } : {}),
-  additionalProperties: false,
-});
-const int = (description: string, minimum?: number, maximum?: number): JsonSchema => ({
-  type: 'integer',
-  description,
-  ...(minimum === undefined ? {} : { minimum }),
-  ...(maximum === undefined ? {} : { maximum }),
-});
-const num = (description: string, minimum?: number, maximum?: number): JsonSchema => ({
-  type: 'number',
-  description,
-  ...(minimum === undefined ? {} : { minimum }),
-  ...(maximum === undefined ? {} : { maximum }),
-});
-const str = (description: string): JsonSchema => ({ type: 'string', description, minLength: 1 });
-const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
-const oneOf = (description: string, values: readonly string[]): JsonSchema => ({ type: 'string', description, enum: values });
-/** A block that can also be `false` (off). */
-const orFalse = ({ description, ...schema }: JsonSchema): JsonSchema => ({ ...(description === undefined ? {} : { description }), anyOf: [schema, { const: false }] });
-const strings = (description: string): JsonSchema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
-
-const percent = (description: string) => num(description, 0, 100);
-
-const FAULTS = orFalse(
-  obj<FaultSpec>('Istio-style fault injection before sending; a route\'s faults replace the service\'s. Default off. See docs/fault-injection.md.', {
-    delay: obj<NonNullable<FaultSpec['delay']>>('Delay a share of requests.', { percent: percent('Share of requests delayed, 0 to 100.'), ms: num('The delay in milliseconds.', 0) }, ['percent', 'ms']),
-    abort: {
-      ...obj<NonNullable<FaultSpec['abort']>>('Abort a share of requests with a status or a transport error (exactly one).', {
-        percent: percent('Share of requests aborted, 0 to 100.'),
-        status: int('Answer with this HTTP status.', 200, 599),
-        error: oneOf('Fail with this transport error instead.', ['connect-refused', 'connect-timeout', 'reset', 'timeout']),
-      }, ['percent']),
-    },
-  }),
-);
-
-const TLS_SOURCE: JsonSchema = {
-  description: 'PEM text, or `{ file }` to read (and watch) a file.',
-  anyOf: [{ type: 'string' }, { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, required: ['file'], additionalProperties: false }],
-};
-
-const LB_POLICIES = ['round-robin', 'weighted-round-robin', 'random', 'least-request', 'peak-ewma', 'ring-hash', 'maglev'];
-
-const BREAKER_SETTINGS: Props<CircuitBreakerSettings> = {
-  mode: oneOf('`consecutive` or `sampling`. Default `consecutive`.', ['consecutive', 'sampling']),
-  consecutiveFailures: int('Failures in a row that open the breaker. Default 5.', 1),
-  failureRatePercent: { ...num('Failure percentage over the window that opens it (sampling), > 0. Default 50.', undefined, 100), exclusiveMinimum: 0 },
-  samplingWindowMs: int('The sampling window in milliseconds. Default 10,000.', 100),
-  minimumRequests: int('Calls needed in the window before the rate counts. Default 20.', 1),
-  halfOpenAfterMs: int('Time open before one probe, in milliseconds. Default 10,000.', 1),
-  count5xx: bool('Count 5xx responses as failures. Default false for endpoints, true for the service breaker.'),
-};
-
-const EJECTION_COMMON: Props<Pick<SuccessRateEjectionOptions, 'enforcementPercent' | 'minimumHosts'>> = {
-  enforcementPercent: percent('Probability (percent) that a detected outlier is ejected. Default 100.'),
-  minimumHosts: int('Endpoints with enough volume needed for the check. Default 5.', 1),
-};
-
-/** Options a service can set and `defaults` can set for every service. */
-const SHARED: Props<SharedServiceOptions> = {
-  loadBalancer: {
-    description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
-    anyOf: [
-      { type: 'string', enum: LB_POLICIES },
-      { type: 'object', properties: { policy: { type: 'string', enum: LB_POLICIES } }, required: ['policy'], additionalProperties: true },
-    ],
-  },
-  connection: obj<ConnectionOptions>('Pool settings for each endpoint.', {
-    maxConnections: int('Most sockets per endpoint. Default 64.', 1),
-    pipelining: int('Requests pipelined per socket. Default 1.', 1, 100),
-    connectTimeoutMs: int('Time to connect, in milliseconds. Default 10,000.', 1),
-    keepAliveTimeoutMs: int('How long an idle socket is kept, in milliseconds. Default 4,000.', 1),
-  }),
-  overprovisioningFactor: num("Envoy's overprovisioning factor for priority and locality spill-over. Default 1.4.", 1, 100),
-  panicThreshold: percent('Panic threshold in percent (0 disables). Default 50.'),
-  slowStart: orFalse(
-    obj<SlowStartOptions>('Ramp the weight of new endpoints. Default off.', {
-      windowMs: int('How long the ramp lasts, in milliseconds.', 1),
-      minWeightPercent: num('Starting weight, in percent of the configured weight. Default 10.', 1, 100),
-    }, ['windowMs']),
-  ),
-  tls: orFalse(
-    obj<TlsOptions>('TLS and mTLS for `https://` endpoints. See docs/security.md.', {
-      ca: TLS_SOURCE,
-      cert: TLS_SOURCE,
-      key: TLS_SOURCE,
-      servername: str('SNI and the name checked in the certificate. Default: the endpoint host.'),
-      minVersion: oneOf("Lowest TLS version. Default 'TLSv1.2'.", ['TLSv1.2', 'TLSv1.3']),
-      identity: obj<IdentityOptions>('SPIFFE identity the servers must prove (implies requireTls; needs ca).', {
-        trustDomain: str('The trust domain, e.g. `example.org`.'),
-        allow: { type: 'array', description: 'Allowed SPIFFE IDs.', items: { type: 'string' } },
-      }),
-      watch: {
-        description: 'Reload `{ file }` material when files change. Default false.',
-        anyOf: [
-          { type: 'boolean' },
-          { type: 'object', properties: { debounceMs: { type: 'integer', minimum: 0 }, pollMs: { type: 'integer', minimum: 0 } }, additionalProperties: false },
-        ],
-      },
-    }),
-  ),
-  requireTls: bool('Refuse plaintext endpoints. Default false.'),
-  healthCheck: orFalse(
-    obj<Omit<HealthCheckOptions, 'check'>>('Active health checking. Default off. See docs/health-checking.md.', {
-      type: oneOf("'http' or 'tcp'. Default 'http'.", ['http', 'tcp']),
-      path: str('The HTTP path checked. Default `/healthz`.'),
-      intervalMs: int('Time between checks, in milliseconds. Default 5,000.', 1),
-      timeoutMs: int('Time a check may take, in milliseconds. Default 1,000.', 1),
-      healthyThreshold: int('Passes in a row to become healthy. Default 1.', 1),
-      unhealthyThreshold: int('Failures in a row to become unhealthy. Default 3.', 1),
-      expectedStatuses: { type: 'array', description: 'Statuses that pass (numbers or ranges like `"200-299"`). Default 200-299.', items: { anyOf: [{ type: 'integer' }, { type: 'string' }] } },
-      headers: strings('Headers sent with each check.'),
-      host: str('The Host header of checks. Default: the service name.'),
-      jitterPercent: percent('Random spread of intervals, in percent. Default 10.'),
-      noTrafficIntervalMs: int('Interval while the service has no traffic, in milliseconds. Default: intervalMs.', 1),
-    }),
-  ),
-  faults: FAULTS,
-  retry: orFalse(
-    obj<RetryOptions>('Retries. Default on. See docs/retries.md.', {
-      attempts: int('Tries in all, the first included. Default 3.', 1, 10),
-      retryOn: {
-        type: 'array',
-        description: 'What may be retried. Default connect-failure, refused, reset, gateway-error, timeout.',
-        items: { type: 'string', enum: ['connect-failure', 'refused', 'reset', '5xx', 'gateway-error', 'retriable-status-codes', 'timeout'] },
-      },
-      backoff: orFalse(obj<BackoffOptions>('Full-jitter exponential backoff. Default { baseMs: 25, maxMs: 250 }.', { baseMs: num('First delay bound, ms. Default 25.', 0), maxMs: num('Largest delay bound, ms (>= baseMs). Default 250.', 0) })),
-      budget: orFalse(
-        obj<RetryBudgetOptions>('The retry budget. Default { percent: 20, minRetriesPerSecond: 10, ttlMs: 10000 }.', {
-          percent: num('Retries allowed as a percentage of requests. Default 20.', 0, 1000),
-          minRetriesPerSecond: num('Retries always allowed per second. Default 10.', 0),
-          ttlMs: int('The counting window, ms. Default 10,000.', 100, 600_000),
-        }),
-      ),
-      methods: { type: 'array', description: 'Methods that may be retried. Default the idempotent ones.', items: { type: 'string', pattern: '^[A-Z]+$' } },
-      retryNonIdempotent: bool('Retry any method (replayable bodies only). Default false.'),
-      retriableStatusCodes: { type: 'array', description: 'Statuses retried under retriable-status-codes. Default [].', items: { type: 'integer', minimum: 100, maximum: 599 } },
-      retryAfterMaxMs: num('Longest Retry-After honoured, ms. Default 1,000.', 0),
-    }),
-  ),
-  timeout: orFalse(
-    obj<TimeoutOptions>('Deadlines. Default none. See docs/timeouts.md.', {
-      perTryMs: int('Each try, until response headers, ms. Must be <= totalMs.', 1),
-      totalMs: int('The whole request, ms.', 1),
-    }),
-  ),
-  circuitBreaker: orFalse(
-    obj<CircuitBreakerOptions>('Circuit breakers per endpoint (and optionally per service). See docs/circuit-breakers.md.', {
-      ...BREAKER_SETTINGS,
-      service: {
-        description: 'The per-service breaker: settings, true for the defaults, or false (default).',
-        anyOf: [{ type: 'boolean' }, { type: 'object', properties: BREAKER_SETTINGS, additionalProperties: false }],
-      },
-    }),
-  ),
-  outlierDetection: orFalse(
-    obj<OutlierDetectionOptions>('Passive outlier detection. Default on. See docs/outlier-detection.md.', {
-      consecutive5xx: orFalse(int('5xx in a row that eject. Default 5.', 1)),
-      consecutiveGatewayFailure: orFalse(int('502/503/504 in a row that eject. Default off.', 1)),
-      consecutiveLocalOriginFailure: orFalse(int('Transport failures in a row that eject. Default off.', 1)),
-      intervalMs: int('Check interval, ms. Default 10,000.', 1),
-      baseEjectionTimeMs: int('Ejection time = base x times ejected, ms. Default 30,000.', 1),
-      maxEjectionTimeMs: int('Longest ejection, ms. Default 300,000.', 1),
-      maxEjectionPercent: percent('Most endpoints ejected at once, percent. Default 10.'),
-      successRate: orFalse(
-        obj<SuccessRateEjectionOptions>('Success-rate ejection. Default on.', {
-          stdevFactor: num('Eject below mean - stdevFactor x stdev. Default 1.9.', 0),
-          ...EJECTION_COMMON,
-          requestVolume: int('Requests needed in the interval. Default 100.', 1),
-        }),
-      ),
-      failurePercentage: orFalse(
-        obj<FailurePercentageEjectionOptions>('Failure-percentage ejection. Default off.', {
-          threshold: percent('Eject at or above this failure percentage. Default 85.'),
-          ...EJECTION_COMMON,
-          requestVolume: int('Requests needed in the interval. Default 50.', 1),
-        }),
-      ),
-    }),
-  ),
-  bulkhead: orFalse(
-    obj<BulkheadOptions>('Concurrency limit per service. Default off. See docs/bulkheads.md.', {
-      maxConcurrent: int('Requests in flight at once. Default 1,024.', 1),
-      maxPending: int('Requests waiting for a slot. Default 0.', 0),
-    }),
-  ),
-  hedge: orFalse(
-    obj<HedgeOptions>('Hedged requests for idempotent calls. Default off. See docs/hedging.md.', {
-      delayMs: num('Send the backup after this many ms. Default: the observed percentile.', 0),
-      percentile: num('Latency percentile used without delayMs. Default 95.', 1, 99.9),
-      minSamples: int('Latencies needed before the percentile is trusted. Default 20.', 1),
-    }),
-  ),
-};
-
-const STRING_MATCH: JsonSchema = {
-  description: 'A value: a string (exact), `{ exact }`, `{ regex }` or `{ present }`.',
-  anyOf: [
-    { type: 'string' },
-    { type: 'object', properties: { exact: { type: 'string' } }, required: ['exact'], additionalProperties: false },
-    { type: 'object', properties: { regex: { type: 'string' } }, required: ['regex'], additionalProperties: false },
-    { type: 'object', properties: { present: { type: 'boolean' } }, required: ['present'], additionalProperties: false },
-  ],
-};
-
-const ENDPOINT: JsonSchema = {
-  description: 'A URL, or an object with `url` (or `address` and `port`) and optional weight, zone, priority, labels.',
-  anyOf: [
-    { type: 'string', minLength: 1 },
-    {
-      type: 'object',
-      properties: {
-        url: { type: 'string', minLength: 1 },
-        address: { type: 'string', minLength: 1 },
-        port: { type: 'integer', minimum: 1, maximum: 65535 },
-        weight: { type: 'number', exclusiveMinimum: 0 },
-        zone: { type: 'string' },
-        priority: { type: 'integer', minimum: 0 },
-        labels: { type: 'object', additionalProperties: { type: 'string' } },
-      },
-      additionalProperties: false,
-    },
-  ],
-};
-
-const DISCOVERY_SPEC: JsonSchema = {
-  type: 'object',
-  properties: { type: { type: 'string', minLength: 1 } },
-  required: ['type'],
-  additionalProperties: true,
-};
-const DISCOVERY: JsonSchema = {
-  description: 'A provider spec `{ type, ...options }` (e.g. `{ type: "file", path }`) or a list in order of preference.',
-  anyOf: [DISCOVERY_SPEC, { type: 'array', items: DISCOVERY_SPEC, minItems: 1 }],
-};
-
-const ROUTE = obj<Route>(
-  'A routing rule: the first route whose match holds decides where a request goes.',
-  {
-    name: str('A name for telemetry. Default `route-<index>`.'),
-    match: obj<RouteMatch>('When the route applies; all given conditions must hold.', {
-      path: {
-        description: 'The path: `{ exact }`, `{ prefix }` or `{ regex }`.',
-        anyOf: [
-          { type: 'object', properties: { exact: { type: 'string', pattern: '^/' } }, required: ['exact'], additionalProperties: false },
-          { type: 'object', properties: { prefix: { type: 'string', pattern: '^/' } }, required: ['prefix'], additionalProperties: false },
-          { type: 'object', properties: { regex: { type: 'string' } }, required: ['regex'], additionalProperties: false },
-        ],
-      },
-      method: { description: 'One method or a list.', anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
-      headers: { type: 'object', description: 'Request headers by name.', additionalProperties: STRING_MATCH },
-      query: { type: 'object', description: 'Query parameters by name.', additionalProperties: STRING_MATCH },
-    }),
-    split: {
-      type: 'array',
-      description: 'Weighted destinations; weights must sum to more than 0.',
-      minItems: 1,
-      items: obj<SplitDestination>('One destination: a label subset, another service, or the whole service.', {
-        weight: num('Relative share, >= 0.', 0),
-        subset: { type: 'object', description: 'Endpoint labels to match.', additionalProperties: { type: 'string' } },
-        service: str('Another configured service.'),
-      }, ['weight']),
-    },
-    faults: FAULTS,
-  },
-  ['split'],
-);
-
-const SERVICE = obj<Omit<ServiceOptions, 'auth'>>('One service: its endpoints, routes and policies (each overrides `defaults`).', {
-  endpoints: { type: 'array', description: 'The endpoints. Default none (or discovery).', items: ENDPOINT },
-  discovery: DISCOVERY,
-  routes: { type: 'array', description: 'Routing rules, first match wins.', items: ROUTE },
-  localZone: str("Overrides the top-level localZone for this service."),
-  ...SHARED,
-});
-
-/** The JSON Schema of the meshlet config file format (`meshlet/schema.json`). */
-export const MESH_CONFIG_SCHEMA: JsonSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://unpkg.com/meshlet/dist/schema.json',
-  title: 'meshlet MeshConfig',
-  ...obj<MeshConfig>('A meshlet configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.', {
-    $schema: { type: 'string', description: 'This schema, for editor completion; ignored.' },
-    services: {
-      type: 'object',
-      description: 'The services by name (a URL host: lower-case letters, digits, "-", "_", ".").',
-      propertyNames: { pattern: '^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$' },
-      additionalProperties: SERVICE,
-    },
-    defaults: obj<SharedServiceOptions>('Settings every service inherits.', SHARED),
-    egress: {
-      description: "Unknown hosts: 'allow' (default), 'deny', or `{ mode: 'deny', allow: [hosts] }`.",
-      anyOf: [
-        { type: 'string', enum: ['allow', 'deny'] },
-        { type: 'object', properties: { mode: { const: 'deny' }, allow: { type: 'array', items: { type: 'string', minLength: 1 } } }, required: ['allow'], additionalProperties: false },
-      ],
-    },
-    localZone: str('The zone this process runs in.'),
-    discovery: DISCOVERY,
-  }),
-};
+export function publishedSchema(): JsonSchema {
+  // One converted object per schema object: a block shared by services and defaults stays one object.
+  const done = new Map<TSchema, JsonSchema>();
+  const convert = (s: TSchema): JsonSchema | undefined => {
+    if (isCode(s)) return undefined;
+    const known = done.get(s);
+    if (known) return known;
+    const out: Record<string, unknown> = {};
+    done.set(s, out as JsonSchema);
+    for (const [key, value] of Object.entries(s)) {
+      if (key === 'properties') {
+        const props: Record<string, JsonSchema> = {};
+        for (const [name, p] of Object.entries(value as Record<string, TSchema>)) {
+          const converted = convert(p);
+          if (converted) props[name] = converted;
+        }
+        out.properties = props;
+        if (Array.isArray(s.required)) out.required = (s.required as string[]).filter((r) => r in props);
+      } else if (key === 'required' || key === 'expects') {
+        // `required` is written with `properties`; `expects` is meshlet's own wording for error messages.
+      } else if (key === 'anyOf') {
+        const members = (value as TSchema[]).map(convert).filter((m): m is JsonSchema => m !== undefined);
+        if (members.length > 0 && members.every((m) => typeof m.const === 'string')) {
+          out.type = 'string';
+          out.enum = members.map((m) => m.const as string);
+        } else if (members.length === 1) Object.assign(out, members[0], s.description === undefined ? {} : { description: s.description });
+        else out.anyOf = members;
+      } else if (key === 'additionalProperties' && s.patternProperties !== undefined) {
+        // A record: written below as additionalProperties (and propertyNames).
+      } else if (key === 'items' || key === 'additionalProperties') {
+        out[key] = typeof value === 'object' ? convert(value as TSchema) : value;
+      } else if (key === 'patternProperties') {
+        // TypeBox writes a record as one pattern; editors complete `additionalProperties` maps best.
+        const [pattern, values] = Object.entries(value as Record<string, TSchema>)[0]!;
+        if (pattern !== ANY_KEY) out.propertyNames = { pattern };
+        out.additionalProperties = convert(values);
+      } else out[key] = value;
+    }
+    return out as JsonSchema;
+  };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...convert(MESH_CONFIG_SCHEMA)! };
+}

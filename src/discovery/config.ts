@@ -4,14 +4,9 @@ import { registerBuiltinDiscovery } from './builtins.js';
 import { describe } from './endpoint.js';
 import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
+import type { DiscoverySpec } from '../config/schema.js';
 
-/** A provider spec in configuration: a registered type name and its options. */
-export interface DiscoverySpec {
-  /** A registered provider type, e.g. `'file'` or `'dns'`. */
-  type: string;
-  /** The provider type's own options, e.g. `path`. */
-  [option: string]: unknown;
-}
+export type { DiscoverySpec } from '../config/schema.js';
 
 /**
  * The `discovery` option: a provider, a spec of a registered type

@@ -60,6 +60,10 @@ export interface ConfigIssue {
   path: string;
   /** What was expected and what was found. */
   message: string;
+  /** What the schema takes there, in words (e.g. `an integer >= 1 <= 10`), for issues found by the schema. */
+  expected?: string;
+  /** What was found there, in words (e.g. `the string "three"`), for issues found by the schema. */
+  found?: string;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Static } from '@sinclair/typebox';
+import type * as S from '../config/schema.js';
 import { checkEnum, checkNumber, checkObject, join } from '../config/checks.js';
 import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
@@ -24,36 +26,7 @@ export interface HealthCheckTarget {
 export type HealthCheckFunction = (target: HealthCheckTarget) => boolean | void | Promise<boolean | void>;
 
 /** Active health checking of a service's endpoints. */
-export interface HealthCheckOptions {
-  /** `'http'` (default) or `'tcp'` (connect only). Ignored when `check` is given. */
-  type?: 'http' | 'tcp';
-  /** HTTP path to GET. Default `'/healthz'`. */
-  path?: string;
-  /** Time between checks of an endpoint, in milliseconds. Default 5,000. */
-  intervalMs?: number;
-  /** Time a check may take, in milliseconds. Default 1,000. */
-  timeoutMs?: number;
-  /** Consecutive successes that make an unhealthy endpoint healthy. Default 2. */
-  healthyThreshold?: number;
-  /** Consecutive failures that make a healthy endpoint unhealthy. Default 3. */
-  unhealthyThreshold?: number;
-  /** Statuses that count as healthy: numbers (`204`) or classes (`'2xx'`). Default `['2xx']`. */
-  expectedStatuses?: (number | string)[];
-  /** Extra request headers for HTTP checks. */
-  headers?: Record<string, string>;
-  /** The `Host` header of HTTP checks. Default: the service name. */
-  host?: string;
-  /** A custom check, used instead of HTTP or TCP. */
-  check?: HealthCheckFunction;
-  /** Random spread added to each interval, in percent of it. Default 10. */
-  jitterPercent?: number;
-  /**
-   * Interval used for healthy endpoints while the service carries no
-   * traffic, in milliseconds (Envoy's `no_traffic_interval`). Default 60,000.
-   * Unhealthy endpoints are always checked every `intervalMs`.
-   */
-  noTrafficIntervalMs?: number;
-}
+export interface HealthCheckOptions extends Static<typeof S.HEALTH_CHECK_SCHEMA> {}
 
 /** Health checking with every default filled in. */
 export interface ResolvedHealthCheck {

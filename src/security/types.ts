@@ -1,7 +1,10 @@
 /**
  * Public option types of the security features: TLS and mTLS, workload
- * identity, the credential hook and the egress policy.
+ * identity, the credential hook and the egress policy. The option types are
+ * the static types of the schemas in src/config/schema.ts.
  */
+import type { Static } from '@sinclair/typebox';
+import type * as S from '../config/schema.js';
 
 /**
  * Certificate or key material: a PEM string or Buffer, or `{ file }` to read
@@ -23,48 +26,16 @@ export type TlsSource =
  * verification (as SPIFFE prescribes); the chain is still verified against
  * {@link TlsOptions.ca}.
  */
-export interface IdentityOptions {
-  /** Accept only IDs of this trust domain, e.g. `example.org`. */
-  trustDomain?: string;
-  /** Accept only these SPIFFE IDs, e.g. `spiffe://example.org/ns/prod/sa/orders`. */
-  allow?: string[];
-}
+export interface IdentityOptions extends Static<typeof S.IDENTITY_SCHEMA> {}
 
 /** How certificate files are watched for rotation. */
-export interface TlsWatchOptions {
-  /** Wait this long after a change event before reloading, in ms (files are often written in steps). Default 100. */
-  debounceMs?: number;
-  /** Re-read the files this often, in ms, whatever `fs.watch` says (it misses events on some file systems). Default 5000. */
-  pollMs?: number;
-}
+export interface TlsWatchOptions extends Static<typeof S.TLS_WATCH_SCHEMA> {}
 
 /**
  * TLS settings of a service, used for every `https://` endpoint connection.
  * With `cert` and `key` the client presents a certificate (mTLS).
  */
-export interface TlsOptions {
-  /** Trusted CA certificates (PEM bundle). Default: Node's root certificates. */
-  ca?: TlsSource;
-  /** The client certificate chain (PEM), for mTLS. Requires `key`. */
-  cert?: TlsSource;
-  /** The private key of `cert` (PEM). Requires `cert`. */
-  key?: TlsSource;
-  /**
-   * The name sent in SNI and, without an identity, checked against the
-   * server certificate. Default: the endpoint's host name (none for an IP
-   * address, whose certificate must then list that IP).
-   */
-  servername?: string;
-  /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
-  minVersion?: 'TLSv1.2' | 'TLSv1.3';
-  /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`; needs `ca`. */
-  identity?: IdentityOptions;
-  /**
-   * Watch `{ file }` sources and rotate to new material when they change.
-   * Default `true` when any source is a file; `false` turns it off.
-   */
-  watch?: boolean | TlsWatchOptions;
-}
+export interface TlsOptions extends Static<typeof S.TLS_SCHEMA> {}
 
 /** New material pushed with `mesh.updateTls(service, material)`: the given fields replace the current ones. */
 export interface TlsMaterialUpdate {
@@ -102,12 +73,7 @@ export type AuthHook = (service: string) => AuthHeaders | AuthResult | Promise<A
  * an IP address, or `*.example.org`, which matches any name below
  * `example.org` (not `example.org` itself).
  */
-export interface EgressPolicy {
-  /** Only `'deny'` (the default): everything not listed is refused. */
-  mode?: 'deny';
-  /** Hosts that may be reached directly. */
-  allow: string[];
-}
+export interface EgressPolicy extends Static<typeof S.EGRESS_POLICY_SCHEMA> {}
 
 /** The `egress` option: `'allow'`, `'deny'`, or `'deny'` with an allow-list ({@link EgressPolicy}). */
 export type EgressOption = 'allow' | 'deny' | EgressPolicy;

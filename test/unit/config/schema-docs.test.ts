@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MESH_CONFIG_SCHEMA } from '../../../src/config/schema.js';
+import { publishedSchema } from '../../../src/config/schema.js';
+
+const MESH_CONFIG_SCHEMA = publishedSchema();
 import { allPropertyNames, currentReference, generateReference } from '../../helpers/config-reference.js';
 
 describe('docs/configuration.md and the JSON Schema', () => {

@@ -59,16 +59,16 @@ describe('configuration validation at construction', () => {
         },
       },
     });
-    expect(issues.map((i) => i.path)).toEqual([
+    expect(issues.map((i) => i.path).sort()).toEqual([
       'services.a.endpoints.1',
       'services.a.endpoints.2',
       'services.a.endpoints.3',
       'services.a.endpoints.4.color',
-      'services.a.endpoints.4.zone',
-      'services.a.endpoints.4.priority',
       'services.a.endpoints.4.labels.v',
+      'services.a.endpoints.4.priority',
+      'services.a.endpoints.4.zone',
     ]);
-    expect(issues[0]!.message).toMatch(/duplicate endpoint http:\/\/127\.0\.0\.1:8080 \(also at services\.a\.endpoints\.0\)/);
+    expect(issues.find((i) => i.path === 'services.a.endpoints.1')!.message).toMatch(/duplicate endpoint http:\/\/127\.0\.0\.1:8080 \(also at services\.a\.endpoints\.0\)/);
   });
 
   it('checks load balancer objects, defaults, connection settings and client hooks', () => {

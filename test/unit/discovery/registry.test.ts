@@ -253,7 +253,7 @@ describe('discovery registry', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(MeshConfigError);
-    expect((error as MeshConfigError).issues.map((i) => i.path)).toEqual([
+    expect((error as MeshConfigError).issues.map((i) => i.path).sort()).toEqual([
       'services.orders.discovery.0.type',
       'services.orders.discovery.1.path',
       'services.users.discovery',

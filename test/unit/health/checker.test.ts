@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClient, type HealthCheckTarget, type HealthEvent } from '../../../src/index.js';
+import { MeshClient, type HealthCheckTarget, type HealthEvent, type MeshConfigError } from '../../../src/index.js';
 import { manualClock } from '../../helpers/clock.js';
 import { seededRandom } from '../../helpers/random.js';
 import { startServer, startServers, type TestServer } from '../../helpers/servers.js';
@@ -254,15 +254,20 @@ describe('active health checking', () => {
       }),
     ).toThrow(
       expect.objectContaining({
-        issues: [
-          { path: 'services.orders.healthCheck.bogus', message: expect.any(String) },
-          { path: 'services.orders.healthCheck.check', message: 'expected a function, found 3' },
-          { path: 'services.orders.healthCheck.path', message: expect.any(String) },
-          { path: 'services.orders.healthCheck.intervalMs', message: 'expected an integer >= 1, found 0' },
-          { path: 'services.orders.healthCheck.expectedStatuses.0', message: expect.any(String) },
-          { path: 'services.orders.panicThreshold', message: expect.any(String) },
-        ],
+        issues: expect.arrayContaining([
+          expect.objectContaining({ path: 'services.orders.healthCheck.bogus', message: expect.any(String) }),
+          expect.objectContaining({ path: 'services.orders.healthCheck.check', message: 'expected a function, found 3' }),
+          expect.objectContaining({ path: 'services.orders.healthCheck.path', message: 'expected a path starting with "/", found "x"' }),
+          expect.objectContaining({ path: 'services.orders.healthCheck.intervalMs', message: 'expected an integer >= 1, found 0' }),
+          expect.objectContaining({ path: 'services.orders.healthCheck.expectedStatuses.0', message: expect.any(String) }),
+          expect.objectContaining({ path: 'services.orders.panicThreshold', message: expect.any(String) }),
+        ]),
       }),
     );
+    try {
+      new MeshClient({ services: { orders: { healthCheck: { intervalMs: 0, path: 'x', expectedStatuses: [700], check: 3 as never, bogus: 1 } as never, panicThreshold: 120 } } });
+    } catch (error) {
+      expect((error as MeshConfigError).issues).toHaveLength(6);
+    }
   });
 });

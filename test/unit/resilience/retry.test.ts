@@ -276,7 +276,7 @@ describe('retries', () => {
       'defaults.retry.budget.percent',
       'services.orders.retry.attempts',
       'services.orders.retry.backoff.maxMs',
-      'services.orders.retry.retryOn',
+      'services.orders.retry.retryOn.1',
       'services.orders.timeout.perTryMs',
     ]);
   });

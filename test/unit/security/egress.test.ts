@@ -70,12 +70,12 @@ describe('egress allow-list', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(MeshConfigError);
-    expect((error as MeshConfigError).issues.map((i) => i.path)).toEqual([
-      'egress.extra',
-      'egress.mode',
+    expect((error as MeshConfigError).issues.map((i) => i.path).sort()).toEqual([
       'egress.allow.0',
       'egress.allow.2',
       'egress.allow.3',
+      'egress.extra',
+      'egress.mode',
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   MeshClient,
   type ConfigEvent,
+  type ConfigIssue,
   type HealthEvent,
   type Logger,
   type MeshClientOptions,
@@ -114,7 +115,7 @@ describe('events, observers, logs and snapshot', () => {
     };
     const config = (e: ConfigEvent): void => {
       if (e.type === 'applied') expectTypeOf(e.version).toEqualTypeOf<number>();
-      else expectTypeOf(e.issues).toEqualTypeOf<readonly { path: string; message: string }[]>();
+      else expectTypeOf(e.issues).toEqualTypeOf<readonly ConfigIssue[]>();
     };
     expectTypeOf<HealthEvent['type']>().toEqualTypeOf<
       | 'endpoint-added'

@@ -4,13 +4,18 @@ import { checkFaults, createTestMesh, decideFault, seededRandom } from '../../..
 describe('fault injection', () => {
   it('validates like the mesh config will: every issue with its path', () => {
     expect(checkFaults({ delay: { percent: 120, ms: -1 }, abort: { percent: 5, status: 503, error: 'reset' }, chaos: true }, 'services.orders.faults')).toEqual([
-      { path: 'services.orders.faults.chaos', message: 'unknown option (expected delay or abort)' },
-      { path: 'services.orders.faults.delay.percent', message: 'expected a percentage from 0 to 100, found 120' },
-      { path: 'services.orders.faults.delay.ms', message: 'expected milliseconds >= 0, found -1' },
+      { path: 'services.orders.faults.chaos', message: 'unknown option "chaos" (expected one of: delay, abort)', expected: 'one of: delay, abort', found: '"chaos"' },
+      { path: 'services.orders.faults.delay.percent', message: 'expected a finite number >= 0 <= 100, found 120', expected: 'a finite number >= 0 <= 100', found: '120' },
+      { path: 'services.orders.faults.delay.ms', message: 'expected a finite number >= 0, found -1', expected: 'a finite number >= 0', found: '-1' },
       { path: 'services.orders.faults.abort', message: 'expected exactly one of status and error' },
     ]);
     expect(checkFaults({ abort: { percent: 1, error: 'boom' } })).toEqual([
-      { path: 'faults.abort.error', message: 'expected one of connect-refused, connect-timeout, reset, timeout, found "boom"' },
+      {
+        path: 'faults.abort.error',
+        message: 'expected one of "connect-refused", "connect-timeout", "reset", "timeout", found "boom"',
+        expected: 'one of "connect-refused", "connect-timeout", "reset", "timeout"',
+        found: '"boom"',
+      },
     ]);
     expect(checkFaults({ delay: { percent: 50, ms: 100 }, abort: { percent: 10, status: 503 } })).toEqual([]);
   });
