@@ -22,6 +22,8 @@ import {
 import type { TlsMaterialUpdate } from './types.js';
 
 const trace = debugChannel('tls');
+/** The longest a refused read of the certificate files is held back for a second read (see `#reload`). */
+const SETTLE_MAX_MS = 1_000;
 
 /**
  * The connector of an `https://` endpoint in a service without `tls`
@@ -70,6 +72,8 @@ export class TlsRuntime {
   #again = false;
   #lastRejected: string | undefined;
   #closed = false;
+  #settleTimer: TimerHandle | undefined;
+  #settling: (() => void) | undefined;
   /** +1 per (re)start of the watches: a poll loop of an older start stops. */
   #epoch = 0;
 
@@ -177,15 +181,25 @@ export class TlsRuntime {
   close(): void {
     this.#closed = true;
     this.#unwatch();
+    if (this.#settleTimer !== undefined) this.#env.clock.clearTimeout(this.#settleTimer);
+    this.#settling?.();
   }
 
-  async #reload(): Promise<void> {
+  /**
+   * Reads the files and rotates. What cannot be read or does not validate is
+   * read once more after a short wait before it is refused (`settle`): a
+   * rotation replaces its files one at a time, so a read that overlaps one can
+   * pair the new key with the old certificate.
+   */
+  async #reload(settle = true): Promise<void> {
     const sources = this.#sources;
     let raw: RawMaterial;
     try {
       raw = await readSources(sources);
     } catch (error) {
-      if (!this.#closed && sources === this.#sources) this.#reject((error as Error).message);
+      if (this.#closed || sources !== this.#sources) return;
+      if (settle && (await this.#settle())) return this.#reload(false);
+      this.#reject((error as Error).message);
       return;
     }
     // A push (updateTls) while reading wins: this read is of the old sources.
@@ -193,10 +207,24 @@ export class TlsRuntime {
     const issues: ConfigIssue[] = [];
     const material = validateMaterial(raw, this.config.minVersion, this.#env.clock.wallNow(), 'tls', issues);
     if (!material) {
+      if (settle && (await this.#settle())) return this.#reload(false);
       this.#reject(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
       return;
     }
     this.#swap(raw, material, 'files changed');
+  }
+
+  /** Waits the debounce (at most {@link SETTLE_MAX_MS}) on the mesh clock; false when closed meanwhile. */
+  #settle(): Promise<boolean> {
+    const ms = Math.min(this.config.watch ? this.config.watch.debounceMs : 0, SETTLE_MAX_MS);
+    return new Promise((resolve) => {
+      this.#settling = () => {
+        this.#settling = undefined;
+        this.#settleTimer = undefined;
+        resolve(!this.#closed);
+      };
+      this.#settleTimer = this.#env.clock.setTimeout(this.#settling, ms);
+    });
   }
 
   #swap(raw: RawMaterial, material: TlsMaterial, why: string): void {

@@ -114,6 +114,25 @@ describe('certificate rotation', () => {
     expect(tlsEvents[2]?.reason).toContain('cannot read key file');
   });
 
+  it('a pair read in the middle of a rotation is read again before it is refused', async () => {
+    const a = await issueCert(ca, { uris: [WEB] });
+    const b = await issueCert(ca, { uris: [WEB] });
+    replace(files.ca, ca.cert);
+    replace(files.cert, a.cert);
+    replace(files.key, a.key);
+    const m = client({ debounceMs: 600, pollMs: 60_000 });
+    expect(await peerOfNextRequest(m)).toBe(fingerprint(a));
+    // The key first; the certificate 900 ms later: the reload at ~600 ms reads b's key with a's certificate,
+    // waits 600 ms and reads again, by then the pair is b's.
+    replace(files.key, b.key);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    replace(files.cert, b.cert);
+    await waitFor(tlsEvents, 1);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(tlsEvents.map((e) => e.type)).toEqual(['tls-updated']);
+    expect(await peerOfNextRequest(m)).toBe(fingerprint(b));
+  });
+
   it('polls when no watch event comes', async () => {
     const a = await issueCert(ca, { uris: [WEB] });
     const b = await issueCert(ca, { uris: [WEB] });
