@@ -176,6 +176,22 @@ describe('bench compare: report', () => {
     expect(evaluateTargets(results)[0]!.note).toMatch(/balancing only/);
   });
 
+  it('judges a recording OpenTelemetry SDK on its own row, and puts the HAProxy ratio against its ceiling', () => {
+    const sat = results.throughput.saturation!;
+    const withOtel = {
+      ...results,
+      throughput: {
+        ...results.throughput,
+        saturation: { ...sat, summary: { ...sat.summary, 'mesh-request-full-otel': summary(0.6, 40, 20) } },
+      },
+    };
+    const verdicts = evaluateTargets(withOtel);
+    const otel = verdicts.find((t) => t.target.startsWith('the same with an OpenTelemetry SDK'));
+    expect([otel?.measured, otel?.pass]).toEqual(['0.60× (0.60–0.60)', false]);
+    // balancing 900 req/s against the hop's 500: 1.8×, and raw is 2× the hop: 90% of the ceiling.
+    expect(verdicts.find((t) => t.target.startsWith('≥ 1.6×'))!.note).toMatch(/90% of the ceiling/);
+  });
+
   it('renders the four sections docs/benchmarks.md takes from this suite', () => {
     const md = renderMarkdown(results);
     const headings = md.split('\n').filter((l) => l.startsWith('## '));
