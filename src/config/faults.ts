@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import { FAULT_SPEC_SCHEMA } from './schema.js';
+import { FAULT_ERROR_NAMES, FAULT_SPEC_SCHEMA } from './schema.js';
 import { schemaIssues } from './validate.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
@@ -19,7 +19,7 @@ export type FaultError =
   | 'timeout';
 
 /** The {@link FaultError} names, in one place. */
-export const FAULT_ERRORS: readonly FaultError[] = Object.freeze(['connect-refused', 'connect-timeout', 'reset', 'timeout']);
+export const FAULT_ERRORS: readonly FaultError[] = FAULT_ERROR_NAMES;
 
 /**
  * Istio-style fault injection (the service and route option `faults`, and the

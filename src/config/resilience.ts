@@ -1,7 +1,7 @@
 import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { checkEnum, checkNumber, checkObject, join } from './checks.js';
-import { REQUEST_OVERRIDE_SCHEMA } from './schema.js';
+import { REQUEST_OVERRIDE_SCHEMA, RETRY_CONDITION_NAMES } from './schema.js';
 import { mergeIssues, schemaIssues } from './validate.js';
 import type { ResilienceOptions, RetryCondition } from './types.js';
 
@@ -72,15 +72,7 @@ export const RESILIENCE_KEYS = [
   'hedge',
 ] as const;
 
-const RETRY_CONDITIONS: readonly RetryCondition[] = [
-  'connect-failure',
-  'refused',
-  'reset',
-  '5xx',
-  'gateway-error',
-  'retriable-status-codes',
-  'timeout',
-];
+const RETRY_CONDITIONS: readonly RetryCondition[] = RETRY_CONDITION_NAMES;
 const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
 const MAX_ATTEMPTS = 10;
 

@@ -14,7 +14,7 @@ import {
   type ResolvedServiceSecurity,
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from './checks.js';
-import { MESH_CONFIG_SCHEMA } from './schema.js';
+import { MESH_CONFIG_SCHEMA, SERVICE_NAME_PATTERN } from './schema.js';
 import { mergeIssues, schemaIssues } from './validate.js';
 import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
@@ -102,7 +102,7 @@ export const DEFAULTS_KEYS = SHARED_KEYS;
 const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
-const SERVICE_NAME = /^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$/;
+const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
 
 /**
  * Validates a configuration and fills in defaults. Collects every problem

@@ -26,7 +26,7 @@
  */
 
 import { Kind, Type, TypeRegistry, type Static, type TLiteral, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
-import type { DiscoveryProvider } from '../discovery/provider.js';
+import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
 import type { HealthCheckFunction } from '../health/options.js';
 import type { AuthHook } from '../security/types.js';
 
@@ -40,12 +40,7 @@ export type CodeValue = 'function' | 'buffer' | 'provider';
 const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
   function: (v) => typeof v === 'function',
   buffer: (v) => v instanceof Uint8Array,
-  // The shape of a DiscoveryProvider (src/discovery/provider.ts `isDiscoveryProvider`), checked here without importing it.
-  provider: (v) =>
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as { watch?: unknown }).watch === 'function' &&
-    typeof (v as { close?: unknown }).close === 'function',
+  provider: isDiscoveryProvider,
 };
 if (!TypeRegistry.Has(CODE_KIND)) {
   TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
@@ -81,7 +76,11 @@ const orFalse = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Liter
 // ---- fault injection ----
 
 /** The transport failures an injected abort can report. */
-export const FAULT_ERROR_SCHEMA = oneOf('Fail with this transport error instead of a response.', ['connect-refused', 'connect-timeout', 'reset', 'timeout']);
+/** The transport failures an injected abort can report, in one place. */
+export const FAULT_ERROR_NAMES = Object.freeze(['connect-refused', 'connect-timeout', 'reset', 'timeout'] as const);
+
+/** The schema of {@link FAULT_ERROR_NAMES}. */
+export const FAULT_ERROR_SCHEMA = oneOf('Fail with this transport error instead of a response.', FAULT_ERROR_NAMES);
 
 /** `faults` (services, routes): Istio-style fault injection. */
 export const FAULT_SPEC_SCHEMA = Type.Object(
@@ -248,8 +247,8 @@ export const HEALTH_CHECK_SCHEMA = Type.Object(
 
 // ---- resilience ----
 
-/** The retry conditions. */
-export const RETRY_CONDITION_SCHEMA = oneOf('A failure that may be retried.', [
+/** The retry conditions, in one place. */
+export const RETRY_CONDITION_NAMES = Object.freeze([
   'connect-failure',
   'refused',
   'reset',
@@ -257,7 +256,10 @@ export const RETRY_CONDITION_SCHEMA = oneOf('A failure that may be retried.', [
   'gateway-error',
   'retriable-status-codes',
   'timeout',
-]);
+] as const);
+
+/** The schema of {@link RETRY_CONDITION_NAMES}. */
+export const RETRY_CONDITION_SCHEMA = oneOf('A failure that may be retried.', RETRY_CONDITION_NAMES);
 
 /** `retry.backoff`. */
 export const BACKOFF_SCHEMA = Type.Object(

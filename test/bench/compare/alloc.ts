@@ -7,7 +7,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { closedLoop } from './drivers.js';
-import { instantTransport } from './in-process.js';
+import { inProcessContext } from './in-process.js';
 import { VARIANTS } from './variants.js';
 
 interface Node {
@@ -22,13 +22,7 @@ async function main(): Promise<void> {
   const top = Number(process.argv[4] ?? '30');
   const variant = VARIANTS.find((v) => v.id === id);
   if (!variant) throw new Error(`unknown variant ${id}`);
-  const built = await variant.build({
-    origins: Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
-    path: '/',
-    connections: 8,
-    proxies: { haproxy: { unavailable: 'in process' }, nginx: { unavailable: 'in process' } },
-    transport: instantTransport(),
-  });
+  const built = await variant.build(inProcessContext());
   if ('unavailable' in built) throw new Error(built.unavailable);
   await closedLoop(built, 32, 1000);
   const session = new Session();

@@ -16,7 +16,7 @@
  * With `--expose-gc`, every window starts after a full collection.
  */
 import { closedLoop } from './drivers.js';
-import { instantTransport } from './in-process.js';
+import { inProcessContext } from './in-process.js';
 import { median } from './stats.js';
 import { REFERENCE_ID, VARIANTS, type Runner } from './variants.js';
 
@@ -25,14 +25,7 @@ async function main(): Promise<void> {
   const ms = Number(process.argv[3] ?? '1500');
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
   const concurrency = Number(process.argv[5] ?? '32');
-  const transport = instantTransport();
-  const ctx = {
-    origins: Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
-    path: '/',
-    connections: 8,
-    proxies: { haproxy: { unavailable: 'in process' }, nginx: { unavailable: 'in process' } },
-    transport,
-  };
+  const ctx = inProcessContext();
   const runners = new Map<string, Runner>();
   for (const id of ids) {
     const built = await VARIANTS.find((v) => v.id === id)!.build(ctx);

@@ -11,6 +11,7 @@
  * figure therefore includes that bridge (an upper bound of the real path).
  */
 import type { Dispatcher } from 'undici';
+import type { VariantContext } from './variants.js';
 import { UnownedDispatcher } from '../../../src/client/unowned-dispatcher.js';
 
 const BODY = Buffer.alloc(1024, 'a');
@@ -71,5 +72,16 @@ export function instantTransport(): (origin: string) => Dispatcher {
     let d = byOrigin.get(origin);
     if (!d) byOrigin.set(origin, (d = new InstantOrigin()));
     return d;
+  };
+}
+
+/** The variant context of the in-process runs (cpu.ts, alloc.ts): 4 endpoint origins over {@link instantTransport}, no proxies. */
+export function inProcessContext(): VariantContext {
+  return {
+    origins: Array.from({ length: 4 }, (_, i) => `http://127.0.0.1:${10_001 + i}`),
+    path: '/',
+    connections: 8,
+    proxies: { haproxy: { unavailable: 'in process' }, nginx: { unavailable: 'in process' } },
+    transport: instantTransport(),
   };
 }

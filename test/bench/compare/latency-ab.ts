@@ -7,32 +7,18 @@
  *
  *   npx tsx test/bench/compare/latency-ab.ts [rounds=20] [ms per window=1000] [variant,...] [rate=1000]
  */
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { openLoop } from './drivers.js';
-import { pin } from './proc.js';
+import { pin, startTarget } from './proc.js';
 import { median, percentile } from './stats.js';
-import type { TargetPorts } from './target.js';
 import { REFERENCE_ID, VARIANTS, type Runner } from './variants.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '20');
   const ms = Number(process.argv[3] ?? '1000');
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
   const rate = Number(process.argv[5] ?? '1000');
-  const target = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'target.ts'), '4'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: resolve(HERE, '../../..'),
-  });
-  const ports = await new Promise<TargetPorts>((ok) => {
-    createInterface({ input: target.stdout! }).once('line', (l) => ok(JSON.parse(l) as TargetPorts));
-  });
+  const { child: target, ports } = await startTarget(4, true);
   pin(process.pid, 0);
-  if (target.pid !== undefined) pin(target.pid, 1);
   const runners = new Map<string, Runner>();
   for (const id of ids) {
     const built = await VARIANTS.find((v) => v.id === id)!.build({

@@ -17,17 +17,16 @@
  * the machine). Variants alternate A B C .. C B A over the rounds; every
  * ratio is taken within one round against raw undici.request.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createInterface } from 'node:readline';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { closedLoop, openLoop } from './drivers.js';
 import { instantTransport } from './in-process.js';
-import { canPin, pin, processCpuUs } from './proc.js';
+import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
 import { renderDocs } from './report.js';
 import type {
@@ -119,23 +118,6 @@ const gc = runInNewContext('gc') as () => void;
 
 function log(message: string): void {
   process.stderr.write(`[compare] ${message}\n`);
-}
-
-async function startTarget(pinned: boolean): Promise<{ child: ChildProcess; ports: TargetPorts }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'target.ts'), String(ENDPOINTS)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: ROOT,
-  });
-  const line = await new Promise<string>((resolveLine, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (l) => {
-      rl.close();
-      resolveLine(l);
-    });
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-  });
-  if (pinned && child.pid !== undefined) pin(child.pid, 1);
-  return { child, ports: JSON.parse(line) as TargetPorts };
 }
 
 function origins(ports: readonly number[]): string[] {
@@ -382,7 +364,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
   log(`mode ${options.mode}; ${pinned ? 'client on CPU 0, target on CPU 1' : 'not pinned'}; load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
   const variants = VARIANTS.filter((v) => v.id === REFERENCE_ID || !options.variants || options.variants.includes(v.id));
   const infos = new Map<string, VariantInfo>(variants.map((v) => [v.id, { id: v.id, label: v.label, description: v.description }]));
-  const { child: target, ports } = await startTarget(pinned);
+  const { child: target, ports } = await startTarget(ENDPOINTS, pinned);
   const proxies = new Map<string, Proxy | string>();
   const upstreams = { small: ports.small, undici: ports.undici };
   const results: CompareResults = {

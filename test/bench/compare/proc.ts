@@ -1,8 +1,32 @@
-/** Process helpers: CPU time of other processes (Linux /proc), pinning, free ports. */
-import { execFileSync } from 'node:child_process';
+/** Process helpers: CPU time of other processes (Linux /proc), pinning, free ports, the loopback target. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { TargetPorts } from './target.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** Starts the loopback target (target.ts) in a child process, pinned to CPU 1 when asked; resolves with its ports. */
+export async function startTarget(endpoints: number, pinned: boolean): Promise<{ child: ChildProcess; ports: TargetPorts }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'target.ts'), String(endpoints)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: resolve(HERE, '../../..'),
+  });
+  const line = await new Promise<string>((resolveLine, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => {
+      rl.close();
+      resolveLine(l);
+    });
+    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
+  });
+  if (pinned && child.pid !== undefined) pin(child.pid, 1);
+  return { child, ports: JSON.parse(line) as TargetPorts };
+}
 
 let ticksPerSecond: number | undefined;
 

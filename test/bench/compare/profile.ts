@@ -7,29 +7,17 @@
  *
  * Prints requests, client CPU per request and throughput.
  */
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { closedLoop } from './drivers.js';
 import { instantTransport } from './in-process.js';
-import type { TargetPorts } from './target.js';
+import { startTarget } from './proc.js';
 import { VARIANTS } from './variants.js';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const id = process.argv[2] ?? 'mesh-request-balancing';
   const durationMs = Number(process.argv[3] ?? '10000');
   const variant = VARIANTS.find((v) => v.id === id);
   if (!variant) throw new Error(`unknown variant ${id}: ${VARIANTS.map((v) => v.id).join(', ')}`);
-  const target = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'target.ts'), '4'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: resolve(HERE, '../../..'),
-  });
-  const ports = await new Promise<TargetPorts>((ok) => {
-    createInterface({ input: target.stdout! }).once('line', (l) => ok(JSON.parse(l) as TargetPorts));
-  });
+  const { child: target, ports } = await startTarget(4, false);
   const inProcess = process.argv[4] === 'in-process';
   const built = await variant.build({
     origins: ports.small.map((p) => `http://127.0.0.1:${p}`),
