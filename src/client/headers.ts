@@ -31,6 +31,30 @@ export function forEachHeader(headers: AnyHeaders, fn: (name: string, value: str
   }
 }
 
+/**
+ * A copy of `headers` as a flat `[name, value, ...]` string array (array
+ * values become repeated names). A flat array of strings, the form the mesh
+ * passes between its own layers, is copied without a callback per header.
+ */
+export function flatCopy(headers: AnyHeaders): string[] {
+  if (Array.isArray(headers) && (headers.length === 0 || typeof headers[0] === 'string')) {
+    let plain = true;
+    for (let i = 1; i < headers.length; i += 2) {
+      if (typeof headers[i] !== 'string') {
+        plain = false;
+        break;
+      }
+    }
+    if (plain && headers.length % 2 === 0) return (headers as string[]).slice();
+  }
+  const out: string[] = [];
+  forEachHeader(headers, (name, value) => {
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  });
+  return out;
+}
+
 /** The first value of the header `lowerName` (which must be lower-case), or undefined. */
 export function getHeader(headers: AnyHeaders, lowerName: string): string | undefined {
   let found: string | undefined;

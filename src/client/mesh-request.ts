@@ -18,6 +18,7 @@ import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { Credentials } from '../security/auth.js';
 import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
 import type { EventBus } from '../telemetry/event-bus.js';
+import type { AttemptMetricEvent, RequestMetricEvent } from '../telemetry/events.js';
 import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
 import { MESH_ATTR, targetOf } from '../telemetry/semconv.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -33,6 +34,9 @@ type V2Handler = Required<
 
 // undici's typings declare DecoratorHandler without its methods; they exist at runtime.
 const Decorator = DecoratorHandler as unknown as new (handler: Handler) => V2Handler;
+
+/** A writable copy of an event type, to build it field by field. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * undici 7's legacy handler API, which its own `request`, `stream` and
@@ -873,18 +877,20 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     const bus = this.#env.bus;
     if (bus.wantsMetrics) {
-      bus.metric({
+      // Optional fields are set only when present (an observer sees no `status: undefined`), without spreads.
+      const event: Mutable<AttemptMetricEvent> = {
         type: 'attempt',
         requestId: this.#id,
         service: this.#serviceName(),
         time: this.#env.clock.wallNow(),
         endpoint: endpoint?.url ?? this.#originOf(),
         method: this.#opts.method,
-        ...(status === undefined ? {} : { status }),
-        ...(error === undefined ? {} : { error: errorCode(error) }),
         durationMs,
         attempt: attempt.index,
-      });
+      };
+      if (status !== undefined) event.status = status;
+      if (error !== undefined) event.error = errorCode(error);
+      bus.metric(event);
     }
   }
 
@@ -946,19 +952,20 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (!bus.wantsMetrics) return;
     const endpoint =
       this.#current?.endpoint?.url ?? this.#lastEndpoint ?? (this.#route.kind === 'egress' ? this.#originOf() : undefined);
-    bus.metric({
+    const event: Mutable<RequestMetricEvent> = {
       type: 'request',
       requestId: this.#id,
       service: this.#serviceName(),
       time: this.#env.clock.wallNow(),
       method: this.#opts.method,
-      ...(endpoint === undefined ? {} : { endpoint }),
-      ...(this.#status === undefined ? {} : { status: this.#status }),
-      ...(error === undefined ? {} : { error: errorCode(error) }),
       durationMs: this.#env.clock.now() - this.#startedAt,
       attempts: this.#attempts,
-      ...(this.#route.kind === 'egress' ? { egress: true } : {}),
-    });
+    };
+    if (endpoint !== undefined) event.endpoint = endpoint;
+    if (this.#status !== undefined) event.status = this.#status;
+    if (error !== undefined) event.error = errorCode(error);
+    if (this.#route.kind === 'egress') event.egress = true;
+    bus.metric(event);
   }
 
   #serviceName(): string {

@@ -11,7 +11,7 @@ import {
   type Observable,
 } from '@opentelemetry/api';
 import { debugChannel } from '../util/logger.js';
-import type { ConfigEvent, HealthEvent, MetricEvent } from './events.js';
+import type { AttemptMetricEvent, ConfigEvent, HealthEvent, MetricEvent } from './events.js';
 import { INSTRUMENTATION_SCOPE } from './otel-tracing.js';
 import { ATTR, MESH_ATTR, errorType, normalizeMethod, targetOf } from './semconv.js';
 
@@ -60,6 +60,11 @@ export interface MetricsOptions {
 }
 
 const NOOP_METER_CLASS = createNoopMeter().constructor;
+/** The SDK's default cardinality limit per instrument: the attribute sets meshlet keeps per instrument. */
+const CARDINALITY_LIMIT = 2000;
+/** Where measurements past {@link CARDINALITY_LIMIT} go: the SDK's overflow attribute set. */
+const OVERFLOW: Attributes = Object.freeze({ 'otel.metric.overflow': true });
+const OVERFLOW_KEY = '\u0000overflow';
 const debug = debugChannel('telemetry');
 
 /**
@@ -133,7 +138,6 @@ export class Metrics {
 class Instruments {
   readonly #meter: Meter;
   readonly #httpDuration: Histogram;
-  readonly #requests: Counter;
   readonly #requestDuration: Histogram;
   readonly #retries: Counter;
   readonly #retriesRefused: Counter;
@@ -151,6 +155,16 @@ class Instruments {
   readonly #tlsUpdates: Counter;
   readonly #observables: Observable[];
   readonly #callback: BatchObservableCallback;
+  /**
+   * `meshlet.requests`, counted here and reported when the reader collects
+   * (an observable counter: the same cumulative sums a synchronous counter
+   * exports, without a second attribute hash per request in the SDK). The
+   * entry's frozen attributes are also what `meshlet.request.duration` records
+   * with, so a request allocates no attribute object.
+   */
+  readonly #requestCounts = new Map<string, { readonly attrs: Attributes; count: number }>();
+  /** The frozen attributes of `http.client.request.duration` by endpoint, method, status, error and service. */
+  readonly #attemptAttrs = new Map<string, Attributes>();
 
   constructor(meter: Meter, owner: Metrics) {
     this.#meter = meter;
@@ -160,7 +174,7 @@ class Instruments {
       description: 'Duration of HTTP client requests.',
       ...seconds,
     });
-    this.#requests = meter.createCounter('meshlet.requests', { description: 'Logical requests by outcome.', unit: '{request}', ...int });
+    const requests = meter.createObservableCounter('meshlet.requests', { description: 'Logical requests by outcome.', unit: '{request}', ...int });
     this.#requestDuration = meter.createHistogram('meshlet.request.duration', {
       description: 'Duration of logical requests, all attempts included, until the end of the response body.',
       ...seconds,
@@ -244,7 +258,7 @@ class Instruments {
       unit: '{error}',
       ...int,
     });
-    this.#observables = [usable, total, circuit, budget, observerErrors];
+    this.#observables = [requests, usable, total, circuit, budget, observerErrors];
     const active = owner.options.activeRequests
       ? meter.createObservableUpDownCounter('http.client.active_requests', {
           description: 'Number of active HTTP requests.',
@@ -255,6 +269,7 @@ class Instruments {
     if (active) this.#observables.push(active);
 
     this.#callback = (result) => {
+      for (const entry of this.#requestCounts.values()) result.observe(requests, entry.count, entry.attrs);
       const state = owner.options.read();
       result.observe(observerErrors, state.observerErrors);
       for (const [service, svc] of Object.entries(state.services)) {
@@ -291,60 +306,76 @@ class Instruments {
   }
 
   metric(event: MetricEvent): void {
-    const service = { [MESH_ATTR.SERVICE]: event.service };
     switch (event.type) {
-      case 'attempt': {
-        const t = targetOf(event.endpoint);
-        const attrs: Attributes = {
-          [ATTR.HTTP_REQUEST_METHOD]: normalizeMethod(event.method),
-          [ATTR.SERVER_ADDRESS]: t.address,
-          [ATTR.SERVER_PORT]: t.port,
-          [MESH_ATTR.SERVICE]: event.service,
-        };
-        if (event.status !== undefined) {
-          attrs[ATTR.HTTP_RESPONSE_STATUS_CODE] = event.status;
-          attrs[ATTR.NETWORK_PROTOCOL_VERSION] = '1.1';
-        }
-        const type = errorType(event.status, event.error === undefined ? undefined : { code: event.error });
-        if (type !== undefined) attrs[ATTR.ERROR_TYPE] = type;
-        this.#httpDuration.record(event.durationMs / 1000, attrs);
+      case 'attempt':
+        this.#httpDuration.record(event.durationMs / 1000, this.#attemptAttributes(event));
         return;
-      }
       case 'request': {
         const outcome = event.error !== undefined ? 'failure' : event.status !== undefined && event.status >= 500 ? 'server_error' : 'success';
-        const attrs: Attributes = {
-          [MESH_ATTR.SERVICE]: event.service,
-          [ATTR.HTTP_REQUEST_METHOD]: normalizeMethod(event.method),
-          [MESH_ATTR.OUTCOME]: outcome,
-        };
-        if (event.error !== undefined) attrs[ATTR.ERROR_TYPE] = event.error;
-        if (event.egress) attrs[MESH_ATTR.EGRESS] = true;
-        this.#requests.add(1, attrs);
-        this.#requestDuration.record(event.durationMs / 1000, attrs);
+        const method = normalizeMethod(event.method);
+        const key = `${event.service}\n${method}\n${outcome}\n${event.error ?? ''}\n${event.egress === true ? 1 : 0}`;
+        let entry = this.#requestCounts.get(key);
+        if (entry === undefined) {
+          const attrs: Attributes = { [MESH_ATTR.SERVICE]: event.service, [ATTR.HTTP_REQUEST_METHOD]: method, [MESH_ATTR.OUTCOME]: outcome };
+          if (event.error !== undefined) attrs[ATTR.ERROR_TYPE] = event.error;
+          if (event.egress) attrs[MESH_ATTR.EGRESS] = true;
+          // At the SDK's default cardinality limit (which counts the overflow set), new attribute sets share the
+          // overflow set, as the SDK does for a synchronous counter: nothing is dropped.
+          if (this.#requestCounts.size >= CARDINALITY_LIMIT - 1) entry = this.#requestCounts.get(OVERFLOW_KEY) ?? { attrs: OVERFLOW, count: 0 };
+          else entry = { attrs: Object.freeze(attrs), count: 0 };
+          this.#requestCounts.set(entry.attrs === OVERFLOW ? OVERFLOW_KEY : key, entry);
+        }
+        entry.count++;
+        this.#requestDuration.record(event.durationMs / 1000, entry.attrs);
         return;
       }
       case 'retry':
-        this.#retries.add(1, { ...service, [MESH_ATTR.REASON]: event.reason });
+        this.#retries.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.REASON]: event.reason });
         return;
       case 'retry-refused':
-        this.#retriesRefused.add(1, { ...service, [MESH_ATTR.REASON]: event.reason });
+        this.#retriesRefused.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.REASON]: event.reason });
         return;
       case 'retry-budget-exhausted':
-        this.#retriesRefused.add(1, { ...service, [MESH_ATTR.REASON]: 'budget' });
+        this.#retriesRefused.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.REASON]: 'budget' });
         return;
       case 'hedge':
-        this.#hedges.add(1, service);
+        this.#hedges.add(1, { [MESH_ATTR.SERVICE]: event.service });
         return;
       case 'rejected':
-        this.#rejected.add(1, { ...service, [MESH_ATTR.REASON]: event.reason });
+        this.#rejected.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.REASON]: event.reason });
         return;
       case 'discovery-update':
-        this.#discoveryUpdates.add(1, { ...service, [MESH_ATTR.PROVIDER]: event.provider });
+        this.#discoveryUpdates.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.PROVIDER]: event.provider });
         return;
       case 'discovery-error':
-        this.#discoveryErrors.add(1, { ...service, [MESH_ATTR.PROVIDER]: event.provider, [ATTR.ERROR_TYPE]: event.error });
+        this.#discoveryErrors.add(1, { [MESH_ATTR.SERVICE]: event.service, [MESH_ATTR.PROVIDER]: event.provider, [ATTR.ERROR_TYPE]: event.error });
         return;
     }
+  }
+
+  /** The attributes of one attempt's `http.client.request.duration`, made once per distinct set and reused. */
+  #attemptAttributes(event: AttemptMetricEvent): Attributes {
+    const key = `${event.endpoint}\n${event.method}\n${event.status ?? ''}\n${event.error ?? ''}\n${event.service}`;
+    let attrs = this.#attemptAttrs.get(key);
+    if (attrs !== undefined) return attrs;
+    const t = targetOf(event.endpoint);
+    const made: Attributes = {
+      [ATTR.HTTP_REQUEST_METHOD]: normalizeMethod(event.method),
+      [ATTR.SERVER_ADDRESS]: t.address,
+      [ATTR.SERVER_PORT]: t.port,
+      [MESH_ATTR.SERVICE]: event.service,
+    };
+    if (event.status !== undefined) {
+      made[ATTR.HTTP_RESPONSE_STATUS_CODE] = event.status;
+      made[ATTR.NETWORK_PROTOCOL_VERSION] = '1.1';
+    }
+    const type = errorType(event.status, event.error === undefined ? undefined : { code: event.error });
+    if (type !== undefined) made[ATTR.ERROR_TYPE] = type;
+    attrs = Object.freeze(made);
+    // A bounded cache (endpoints come and go): start over when full, as targetOf does.
+    if (this.#attemptAttrs.size >= CARDINALITY_LIMIT) this.#attemptAttrs.clear();
+    this.#attemptAttrs.set(key, attrs);
+    return attrs;
   }
 
   health(event: HealthEvent): void {

@@ -15,7 +15,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { forEachHeader, type AnyHeaders } from '../client/headers.js';
+import { flatCopy, forEachHeader, type AnyHeaders } from '../client/headers.js';
 import { debugChannel } from '../util/logger.js';
 import type { HealthEvent, MetricEvent } from './events.js';
 import { ATTR, MESH_ATTR, errorType, fullUrl, normalizeMethod, type Target } from './semconv.js';
@@ -260,11 +260,7 @@ export class RequestTrace {
     }
     const span = this.#tracer.startSpan(normalized === '_OTHER' ? 'HTTP' : normalized, { kind: SpanKind.CLIENT, attributes }, this.context);
     const ctx = trace.setSpan(this.context, span);
-    const out: string[] = [];
-    forEachHeader(headers, (name, value) => {
-      if (Array.isArray(value)) for (const v of value) out.push(name, v);
-      else out.push(name, value);
-    });
+    const out = flatCopy(headers);
     this.#tracing.inject(ctx, out);
     return new AttemptTrace(this, span, ctx, out);
   }

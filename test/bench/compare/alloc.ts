@@ -8,7 +8,7 @@
 import { Session } from 'node:inspector/promises';
 import { closedLoop } from './drivers.js';
 import { inProcessContext } from './in-process.js';
-import { VARIANTS } from './variants.js';
+import { findVariant } from './variants.js';
 
 interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -20,8 +20,7 @@ async function main(): Promise<void> {
   const id = process.argv[2] ?? 'mesh-request-full';
   const durationMs = Number(process.argv[3] ?? '3000');
   const top = Number(process.argv[4] ?? '30');
-  const variant = VARIANTS.find((v) => v.id === id);
-  if (!variant) throw new Error(`unknown variant ${id}`);
+  const variant = findVariant(id);
   const built = await variant.build(inProcessContext());
   if ('unavailable' in built) throw new Error(built.unavailable);
   await closedLoop(built, 32, 1000);

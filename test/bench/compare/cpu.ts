@@ -18,7 +18,7 @@
 import { closedLoop } from './drivers.js';
 import { inProcessContext } from './in-process.js';
 import { median } from './stats.js';
-import { REFERENCE_ID, VARIANTS, type Runner } from './variants.js';
+import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '7');
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const ctx = inProcessContext();
   const runners = new Map<string, Runner>();
   for (const id of ids) {
-    const built = await VARIANTS.find((v) => v.id === id)!.build(ctx);
+    const built = await findVariant(id).build(ctx);
     if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
     runners.set(id, built);
     await closedLoop(built, concurrency, 500);
@@ -66,12 +66,14 @@ async function main(): Promise<void> {
   for (const id of ids) {
     const runner = runners.get(id)!;
     const samples: number[] = [];
+    runner.activate?.();
     for (let i = 0; i < 7; i++) {
       const before = process.memoryUsage().heapUsed;
       for (let n = 0; n < 2000; n++) await runner.send();
       const grown = process.memoryUsage().heapUsed - before;
       if (grown > 0) samples.push(grown / 2000);
     }
+    runner.deactivate?.();
     console.log(`${id.padEnd(26)} allocated ${samples.length ? Math.round(median(samples)) : '?'} B/request (${samples.length} samples)`);
   }
   for (const r of runners.values()) await r.close();

@@ -25,6 +25,7 @@ export async function closedLoop(runner: Runner, concurrency: number, durationMs
   let errors = 0;
   let serverErrors = 0;
   let firstError: string | undefined;
+  runner.activate?.();
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const end = start + durationMs;
@@ -43,6 +44,7 @@ export async function closedLoop(runner: Runner, concurrency: number, durationMs
   await Promise.all(Array.from({ length: concurrency }, caller));
   const elapsedMs = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
+  runner.deactivate?.();
   return { requests, errors, serverErrors, elapsedMs, cpuUs: cpu.user + cpu.system, ...(firstError ? { firstError } : {}) };
 }
 
@@ -73,6 +75,7 @@ export async function openLoop(runner: Runner, rate: number, durationMs: number)
   let sent = 0;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  runner.activate?.();
   const start = performance.now();
 
   const fire = (scheduled: number) => {
@@ -107,6 +110,7 @@ export async function openLoop(runner: Runner, rate: number, durationMs: number)
   };
   tick();
   await Promise.race([done, new Promise((resolve) => setTimeout(resolve, durationMs + 10_000))]);
+  runner.deactivate?.();
   return { latenciesUs: latencies.slice(0, completed), completed, errors, late, ...(firstError ? { firstError } : {}) };
 }
 

@@ -10,7 +10,7 @@
 import { openLoop } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { median, percentile } from './stats.js';
-import { REFERENCE_ID, VARIANTS, type Runner } from './variants.js';
+import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '20');
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   pin(process.pid, 0);
   const runners = new Map<string, Runner>();
   for (const id of ids) {
-    const built = await VARIANTS.find((v) => v.id === id)!.build({
+    const built = await findVariant(id).build({
       origins: ports.small.map((p) => `http://127.0.0.1:${p}`),
       path: '/',
       connections: 16,

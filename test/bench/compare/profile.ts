@@ -10,13 +10,12 @@
 import { closedLoop } from './drivers.js';
 import { instantTransport } from './in-process.js';
 import { startTarget } from './proc.js';
-import { VARIANTS } from './variants.js';
+import { findVariant } from './variants.js';
 
 async function main(): Promise<void> {
   const id = process.argv[2] ?? 'mesh-request-balancing';
   const durationMs = Number(process.argv[3] ?? '10000');
-  const variant = VARIANTS.find((v) => v.id === id);
-  if (!variant) throw new Error(`unknown variant ${id}: ${VARIANTS.map((v) => v.id).join(', ')}`);
+  const variant = findVariant(id);
   const { child: target, ports } = await startTarget(4, false);
   const inProcess = process.argv[4] === 'in-process';
   const built = await variant.build({

@@ -28,6 +28,14 @@ export interface Runner {
   send(): Promise<number>;
   /** Called between rounds (e.g. drop recorded spans so memory stays flat). */
   endRound?(): void;
+  /**
+   * Called by the drivers before and after each window: a variant that needs
+   * something process-wide (an instrumentation subscribed to undici's
+   * diagnostics channels) has it only during its own windows, so it never
+   * touches another variant's requests.
+   */
+  activate?(): void;
+  deactivate?(): void;
   close(): Promise<void>;
 }
 
@@ -199,7 +207,9 @@ class CountingSpanExporter {
   }
 }
 
-async function otelInMemory(): Promise<{ client: Record<string, unknown>; reset(): void; shutdown(): Promise<void> } | Unavailable> {
+async function otelInMemory(
+  record: { traces: boolean; metrics: boolean } = { traces: true, metrics: true },
+): Promise<{ client: Record<string, unknown>; reset(): void; shutdown(): Promise<void> } | Unavailable> {
   const traceSpec = '@opentelemetry/sdk-trace-base';
   const metricsSpec = '@opentelemetry/sdk-metrics';
   let traceMod: Record<string, unknown>;
@@ -222,7 +232,7 @@ async function otelInMemory(): Promise<{ client: Record<string, unknown>; reset(
   const reader = new (metricsMod.PeriodicExportingMetricReader as Ctor)({ exporter: metrics, exportIntervalMillis: 1000 });
   const meterProvider = new (metricsMod.MeterProvider as Ctor)({ readers: [reader] });
   return {
-    client: { telemetry: { tracerProvider, meterProvider } },
+    client: { telemetry: { ...(record.traces ? { tracerProvider } : { spans: 'off' }), ...(record.metrics ? { meterProvider } : { metrics: false }) } },
     reset: () => {
       spans.reset();
       metrics.reset!();
@@ -230,6 +240,65 @@ async function otelInMemory(): Promise<{ client: Record<string, unknown>; reset(
     shutdown: async () => {
       await tracerProvider.shutdown!();
       await meterProvider.shutdown!();
+    },
+  };
+}
+
+/** The full stack with the OpenTelemetry SDK recording traces, metrics or both. */
+async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metrics: boolean }): Promise<Runner | Unavailable> {
+  const otel = await otelInMemory(record);
+  if ('unavailable' in otel) return otel;
+  const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
+  if ('unavailable' in mesh) {
+    await otel.shutdown();
+    return mesh;
+  }
+  const runner = meshRequestRunner(mesh, ctx.path);
+  return {
+    send: runner.send,
+    endRound: otel.reset,
+    close: async () => {
+      await runner.close();
+      await otel.shutdown();
+    },
+  };
+}
+
+/**
+ * Raw `undici.request` with `@opentelemetry/instrumentation-undici` and the same SDK setup as the mesh's OTel
+ * variant: a CLIENT span, trace context injection and `http.client.request.duration` per request. What a user
+ * pays for telemetry without the mesh, so the mesh's OTel row can be read against it.
+ */
+async function rawWithOtel(ctx: VariantContext): Promise<Runner | Unavailable> {
+  // The instrumentation listens to undici's diagnostics channels, which only undici's own connections publish on.
+  if (ctx.transport) return { unavailable: 'no sockets in this scenario (instrumentation-undici sees only undici’s own connections)' };
+  const spec = '@opentelemetry/instrumentation-undici';
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(spec)) as Record<string, unknown>;
+  } catch {
+    return { unavailable: `n/a (${spec} not installed)` };
+  }
+  const otel = await otelInMemory();
+  if ('unavailable' in otel) return otel;
+  type Instrumentation = { setTracerProvider(p: unknown): void; setMeterProvider(p: unknown): void; enable(): void; disable(): void };
+  // Constructed enabled (built with `enabled: false` it would never record, even after enable()), then
+  // switched off until its own windows.
+  const instrumentation = new (mod.UndiciInstrumentation as new (config: object) => Instrumentation)({});
+  instrumentation.disable();
+  const telemetry = otel.client.telemetry as { tracerProvider: unknown; meterProvider: unknown };
+  instrumentation.setTracerProvider(telemetry.tracerProvider);
+  instrumentation.setMeterProvider(telemetry.meterProvider);
+  const runner = rawRequestRunner(ctx, ctx.origins, ctx.path, ctx.connections);
+  return {
+    send: runner.send,
+    endRound: otel.reset,
+    activate: () => instrumentation.enable(),
+    deactivate: () => instrumentation.disable(),
+    close: async () => {
+      instrumentation.disable();
+      await runner.close();
+      await otel.shutdown();
     },
   };
 }
@@ -297,27 +366,17 @@ export const VARIANTS: readonly Variant[] = [
     },
   },
   {
+    id: 'undici-request-otel',
+    label: 'undici.request + OTel (instrumentation-undici)',
+    description:
+      'raw undici.request traced and measured by @opentelemetry/instrumentation-undici into the same SDK setup as the full stack + OTel: what telemetry costs without the mesh',
+    build: rawWithOtel,
+  },
+  {
     id: 'mesh-request-full-otel',
     label: 'MeshClient.request (full stack + OTel)',
     description: 'the full stack with an OpenTelemetry SDK 2.x tracer (batch span processor, as in production) and meter provider recording to memory',
-    async build(ctx) {
-      const otel = await otelInMemory();
-      if ('unavailable' in otel) return otel;
-      const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
-      if ('unavailable' in mesh) {
-        await otel.shutdown();
-        return mesh;
-      }
-      const runner = meshRequestRunner(mesh, ctx.path);
-      return {
-        send: runner.send,
-        endRound: otel.reset,
-        close: async () => {
-          await runner.close();
-          await otel.shutdown();
-        },
-      };
-    },
+    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true }),
   },
   {
     id: 'mesh-fetch',
@@ -374,3 +433,29 @@ export const VARIANTS: readonly Variant[] = [
   proxyVariant('haproxy', 'HAProxy hop'),
   proxyVariant('nginx', 'nginx hop'),
 ];
+
+/**
+ * Variants for diagnosis with `cpu.ts`, `alloc.ts` and `profile.ts` (not run
+ * by the suite): the OpenTelemetry row split into its tracing and its metrics.
+ */
+export const DIAGNOSTIC_VARIANTS: readonly Variant[] = [
+  {
+    id: 'mesh-request-full-otel-traces',
+    label: 'MeshClient.request (full stack + OTel traces only)',
+    description: 'the full stack with an OpenTelemetry SDK tracer only (metrics off)',
+    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: false }),
+  },
+  {
+    id: 'mesh-request-full-otel-metrics',
+    label: 'MeshClient.request (full stack + OTel metrics only)',
+    description: 'the full stack with an OpenTelemetry SDK meter provider only (spans off)',
+    build: (ctx) => meshWithOtel(ctx, { traces: false, metrics: true }),
+  },
+];
+
+/** The variant with this id, from the suite's or the diagnostic list; throws naming the known ids. */
+export function findVariant(id: string): Variant {
+  const found = VARIANTS.find((v) => v.id === id) ?? DIAGNOSTIC_VARIANTS.find((v) => v.id === id);
+  if (!found) throw new Error(`unknown variant ${id}: ${[...VARIANTS, ...DIAGNOSTIC_VARIANTS].map((v) => v.id).join(', ')}`);
+  return found;
+}

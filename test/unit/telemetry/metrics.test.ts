@@ -191,6 +191,48 @@ describe('metrics', () => {
     expect(reads).toBe(1);
   });
 
+  it('counts meshlet.requests as a cumulative monotonic sum, with the SDK’s overflow set past 2,000 attribute sets', async () => {
+    const { provider, reader } = memoryMetrics();
+    const m = new Metrics({ enabled: true, activeRequests: false, meterProvider: provider, read: () => ({ observerErrors: 0, services: {} }) });
+    const request = (service: string, extra: { status?: number; error?: string; egress?: boolean } = {}) =>
+      m.metric({ type: 'request', service, time: 0, method: 'get', durationMs: 4, attempts: 1, ...extra });
+    request('orders', { status: 200 });
+    request('orders', { status: 503 });
+    request('api.example.com', { status: 200, egress: true });
+    let got = await reader.metrics();
+    const requests = got.get('meshlet.requests')!;
+    expect(requests.dataPointType).toBe(DataPointType.SUM);
+    expect((requests as { isMonotonic?: boolean }).isMonotonic).toBe(true);
+    expect(points(requests)).toEqual([
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 1],
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
+      [{ 'meshlet.service': 'api.example.com', 'http.request.method': 'GET', 'meshlet.outcome': 'success', 'meshlet.egress': true }, 1],
+    ]);
+    // The duration histogram records with the same attribute sets, one measurement per request.
+    expect(points(got.get('meshlet.request.duration'))).toEqual(points(requests));
+
+    // Cumulative: a second collection still holds the first one's counts.
+    request('orders', { status: 200 });
+    request('orders', { error: 'MESH_TIMEOUT' });
+    got = await reader.metrics();
+    expect(points(got.get('meshlet.requests'))).toEqual([
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 2],
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
+      [{ 'meshlet.service': 'api.example.com', 'http.request.method': 'GET', 'meshlet.outcome': 'success', 'meshlet.egress': true }, 1],
+      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'failure', 'error.type': 'MESH_TIMEOUT' }, 1],
+    ]);
+
+    // Unbounded attribute values (here: 2,100 hosts) are capped: nothing is lost, the excess is counted in the overflow set.
+    for (let i = 0; i < 2100; i++) request(`host-${i}.example.com`, { status: 200, egress: true });
+    const capped = points((await reader.metrics()).get('meshlet.requests'));
+    expect(capped.reduce((sum, [, v]) => sum + (v as number), 0)).toBe(5 + 2100);
+    const overflow = capped.filter(([attrs]) => attrs['otel.metric.overflow'] === true);
+    // 1,999 sets of their own (the 4 above and 1,995 hosts) and the overflow set: the SDK's limit of 2,000.
+    expect(capped).toHaveLength(2000);
+    expect(overflow).toEqual([[{ 'otel.metric.overflow': true }, 2100 - 1995]]);
+    m.close();
+  });
+
   it('is inactive without an SDK or when disabled', () => {
     const read = () => ({ observerErrors: 0, services: {} });
     expect(new Metrics({ enabled: true, activeRequests: false, read }).active).toBe(false);

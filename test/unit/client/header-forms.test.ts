@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { flatCopy, getHeader, withAuthority, type AnyHeaders } from '../../../src/client/headers.js';
+
+// Every header form undici accepts, holding the same three fields (one repeated).
+const FORMS: [string, AnyHeaders][] = [
+  ['a record', { accept: 'text/plain', 'x-tag': ['a', 'b'] }],
+  ['a flat array', ['accept', 'text/plain', 'x-tag', 'a', 'x-tag', 'b']],
+  ['a flat array with an array value', ['accept', 'text/plain', 'x-tag', ['a', 'b']] as unknown as AnyHeaders],
+  ['pairs', [['accept', 'text/plain'], ['x-tag', ['a', 'b']]] as unknown as AnyHeaders],
+  ['a Map', new Map([['accept', 'text/plain'], ['x-tag', 'a'], ['X-Tag', 'b']]) as unknown as AnyHeaders],
+];
+
+describe('header forms', () => {
+  it.each(FORMS)('flatCopy copies %s into a flat string array', (_name, headers) => {
+    const out = flatCopy(headers);
+    expect(out.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v))).toEqual(['accept', 'text/plain', 'x-tag', 'a', 'x-tag', 'b']);
+    // A copy: adding to it (as trace context injection does) leaves the caller's headers alone.
+    out.push('traceparent', '00-x');
+    expect(getHeader(headers, 'traceparent')).toBeUndefined();
+  });
+
+  it('flatCopy of nothing is empty, and a flat array is copied, not shared', () => {
+    expect(flatCopy(undefined)).toEqual([]);
+    expect(flatCopy(null)).toEqual([]);
+    const flat = ['a', '1'];
+    const copy = flatCopy(flat);
+    expect(copy).toEqual(flat);
+    expect(copy).not.toBe(flat);
+  });
+
+  it.each(FORMS)('withAuthority replaces the host of %s', (_name, headers) => {
+    expect(withAuthority(headers, 'orders:8080').slice(-2)).toEqual(['host', 'orders:8080']);
+    expect(withAuthority({ Host: 'evil', a: '1' }, 'orders')).toEqual(['a', '1', 'host', 'orders']);
+  });
+});
