@@ -82,8 +82,9 @@ describe('bench compare: variants', () => {
     }
   });
 
-  it('proxy variants say why they cannot run without sockets', async () => {
+  it('proxy variants and the instrumentation-undici reference say why they cannot run without sockets', async () => {
     expect(await build('haproxy')).toEqual({ unavailable: 'no sockets in this scenario' });
+    expect(await build('undici-request-otel')).toEqual({ unavailable: expect.stringMatching(/^no sockets in this scenario \(instrumentation-undici/) });
   });
 });
 
@@ -182,12 +183,18 @@ describe('bench compare: report', () => {
       ...results,
       throughput: {
         ...results.throughput,
-        saturation: { ...sat, summary: { ...sat.summary, 'mesh-request-full-otel': summary(0.6, 40, 20) } },
+        saturation: {
+          ...sat,
+          samples: [...sat.samples, sample('mesh-request-full-otel', 600), sample('undici-request-otel', 750)],
+          summary: { ...sat.summary, 'mesh-request-full-otel': summary(0.6, 40, 20), 'undici-request-otel': summary(0.75, 30, 10) },
+        },
       },
     };
     const verdicts = evaluateTargets(withOtel);
     const otel = verdicts.find((t) => t.target.startsWith('the same with an OpenTelemetry SDK'));
     expect([otel?.measured, otel?.pass]).toEqual(['0.60× (0.60–0.60)', false]);
+    // Read against raw undici.request with the same SDK through instrumentation-undici: 600 / 750 in the same round.
+    expect(otel?.note).toMatch(/instrumentation-undici into the same SDK \(1 span, 1 measurement\): 0\.80×$/);
     // balancing 900 req/s against the hop's 500: 1.8×, and raw is 2× the hop: 90% of the ceiling.
     expect(verdicts.find((t) => t.target.startsWith('≥ 1.6×'))!.note).toMatch(/90% of the ceiling/);
   });
