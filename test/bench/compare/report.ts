@@ -241,7 +241,7 @@ export function renderMarkdown(results: CompareResults): string {
     push(
       `### ${pipe.title}`,
       '',
-      `The same variants over an in-process stand-in for each endpoint's pool that answers 200 with 1 KiB on the next microtask (no sockets, no other process), ${pipe.concurrency} callers, ${pipe.rounds} rounds × ${pipe.windowMs / 1000} s: the CPU the client-side code costs, with little of the machine's noise. Mesh variants reach the stand-in through meshlet's \`transport\` option and its legacy-handler bridge, so their figure is an upper bound.`,
+      `The same variants over an in-process stand-in for each endpoint's pool that answers 200 with 1 KiB on the next turn of the event loop (\`setImmediate\`, as a socket read would; no sockets, no other process), ${pipe.concurrency} callers, ${pipe.rounds} rounds × ${pipe.windowMs / 1000} s: the CPU the client-side code costs, with little of the machine's noise. Mesh variants reach the stand-in through meshlet's \`transport\` option and its legacy-handler bridge, so their figure is an upper bound.`,
       '',
       '| variant | ratio to raw | client CPU / req (median, min–max) | added client CPU / req |',
       '| --- | --- | --- | --- |',
@@ -317,6 +317,7 @@ export function renderChart(results: CompareResults): Buffer {
   const palette: Record<string, Rgb> = {
     [REFERENCE_ID]: [108, 117, 125],
     'undici-fetch': [108, 117, 125],
+    'undici-request-otel': [108, 117, 125],
     haproxy: [220, 53, 69],
     nginx: [220, 53, 69],
     'cockatiel-fetch': [253, 126, 20],

@@ -36,6 +36,8 @@ export interface Runner {
    */
   activate?(): void;
   deactivate?(): void;
+  /** Telemetry variants: the spans the SDK has exported so far (after a flush), proof that it recorded. */
+  recordedSpans?(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -209,7 +211,7 @@ class CountingSpanExporter {
 
 async function otelInMemory(
   record: { traces: boolean; metrics: boolean } = { traces: true, metrics: true },
-): Promise<{ client: Record<string, unknown>; reset(): void; shutdown(): Promise<void> } | Unavailable> {
+): Promise<{ client: Record<string, unknown>; reset(): void; recordedSpans(): Promise<number>; shutdown(): Promise<void> } | Unavailable> {
   const traceSpec = '@opentelemetry/sdk-trace-base';
   const metricsSpec = '@opentelemetry/sdk-metrics';
   let traceMod: Record<string, unknown>;
@@ -237,6 +239,10 @@ async function otelInMemory(
       spans.reset();
       metrics.reset!();
     },
+    recordedSpans: async () => {
+      await tracerProvider.forceFlush!();
+      return spans.exported;
+    },
     shutdown: async () => {
       await tracerProvider.shutdown!();
       await meterProvider.shutdown!();
@@ -257,6 +263,7 @@ async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metr
   return {
     send: runner.send,
     endRound: otel.reset,
+    recordedSpans: otel.recordedSpans,
     close: async () => {
       await runner.close();
       await otel.shutdown();
@@ -293,6 +300,7 @@ async function rawWithOtel(ctx: VariantContext): Promise<Runner | Unavailable> {
   return {
     send: runner.send,
     endRound: otel.reset,
+    recordedSpans: otel.recordedSpans,
     activate: () => instrumentation.enable(),
     deactivate: () => instrumentation.disable(),
     close: async () => {

@@ -7,6 +7,7 @@ import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
 import { median, percentile, slope, spread } from '../../bench/compare/stats.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
+import { startServer } from '../../helpers/servers.js';
 
 const ctx: VariantContext = {
   origins: ['http://127.0.0.1:10001', 'http://127.0.0.1:10002'],
@@ -15,6 +16,12 @@ const ctx: VariantContext = {
   proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
   transport: instantTransport(),
 };
+
+/** The context over real sockets to these origins (no in-process transport). */
+function overSockets(origins: string[]): VariantContext {
+  const { transport: _inProcess, ...sockets } = ctx;
+  return { ...sockets, origins };
+}
 
 async function build(id: string): Promise<Runner | { unavailable: string }> {
   return VARIANTS.find((v) => v.id === id)!.build(ctx);
@@ -85,6 +92,36 @@ describe('bench compare: variants', () => {
   it('proxy variants and the instrumentation-undici reference say why they cannot run without sockets', async () => {
     expect(await build('haproxy')).toEqual({ unavailable: 'no sockets in this scenario' });
     expect(await build('undici-request-otel')).toEqual({ unavailable: expect.stringMatching(/^no sockets in this scenario \(instrumentation-undici/) });
+  });
+});
+
+describe('bench compare: telemetry variants', () => {
+  it('raw undici.request + instrumentation-undici records a span per request, only while its window is active', async () => {
+    const server = await startServer('otel-target');
+    const socketCtx = overSockets([server.url]);
+    const runner = (await VARIANTS.find((v) => v.id === 'undici-request-otel')!.build(socketCtx)) as Runner;
+    expect('unavailable' in runner).toBe(false);
+    // Outside its window: the instrumentation is off, nothing is traced.
+    expect(await runner.send()).toBe(200);
+    expect(await runner.recordedSpans!()).toBe(0);
+    const window = await closedLoop(runner, 2, 50);
+    expect(window.requests).toBeGreaterThan(0);
+    expect(await runner.recordedSpans!()).toBe(window.requests);
+    // Off again after the window.
+    expect(await runner.send()).toBe(200);
+    expect(await runner.recordedSpans!()).toBe(window.requests);
+    await runner.close();
+    await server.close();
+  });
+
+  it('the mesh with an SDK records its INTERNAL and CLIENT spans', async () => {
+    const server = await startServer('otel-mesh-target');
+    const socketCtx = overSockets([server.url]);
+    const runner = (await VARIANTS.find((v) => v.id === 'mesh-request-full-otel')!.build(socketCtx)) as Runner;
+    for (let i = 0; i < 3; i++) expect(await runner.send()).toBe(200);
+    expect(await runner.recordedSpans!()).toBe(6);
+    await runner.close();
+    await server.close();
   });
 });
 
