@@ -210,7 +210,7 @@ class CountingSpanExporter {
 }
 
 async function otelInMemory(
-  record: { traces: boolean; metrics: boolean } = { traces: true, metrics: true },
+  record: { traces: boolean; metrics: boolean; sampleRatio?: number } = { traces: true, metrics: true },
 ): Promise<{ client: Record<string, unknown>; reset(): void; recordedSpans(): Promise<number>; shutdown(): Promise<void> } | Unavailable> {
   const traceSpec = '@opentelemetry/sdk-trace-base';
   const metricsSpec = '@opentelemetry/sdk-metrics';
@@ -228,7 +228,12 @@ async function otelInMemory(
   // growth over a window made the garbage collector, not the mesh, the cost being measured.
   const spans = new CountingSpanExporter();
   const processor = new (traceMod.BatchSpanProcessor as Ctor)(spans, { maxQueueSize: 65_536, maxExportBatchSize: 512, scheduledDelayMillis: 200 });
-  const tracerProvider = new (traceMod.BasicTracerProvider as Ctor)({ spanProcessors: [processor] });
+  // Sampling as production often configures it (a ratio of new traces, children follow their parent); default: every trace.
+  const sampler =
+    record.sampleRatio === undefined
+      ? undefined
+      : new (traceMod.ParentBasedSampler as Ctor)({ root: new (traceMod.TraceIdRatioBasedSampler as Ctor)(record.sampleRatio) });
+  const tracerProvider = new (traceMod.BasicTracerProvider as Ctor)({ spanProcessors: [processor], ...(sampler ? { sampler } : {}) });
   const temporality = (metricsMod.AggregationTemporality as Record<string, unknown>).CUMULATIVE;
   const metrics = new (metricsMod.InMemoryMetricExporter as Ctor)(temporality);
   const reader = new (metricsMod.PeriodicExportingMetricReader as Ctor)({ exporter: metrics, exportIntervalMillis: 1000 });
@@ -251,7 +256,7 @@ async function otelInMemory(
 }
 
 /** The full stack with the OpenTelemetry SDK recording traces, metrics or both. */
-async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metrics: boolean }): Promise<Runner | Unavailable> {
+async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metrics: boolean; sampleRatio?: number }): Promise<Runner | Unavailable> {
   const otel = await otelInMemory(record);
   if ('unavailable' in otel) return otel;
   const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
@@ -458,6 +463,12 @@ export const DIAGNOSTIC_VARIANTS: readonly Variant[] = [
     label: 'MeshClient.request (full stack + OTel metrics only)',
     description: 'the full stack with an OpenTelemetry SDK meter provider only (spans off)',
     build: (ctx) => meshWithOtel(ctx, { traces: false, metrics: true }),
+  },
+  {
+    id: 'mesh-request-full-otel-sampled',
+    label: 'MeshClient.request (full stack + OTel, 1% of traces sampled)',
+    description: 'the full stack with the SDK recording metrics and a ParentBased(TraceIdRatioBased(0.01)) sampler: a common production setup',
+    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true, sampleRatio: 0.01 }),
   },
 ];
 
