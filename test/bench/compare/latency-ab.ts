@@ -5,10 +5,16 @@
  * to CPU 1 as in the suite; prints, per variant, the median over rounds of
  * (its p50 − the reference's p50 in the same round), and the same for p90.
  *
- *   npx tsx test/bench/compare/latency-ab.ts [rounds=20] [ms per window=1000] [variant,...] [rate=1000]
+ *   npx tsx test/bench/compare/latency-ab.ts [rounds=20] [ms per window=1000] [variant,...] [rate=1000] [in-process]
+ *
+ * Also prints p99: per round (median of the paired differences) and pooled
+ * over all rounds. With `in-process` the requests go to the in-process
+ * stand-in of the `pipeline` scenario (no sockets, no target process): what
+ * is left of the difference is the client-side code and its garbage.
  */
 import { openLoop } from './drivers.js';
 import { pin, startTarget } from './proc.js';
+import { inProcessContext } from './in-process.js';
 import { median, percentile } from './stats.js';
 import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
 
@@ -17,22 +23,28 @@ async function main(): Promise<void> {
   const ms = Number(process.argv[3] ?? '1000');
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
   const rate = Number(process.argv[5] ?? '1000');
-  const { child: target, ports } = await startTarget(4, true);
+  const inProcess = process.argv[6] === 'in-process';
+  const target = inProcess ? undefined : await startTarget(4, true);
   pin(process.pid, 0);
+  const ctx = target
+    ? {
+        origins: target.ports.small.map((p) => `http://127.0.0.1:${p}`),
+        path: '/',
+        connections: 16,
+        proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
+      }
+    : inProcessContext();
   const runners = new Map<string, Runner>();
   for (const id of ids) {
-    const built = await findVariant(id).build({
-      origins: ports.small.map((p) => `http://127.0.0.1:${p}`),
-      path: '/',
-      connections: 16,
-      proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
-    });
+    const built = await findVariant(id).build(ctx);
     if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
     runners.set(id, built);
     await openLoop(built, rate, 1000);
   }
   const p50 = new Map<string, number[]>(ids.map((id) => [id, []]));
   const p90 = new Map<string, number[]>(ids.map((id) => [id, []]));
+  const p99 = new Map<string, number[]>(ids.map((id) => [id, []]));
+  const pooled = new Map<string, Float64Array[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {
     for (const id of r % 2 === 0 ? ids : [...ids].reverse()) {
       (globalThis as { gc?: () => void }).gc?.();
@@ -40,18 +52,35 @@ async function main(): Promise<void> {
       const sorted = res.latenciesUs.slice().sort();
       p50.get(id)!.push(percentile(sorted, 50));
       p90.get(id)!.push(percentile(sorted, 90));
+      p99.get(id)!.push(percentile(sorted, 99));
+      pooled.get(id)!.push(res.latenciesUs);
     }
   }
+  const pooledP99 = (id: string): number => {
+    const all = pooled.get(id)!;
+    const merged = new Float64Array(all.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of all) {
+      merged.set(a, at);
+      at += a.length;
+    }
+    return percentile(merged.sort(), 99);
+  };
+  const refPooled = pooledP99(REFERENCE_ID);
   for (const id of ids) {
-    const d50 = p50.get(id)!.map((x, i) => x - p50.get(REFERENCE_ID)![i]!);
-    const d90 = p90.get(id)!.map((x, i) => x - p90.get(REFERENCE_ID)![i]!);
+    const paired = (m: Map<string, number[]>) => median(m.get(id)!.map((x, i) => x - m.get(REFERENCE_ID)![i]!)).toFixed(1);
+    const all = pooledP99(id);
     console.log(
-      `${id.padEnd(26)} p50 ${median(p50.get(id)!).toFixed(0)} us (paired added ${median(d50).toFixed(1)})  p90 ${median(p90.get(id)!).toFixed(0)} us (paired added ${median(d90).toFixed(1)})`,
+      `${id.padEnd(26)} p50 ${median(p50.get(id)!).toFixed(0)} us (paired added ${paired(p50)})` +
+        `  p90 ${median(p90.get(id)!).toFixed(0)} us (paired added ${paired(p90)})` +
+        `  p99 ${median(p99.get(id)!).toFixed(0)} us (paired added ${paired(p99)}; pooled ${all.toFixed(0)} us, added ${(all - refPooled).toFixed(0)})`,
     );
   }
   for (const r of runners.values()) await r.close();
-  target.stdin!.end();
-  target.kill('SIGTERM');
+  if (target) {
+    target.child.stdin!.end();
+    target.child.kill('SIGTERM');
+  }
 }
 
 void main();

@@ -41,7 +41,7 @@ import type {
   ThroughputSummary,
   VariantInfo,
 } from './results.js';
-import { percentile, slope, spread } from './stats.js';
+import { median, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type Variant, type VariantContext } from './variants.js';
 
@@ -263,15 +263,20 @@ async function latency(
   for (const id of ids) await openLoop(runners.get(id)!, rate, Math.min(1000, plan.warmupMs));
   const pooled = new Map<string, Float64Array[]>();
   const p99Rounds = new Map<string, number[]>();
+  /** Per round: [p50, p90, p99] of each variant, for the paired differences. */
+  const perRound = new Map<string, [number, number, number][]>();
   const counts = new Map<string, { errors: number; late: number }>();
   for (let round = 0; round < plan.latencyRounds; round++) {
     for (const id of order(ids, round)) {
-      gc();
+      // No forced collection here (unlike the throughput windows): a full GC shrinks the young generation,
+      // so the window would start with frequent scavenges whose pauses land in its tail. Measured with
+      // latency-ab.ts: raw undici.request's own p99 was 2–4 ms with it and about 0.6 ms without.
       const r = await openLoop(runners.get(id)!, rate, plan.latencyWindowMs);
       runners.get(id)!.endRound?.();
       pooled.set(id, [...(pooled.get(id) ?? []), r.latenciesUs]);
       const sorted = r.latenciesUs.slice().sort();
       p99Rounds.set(id, [...(p99Rounds.get(id) ?? []), percentile(sorted, 99)]);
+      perRound.set(id, [...(perRound.get(id) ?? []), [percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)]]);
       const c = counts.get(id) ?? { errors: 0, late: 0 };
       counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
     }
@@ -302,10 +307,17 @@ async function latency(
       p99: p(99),
       max: sorted[sorted.length - 1] ?? Number.NaN,
       added: { p50: p(50) - r(50), p90: p(90) - r(90), p99: p(99) - r(99) },
+      addedPaired: paired(perRound.get(id)!, perRound.get(REFERENCE_ID)),
       p99Rounds: spread(p99Rounds.get(id)!),
     };
   }
   return { rate, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, endpoints: ENDPOINTS, unavailable, summary };
+}
+
+/** Medians over rounds of (variant's percentile − the reference's in the same round), for p50, p90 and p99. */
+function paired(mine: [number, number, number][], ref: [number, number, number][] | undefined): { p50: number; p90: number; p99: number } {
+  const at = (k: 0 | 1 | 2) => (ref ? median(mine.map((m, i) => m[k] - (ref[i]?.[k] ?? Number.NaN)).filter(Number.isFinite)) : Number.NaN);
+  return { p50: at(0), p90: at(1), p99: at(2) };
 }
 
 function runChild(args: string[]): Promise<unknown> {

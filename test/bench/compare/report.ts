@@ -89,8 +89,23 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   const lm = lat?.[id];
   const lh = lat?.haproxy;
   add('p99 lower than the HAProxy hop (1,000 req/s)', lm && lh ? `${us(lm.p99, 0)} vs ${us(lh.p99, 0)}` : 'n/a', lm && lh ? lm.p99 < lh.p99 : null);
-  add('added latency ≤ 25 µs p50 at 1,000 req/s', signedUs(lm?.added.p50), lm ? lm.added.p50 <= 25 : null);
-  add('added latency ≤ 100 µs p99 at 1,000 req/s', signedUs(lm?.added.p99), lm ? lm.added.p99 <= 100 : null);
+  // Judged on the paired per-round differences when measured (robust to one window hit by a machine stall),
+  // with the pooled difference beside it; older results have only the pooled one.
+  const addedLatency = (q: 'p50' | 'p99', limit: number) => {
+    if (!lm) return add(`added latency ≤ ${limit} µs ${q} at 1,000 req/s`, 'n/a', null);
+    const pairedQ = lm.addedPaired?.[q];
+    if (pairedQ === undefined || !Number.isFinite(pairedQ)) {
+      return add(`added latency ≤ ${limit} µs ${q} at 1,000 req/s`, signedUs(lm.added[q]), lm.added[q] <= limit);
+    }
+    add(
+      `added latency ≤ ${limit} µs ${q} at 1,000 req/s`,
+      `${signedUs(pairedQ)} (median of per-round differences; pooled ${signedUs(lm.added[q])})`,
+      pairedQ <= limit,
+      `${note ? `${note}; ` : ''}judged on the paired per-round difference: a pooled ${q} moves with any one window the machine stalled in`,
+    );
+  };
+  addedLatency('p50', 25);
+  addedLatency('p99', 100);
   add('added client CPU ≤ 10 µs per request (over sockets)', mine ? `${signedUs(mine.addedCpuUs.median, 1)}` : 'n/a', mine ? mine.addedCpuUs.median <= 10 : null);
   const pipe = results.throughput.pipeline?.summary[id];
   if (pipe) {
@@ -200,19 +215,19 @@ export function renderMarkdown(results: CompareResults): string {
   const lat = results.latency;
   if (lat) {
     push(
-      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's. "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
+      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's (pooled), "paired" the median over rounds of the same difference within each round. No full garbage collection is forced before these windows (it shrinks the young generation, whose first scavenges then land in the window's tail). "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
       '',
-      '| variant | p50 | p90 | p99 (per-round min–max) | added p50 | added p90 | added p99 | samples | late sends | errors |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| variant | p50 | p90 | p99 (per-round min–max) | added p50 | added p90 | added p99 | added p50 / p90 / p99, paired | samples | late sends | errors |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const v of results.variants) {
       const r = lat.summary[v.id];
       if (!r) {
-        push(`| ${v.label} | ${lat.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | | | | |`);
+        push(`| ${v.label} | ${lat.unavailable?.[v.id] ?? v.unavailable ?? 'not run'} | | | | | | | | | |`);
         continue;
       }
       push(
-        `| ${v.label} | ${us(r.p50, 0)} | ${us(r.p90, 0)} | ${us(r.p99, 0)} (${int(r.p99Rounds.min)}–${int(r.p99Rounds.max)}) | ${signedUs(r.added.p50)} | ${signedUs(r.added.p90)} | ${signedUs(r.added.p99)} | ${int(r.samples)} | ${int(r.late)} | ${r.errors} |`,
+        `| ${v.label} | ${us(r.p50, 0)} | ${us(r.p90, 0)} | ${us(r.p99, 0)} (${int(r.p99Rounds.min)}–${int(r.p99Rounds.max)}) | ${signedUs(r.added.p50)} | ${signedUs(r.added.p90)} | ${signedUs(r.added.p99)} | ${r.addedPaired ? `${signedUs(r.addedPaired.p50)} / ${signedUs(r.addedPaired.p90)} / ${signedUs(r.addedPaired.p99)}` : 'n/a'} | ${int(r.samples)} | ${int(r.late)} | ${r.errors} |`,
       );
     }
     push('');

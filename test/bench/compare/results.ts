@@ -63,6 +63,13 @@ export interface LatencySummary {
   max: number;
   /** Percentile minus the reference's percentile (pooled samples), microseconds. */
   added: { p50: number; p90: number; p99: number };
+  /**
+   * Median over rounds of (this variant's percentile − the reference's in the
+   * same round), microseconds: robust to one window hit by a stall of the
+   * machine, which can move a pooled p99 by a millisecond. Absent in results
+   * from before it was measured.
+   */
+  addedPaired?: { p50: number; p90: number; p99: number };
   /** Per-round p99, for the spread. */
   p99Rounds: Spread;
 }

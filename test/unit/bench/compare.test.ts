@@ -4,7 +4,7 @@ import { closedLoop, openLoop } from '../../bench/compare/drivers.js';
 import { instantTransport } from '../../bench/compare/in-process.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
-import type { CompareResults, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
+import type { CompareResults, LatencySummary, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
 import { median, percentile, slope, spread } from '../../bench/compare/stats.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
 import { startServer } from '../../helpers/servers.js';
@@ -234,6 +234,37 @@ describe('bench compare: report', () => {
     expect(otel?.note).toMatch(/instrumentation-undici into the same SDK \(1 span, 1 measurement\): 0\.80×$/);
     // balancing 900 req/s against the hop's 500: 1.8×, and raw is 2× the hop: 90% of the ceiling.
     expect(verdicts.find((t) => t.target.startsWith('≥ 1.6×'))!.note).toMatch(/90% of the ceiling/);
+  });
+
+  it('judges added latency on the paired per-round difference when measured, showing the pooled one beside it', () => {
+    const row = (p99: number, added: number, paired?: number): LatencySummary => ({
+      samples: 100,
+      errors: 0,
+      late: 0,
+      p50: 100,
+      p90: 200,
+      p99,
+      max: p99,
+      added: { p50: 5, p90: 10, p99: added },
+      ...(paired === undefined ? {} : { addedPaired: { p50: 4, p90: 8, p99: paired } }),
+      p99Rounds: spread([p99]),
+    });
+    const lat = (paired: boolean): CompareResults => ({
+      ...results,
+      latency: {
+        rate: 1000,
+        rounds: 7,
+        windowMs: 10_000,
+        endpoints: 4,
+        summary: { [REFERENCE_ID]: row(600, 0, paired ? 0 : undefined), 'mesh-request-balancing': row(1300, 700, paired ? 60 : undefined) },
+      },
+    });
+    const p99 = (r: CompareResults) => evaluateTargets(r).find((t) => t.target.startsWith('added latency ≤ 100 µs p99'))!;
+    // One stalled window moved the pooled p99 by 700 µs; the per-round differences say 60 µs.
+    expect([p99(lat(true)).measured, p99(lat(true)).pass]).toEqual(['+60 µs (median of per-round differences; pooled +700 µs)', true]);
+    // Results from before the paired figure existed are judged on the pooled one, as they were.
+    expect([p99(lat(false)).measured, p99(lat(false)).pass]).toEqual(['+700 µs', false]);
+    expect(renderMarkdown(lat(true))).toContain('| +4 µs / +8 µs / +60 µs |');
   });
 
   it('renders the four sections docs/benchmarks.md takes from this suite', () => {
