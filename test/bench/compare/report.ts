@@ -214,6 +214,7 @@ export function renderMarkdown(results: CompareResults): string {
   push('## Latency at 1,000 requests/s', '');
   const lat = results.latency;
   if (lat) {
+    if (lat.note) push(`> ${lat.note}`, '');
     push(
       `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's (pooled), "paired" the median over rounds of the same difference within each round. No full garbage collection is forced before these windows (it shrinks the young generation, whose first scavenges then land in the window's tail). "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
       '',

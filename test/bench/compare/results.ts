@@ -82,6 +82,8 @@ export interface LatencyScenario {
   /** Variants that could not be built for this scenario, with the reason. */
   unavailable?: Record<string, string>;
   summary: Record<string, LatencySummary>;
+  /** Where this section was measured, when it differs from the rest of the page (a `--scenarios latency` run). */
+  note?: string;
 }
 
 export interface MemoryResult {
