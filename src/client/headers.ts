@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
 
 /** Header forms undici accepts in dispatch options. */
@@ -80,4 +81,19 @@ export function withAuthority(headers: AnyHeaders, authority: string): string[] 
   });
   out.push('host', authority);
   return out;
+}
+
+/**
+ * The TLS server name undici derives from a request's `host` header when the
+ * request names none (its `getServerName`): the host without its port or
+ * IPv6 brackets, and none for an IP address (SNI cannot carry one).
+ */
+export function serverNameOf(authority: string): string | undefined {
+  let host: string;
+  if (authority.startsWith('[')) host = authority.slice(1, authority.indexOf(']'));
+  else {
+    const colon = authority.indexOf(':');
+    host = colon === -1 ? authority : authority.slice(0, colon);
+  }
+  return host === '' || isIP(host) !== 0 ? undefined : host;
 }

@@ -35,6 +35,7 @@ import type { HealthEventInput, MeshEvents, Observer } from '../telemetry/events
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
+import { serverNameOf } from './headers.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
@@ -504,7 +505,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     let route: RequestRoute;
     if (service) {
       const secure = url.protocol === 'https:' || service.security?.requireTls === true;
-      route = { kind: 'service', service, authority: url.host, secure };
+      route = { kind: 'service', service, authority: url.host, servername: serverNameOf(url.host), secure };
     } else if (state.config.egress === 'deny' && !egressAllowed(host, state.config.egressAllow)) {
       route = {
         kind: 'refused',

@@ -22,6 +22,7 @@ import type { AttemptMetricEvent, RequestMetricEvent } from '../telemetry/events
 import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
 import { MESH_ATTR, targetOf } from '../telemetry/semconv.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { holdProcess, releaseProcess } from '../util/process-hold.js';
 import type { EndpointState } from './endpoint-state.js';
 import { getHeader } from './headers.js';
 import type { Destination, ServiceRuntime } from './service-runtime.js';
@@ -99,6 +100,12 @@ export type RequestRoute =
       readonly kind: 'service';
       readonly service: ServiceRuntime;
       readonly authority: string;
+      /**
+       * The TLS server name undici derives from the `host` header (`authority`)
+       * when a request names none: worked out once per route rather than by
+       * undici per attempt (an IP address check); undefined for an IP authority.
+       */
+      readonly servername: string | undefined;
       /** Only TLS endpoints may serve it (an `https://` URL, or `requireTls`). */
       readonly secure: boolean;
     }
@@ -164,6 +171,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #hedgeTimer: TimerHandle | undefined;
   #lastError: Error | undefined;
   #holdsBulkhead = false;
+  /** Holds the process alive (src/util/process-hold.ts) from admission to the end; its timers are unref'd. */
+  #holdsProcess = false;
   #queued: (() => void) | undefined;
   #breakerPending = false;
   #trace: RequestTrace | undefined;
@@ -362,13 +371,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       config = resolved;
     }
     this.#config = config;
+    // From here to #finish the request holds the process alive, as a pending fetch would; so its own
+    // timers (deadlines, backoff, hedge) need not, and are unref'd (cheaper: see src/util/process-hold.ts).
+    holdProcess();
+    this.#holdsProcess = true;
     const timeout = config.timeout;
     if (timeout) {
       // The deadline runs from here: time waiting in the bulkhead queue counts.
       this.#perTryMs = timeout.perTryMs;
       if (timeout.totalMs !== undefined) {
         this.#deadline = this.#startedAt + timeout.totalMs;
-        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs, true);
+        this.#deadlineTimer = this.#env.clock.setTimeout(() => this.#deadlineExpired(timeout.totalMs!), timeout.totalMs);
       }
     }
     const bulkhead = res.bulkhead;
@@ -480,10 +493,11 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (res.watching) res.attemptSent(endpoint);
     if (this.#perTryMs !== undefined) {
       const ms = this.#perTryMs;
-      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms, true);
+      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), ms);
     }
     if (index === 0 && this.#hedgeOk) this.#armHedge(service);
-    const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body };
+    // `servername` is what undici would derive from the Host header (route.servername), unless the caller set one.
+    const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body, servername: (this.#opts as { servername?: string | null }).servername || route.servername };
     if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
     else {
       const policy = service.config.loadBalancer.policy;
@@ -748,7 +762,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#waitTimer = this.#env.clock.setTimeout(() => {
       this.#waitTimer = undefined;
       if (!this.#done) this.#send();
-    }, delayMs, true);
+    }, delayMs);
   }
 
   #armHedge(service: ServiceRuntime): void {
@@ -777,7 +791,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
           ...(this.#current?.endpoint ? { endpoint: this.#current.endpoint.url } : {}),
         });
       }
-    }, delay, true);
+    }, delay);
   }
 
   #budgetExhausted(): void {
@@ -825,6 +839,11 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#deadlineTimer = this.#waitTimer = this.#hedgeTimer = undefined;
     if (this.#current) this.#clearTry(this.#current);
     if (this.#other) this.#clearTry(this.#other);
+    // Its timers are gone: the request no longer holds the process (an aborted one need not wait for its transport).
+    if (this.#holdsProcess) {
+      this.#holdsProcess = false;
+      releaseProcess();
+    }
   }
 
   /** The request is over: timers stop, the bulkhead slot and breaker probe are given back. */

@@ -8,7 +8,9 @@ export type TimerHandle = unknown;
  * backoff, deadlines, breakers, ejection, health intervals, latency. Tests
  * pass a fake one. With the real clock, background timers are `unref`'d, so
  * an idle mesh never keeps a process alive; a request in flight does, as a
- * pending fetch would (its backoff and deadline timers are kept alive).
+ * pending fetch would: from its admission to its end it holds the process
+ * alive itself (one handle for all requests), so its deadline, backoff and
+ * hedge timers need not.
  */
 export interface Clock {
   /** Monotonic milliseconds (may be fractional). */
@@ -16,11 +18,12 @@ export interface Clock {
   /** Wall-clock milliseconds since the epoch, for event timestamps. */
   wallNow(): number;
   /**
-   * Runs `fn` after `ms` milliseconds. `keepAlive` is true for the timers of a
-   * request in flight (backoff, deadlines, hedge delay): like a pending fetch,
-   * they keep the process alive until the request ends (they are always
-   * cleared then). Background timers (health checks, ejection, polling) pass
-   * nothing and never keep a process alive.
+   * Runs `fn` after `ms` milliseconds. `keepAlive` is true for a timer that
+   * must keep the process alive by itself until it fires or is cleared: an
+   * injected fault delay, which runs before the request is admitted (and so
+   * before it holds the process). Background timers (health checks,
+   * ejection, polling) and the timers of an admitted request (deadlines,
+   * backoff, hedge delay) pass nothing.
    */
   setTimeout(fn: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   /** Cancels a timer from {@link Clock.setTimeout}. */
