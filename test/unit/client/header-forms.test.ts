@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { flatCopy, getHeader, withAuthority, type AnyHeaders } from '../../../src/client/headers.js';
+import { flatCopy, getHeader, serverNameOf, withAuthority, type AnyHeaders } from '../../../src/client/headers.js';
+
+// undici's own derivation of a request's TLS server name from its Host header (not exported by its index).
+const { getServerName } = createRequire(import.meta.url)('undici/lib/core/util.js') as { getServerName(host: string): string | null };
 
 // Every header form undici accepts, holding the same three fields (one repeated).
 const FORMS: [string, AnyHeaders][] = [
@@ -32,4 +36,11 @@ describe('header forms', () => {
     expect(withAuthority(headers, 'orders:8080').slice(-2)).toEqual(['host', 'orders:8080']);
     expect(withAuthority({ Host: 'evil', a: '1' }, 'orders')).toEqual(['a', '1', 'host', 'orders']);
   });
+
+  it.each(['orders', 'orders:8080', 'a.b.example:443', '127.0.0.1', '127.0.0.1:8080', '[::1]', '[::1]:8443', '[fe80::1%25eth0]:80'])(
+    'serverNameOf(%s) is the server name undici derives from that Host header',
+    (authority) => {
+      expect(serverNameOf(authority) ?? null).toBe(getServerName(authority) || null);
+    },
+  );
 });
