@@ -3,7 +3,11 @@
  * collected objects included (so it counts allocation, not retention), over
  * the in-process transport. Prints bytes per request by allocating function.
  *
- *   npx tsx test/bench/compare/alloc.ts mesh-request-full [requests=50000] [top=30]
+ *   npx tsx test/bench/compare/alloc.ts mesh-request-full [ms=3000] [top=30] [callers-of]
+ *
+ * With a fourth argument (a substring of a function name, e.g. `nextTick`),
+ * it also prints, for the functions matching it, bytes per request by the
+ * chain of callers above them (three frames), to find who makes them allocate.
  */
 import { Session } from 'node:inspector/promises';
 import { closedLoop } from './drivers.js';
@@ -20,6 +24,7 @@ async function main(): Promise<void> {
   const id = process.argv[2] ?? 'mesh-request-full';
   const durationMs = Number(process.argv[3] ?? '3000');
   const top = Number(process.argv[4] ?? '30');
+  const callersOf = process.argv[5];
   const variant = findVariant(id);
   const built = await variant.build(inProcessContext());
   if ('unavailable' in built) throw new Error(built.unavailable);
@@ -35,18 +40,31 @@ async function main(): Promise<void> {
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
   await built.close();
   const self = new Map<string, number>();
+  const chains = new Map<string, number>();
   let total = 0;
-  const walk = (n: Node): void => {
-    const f = n.callFrame;
-    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|src|test)\//, '$1/')}:${f.lineNumber + 1}`;
+  const nameOf = (f: Node['callFrame']): string =>
+    `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|src|test)\//, '$1/')}:${f.lineNumber + 1}`;
+  const walk = (n: Node, above: string[]): void => {
+    const name = nameOf(n.callFrame);
     total += n.selfSize;
-    if (n.selfSize) self.set(name, (self.get(name) ?? 0) + n.selfSize);
-    n.children.forEach(walk);
+    if (n.selfSize) {
+      self.set(name, (self.get(name) ?? 0) + n.selfSize);
+      if (callersOf !== undefined && name.includes(callersOf)) {
+        const chain = [name, ...above.slice(-3).reverse()].join(' <- ');
+        chains.set(chain, (chains.get(chain) ?? 0) + n.selfSize);
+      }
+    }
+    for (const c of n.children) walk(c, [...above, name]);
   };
-  walk(profile.head);
+  walk(profile.head, []);
   console.log(`${id}: ${r.requests} requests, ${Math.round(total / r.requests)} B sampled per request`);
   for (const [name, bytes] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`${String(Math.round(bytes / r.requests)).padStart(6)} B  ${name}`);
+  }
+  if (callersOf === undefined) return;
+  console.log(`\ncallers of functions matching "${callersOf}":`);
+  for (const [chain, bytes] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${String(Math.round(bytes / r.requests)).padStart(6)} B  ${chain}`);
   }
 }
 

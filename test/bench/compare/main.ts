@@ -41,7 +41,7 @@ import type {
   ThroughputSummary,
   VariantInfo,
 } from './results.js';
-import { median, percentile, slope, spread } from './stats.js';
+import { median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type Variant, type VariantContext } from './variants.js';
 
@@ -62,7 +62,7 @@ interface Plan {
 const PLANS: Record<Mode, Plan> = {
   smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, memoryCounts: [1, 100], leakRequests: 1_000 },
   quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
-  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 10_000, latencyRounds: 7, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
+  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 5_000, latencyRounds: 15, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
 };
 
 const ENDPOINTS = 4;
@@ -308,15 +308,27 @@ async function latency(
       max: sorted[sorted.length - 1] ?? Number.NaN,
       added: { p50: p(50) - r(50), p90: p(90) - r(90), p99: p(99) - r(99) },
       addedPaired: paired(perRound.get(id)!, perRound.get(REFERENCE_ID)),
+      addedPairedInterval: pairedInterval(perRound.get(id)!, perRound.get(REFERENCE_ID)),
       p99Rounds: spread(p99Rounds.get(id)!),
     };
   }
   return { rate, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, endpoints: ENDPOINTS, unavailable, summary };
 }
 
-/** Medians over rounds of (variant's percentile − the reference's in the same round), for p50, p90 and p99. */
+/** Per round, (variant's percentile − the reference's in the same round), for p50, p90 and p99. */
+function roundDifferences(mine: [number, number, number][], ref: [number, number, number][] | undefined, k: 0 | 1 | 2): number[] {
+  return ref ? mine.map((m, i) => m[k] - (ref[i]?.[k] ?? Number.NaN)).filter(Number.isFinite) : [];
+}
+
+/** Medians over rounds of the per-round differences, for p50, p90 and p99. */
 function paired(mine: [number, number, number][], ref: [number, number, number][] | undefined): { p50: number; p90: number; p99: number } {
-  const at = (k: 0 | 1 | 2) => (ref ? median(mine.map((m, i) => m[k] - (ref[i]?.[k] ?? Number.NaN)).filter(Number.isFinite)) : Number.NaN);
+  const at = (k: 0 | 1 | 2) => median(roundDifferences(mine, ref, k));
+  return { p50: at(0), p90: at(1), p99: at(2) };
+}
+
+/** 95% confidence intervals of those medians (sign-test order statistics). */
+function pairedInterval(mine: [number, number, number][], ref: [number, number, number][] | undefined): NonNullable<LatencySummary['addedPairedInterval']> {
+  const at = (k: 0 | 1 | 2) => medianInterval(roundDifferences(mine, ref, k));
   return { p50: at(0), p90: at(1), p99: at(2) };
 }
 

@@ -97,9 +97,11 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
     if (pairedQ === undefined || !Number.isFinite(pairedQ)) {
       return add(`added latency ≤ ${limit} µs ${q} at 1,000 req/s`, signedUs(lm.added[q]), lm.added[q] <= limit);
     }
+    const ci = lm.addedPairedInterval?.[q];
+    const interval = ci && Number.isFinite(ci.low) ? `, 95% CI ${signedUs(ci.low)} to ${signedUs(ci.high)}` : '';
     add(
       `added latency ≤ ${limit} µs ${q} at 1,000 req/s`,
-      `${signedUs(pairedQ)} (median of per-round differences; pooled ${signedUs(lm.added[q])})`,
+      `${signedUs(pairedQ)} (median of per-round differences${interval}; pooled ${signedUs(lm.added[q])})`,
       pairedQ <= limit,
       `${note ? `${note}; ` : ''}judged on the paired per-round difference: a pooled ${q} moves with any one window the machine stalled in`,
     );

@@ -53,6 +53,12 @@ export interface ThroughputScenario {
   summary: Record<string, ThroughputSummary>;
 }
 
+/** A confidence interval, microseconds. */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
 export interface LatencySummary {
   samples: number;
   errors: number;
@@ -70,6 +76,12 @@ export interface LatencySummary {
    * from before it was measured.
    */
   addedPaired?: { p50: number; p90: number; p99: number };
+  /**
+   * 95% confidence interval of each `addedPaired` median (sign-test order
+   * statistics over the rounds, `medianInterval`). Absent in results from
+   * before it was measured.
+   */
+  addedPairedInterval?: { p50: Interval; p90: Interval; p99: Interval };
   /** Per-round p99, for the spread. */
   p99Rounds: Spread;
 }

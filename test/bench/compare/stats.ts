@@ -8,6 +8,33 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * A distribution-free confidence interval for the median of `values`: the
+ * k-th smallest and k-th largest value, with k the largest rank such that
+ * the chance of fewer than k values below the true median is at most
+ * (1 − confidence) / 2 (binomial, p = ½; the sign-test interval). Its
+ * coverage is at least `confidence` whatever the distribution. With too few
+ * values for that (fewer than 6 at 95%), it is the whole range.
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): { low: number; high: number } {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { low: Number.NaN, high: Number.NaN };
+  const tail = (1 - confidence) / 2;
+  // P(X <= j) for X ~ Binomial(n, 1/2), accumulated until it passes the tail.
+  let k = 0;
+  let below = 0;
+  let term = 0.5 ** n;
+  for (let j = 0; j < n; j++) {
+    below += term;
+    if (below > tail) break;
+    k = j + 1;
+    term = (term * (n - j)) / (j + 1);
+  }
+  const rank = Math.max(1, k); // 1-based
+  return { low: sorted[rank - 1]!, high: sorted[n - rank]! };
+}
+
 /** Median with the spread (min and max) of a set of per-round figures. */
 export interface Spread {
   median: number;

@@ -5,7 +5,8 @@ import { instantTransport } from '../../bench/compare/in-process.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, LatencySummary, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
-import { median, percentile, slope, spread } from '../../bench/compare/stats.js';
+import { median, medianInterval, percentile, slope, spread } from '../../bench/compare/stats.js';
+import { seededRandom } from '../../helpers/random.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
 import { startServer } from '../../helpers/servers.js';
 
@@ -35,6 +36,26 @@ describe('bench compare: statistics', () => {
     expect([percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), percentile(sorted, 100)]).toEqual([50, 90, 99, 100]);
     expect(spread([3, Number.NaN, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
     expect(slope([0, 1, 2, 3], [10, 12, 14, 16])).toBeCloseTo(2, 10);
+  });
+
+  it('gives the sign-test confidence interval of a median: the textbook ranks, and the coverage it promises', () => {
+    const ranks = (n: number) => {
+      const { low, high } = medianInterval(Array.from({ length: n }, (_, i) => i + 1));
+      return [low, high];
+    };
+    // 95%: n = 7 and fewer take the whole range; n = 15 the 4th and 12th values; n = 20 the 6th and 15th.
+    expect([ranks(5), ranks(7), ranks(15), ranks(20)]).toEqual([[1, 5], [1, 7], [4, 12], [6, 15]]);
+    expect(medianInterval([3, Number.NaN, 1, 2])).toEqual({ low: 1, high: 3 });
+    // Coverage over 2,000 seeded samples of 15 draws from a skewed distribution (true median ln 2 for Exp(1)).
+    const random = seededRandom(7);
+    let covered = 0;
+    for (let t = 0; t < 2_000; t++) {
+      const xs = Array.from({ length: 15 }, () => -Math.log(1 - random()));
+      const { low, high } = medianInterval(xs);
+      if (low <= Math.LN2 && Math.LN2 <= high) covered++;
+    }
+    expect(covered / 2_000).toBeGreaterThanOrEqual(0.95);
+    expect(covered / 2_000).toBeLessThan(0.99); // not the whole range: the interval is informative
   });
 });
 
@@ -246,7 +267,12 @@ describe('bench compare: report', () => {
       p99,
       max: p99,
       added: { p50: 5, p90: 10, p99: added },
-      ...(paired === undefined ? {} : { addedPaired: { p50: 4, p90: 8, p99: paired } }),
+      ...(paired === undefined
+        ? {}
+        : {
+            addedPaired: { p50: 4, p90: 8, p99: paired },
+            addedPairedInterval: { p50: { low: 1, high: 9 }, p90: { low: 2, high: 20 }, p99: { low: paired - 30, high: paired + 50 } },
+          }),
       p99Rounds: spread([p99]),
     });
     const lat = (paired: boolean): CompareResults => ({
@@ -261,7 +287,10 @@ describe('bench compare: report', () => {
     });
     const p99 = (r: CompareResults) => evaluateTargets(r).find((t) => t.target.startsWith('added latency ≤ 100 µs p99'))!;
     // One stalled window moved the pooled p99 by 700 µs; the per-round differences say 60 µs.
-    expect([p99(lat(true)).measured, p99(lat(true)).pass]).toEqual(['+60 µs (median of per-round differences; pooled +700 µs)', true]);
+    expect([p99(lat(true)).measured, p99(lat(true)).pass]).toEqual([
+      '+60 µs (median of per-round differences, 95% CI +30 µs to +110 µs; pooled +700 µs)',
+      true,
+    ]);
     // Results from before the paired figure existed are judged on the pooled one, as they were.
     expect([p99(lat(false)).measured, p99(lat(false)).pass]).toEqual(['+700 µs', false]);
     expect(renderMarkdown(lat(true))).toContain('| +4 µs / +8 µs / +60 µs |');
