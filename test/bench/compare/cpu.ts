@@ -18,7 +18,7 @@
 import { closedLoop } from './drivers.js';
 import { inProcessContext } from './in-process.js';
 import { median } from './stats.js';
-import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
+import { REFERENCE_ID, buildRunners } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '7');
@@ -26,13 +26,7 @@ async function main(): Promise<void> {
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
   const concurrency = Number(process.argv[5] ?? '32');
   const ctx = inProcessContext();
-  const runners = new Map<string, Runner>();
-  for (const id of ids) {
-    const built = await findVariant(id).build(ctx);
-    if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
-    runners.set(id, built);
-    await closedLoop(built, concurrency, 500);
-  }
+  const runners = await buildRunners(ids, ctx, (r) => closedLoop(r, concurrency, 500));
   const cpu = new Map<string, number[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {
     // A B C, then C B A: a drift in machine load over a round pair hits every variant alike.

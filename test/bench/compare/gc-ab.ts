@@ -11,7 +11,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { closedLoop } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { median } from './stats.js';
-import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
+import { REFERENCE_ID, buildRunners } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '8');
@@ -38,13 +38,7 @@ async function main(): Promise<void> {
     }
   });
   obs.observe({ entryTypes: ['gc'] });
-  const runners = new Map<string, Runner>();
-  for (const id of ids) {
-    const built = await findVariant(id).build(ctx);
-    if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
-    runners.set(id, built);
-    await closedLoop(built, concurrency, 1000);
-  }
+  const runners = await buildRunners(ids, ctx, (r) => closedLoop(r, concurrency, 1000));
   const rows = new Map<string, { cpu: number[]; gc: number[]; minor: number[]; major: number[]; rps: number[] }>(
     ids.map((id) => [id, { cpu: [], gc: [], minor: [], major: [], rps: [] }]),
   );

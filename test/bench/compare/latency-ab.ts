@@ -16,7 +16,7 @@ import { openLoop } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { inProcessContext } from './in-process.js';
 import { median, percentile } from './stats.js';
-import { REFERENCE_ID, findVariant, type Runner } from './variants.js';
+import { REFERENCE_ID, buildRunners } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '20');
@@ -34,13 +34,7 @@ async function main(): Promise<void> {
         proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
       }
     : inProcessContext();
-  const runners = new Map<string, Runner>();
-  for (const id of ids) {
-    const built = await findVariant(id).build(ctx);
-    if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
-    runners.set(id, built);
-    await openLoop(built, rate, 1000);
-  }
+  const runners = await buildRunners(ids, ctx, (r) => openLoop(r, rate, 1000));
   const p50 = new Map<string, number[]>(ids.map((id) => [id, []]));
   const p90 = new Map<string, number[]>(ids.map((id) => [id, []]));
   const p99 = new Map<string, number[]>(ids.map((id) => [id, []]));

@@ -62,7 +62,7 @@ interface Plan {
 const PLANS: Record<Mode, Plan> = {
   smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, memoryCounts: [1, 100], leakRequests: 1_000 },
   quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
-  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 5_000, latencyRounds: 15, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
+  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 2_000, latencyRounds: 30, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
 };
 
 const ENDPOINTS = 4;

@@ -478,3 +478,19 @@ export function findVariant(id: string): Variant {
   if (!found) throw new Error(`unknown variant ${id}: ${[...VARIANTS, ...DIAGNOSTIC_VARIANTS].map((v) => v.id).join(', ')}`);
   return found;
 }
+
+/** Builds the variants `ids` over `ctx` (in that order), warming each with `warm`; throws naming one that is unavailable. */
+export async function buildRunners(
+  ids: readonly string[],
+  ctx: VariantContext,
+  warm: (runner: Runner) => Promise<unknown>,
+): Promise<Map<string, Runner>> {
+  const runners = new Map<string, Runner>();
+  for (const id of ids) {
+    const built = await findVariant(id).build(ctx);
+    if ('unavailable' in built) throw new Error(`${id}: ${built.unavailable}`);
+    runners.set(id, built);
+    await warm(built);
+  }
+  return runners;
+}
