@@ -448,10 +448,27 @@ export const VARIANTS: readonly Variant[] = [
 ];
 
 /**
- * Variants for diagnosis with `cpu.ts`, `alloc.ts` and `profile.ts` (not run
- * by the suite): the OpenTelemetry row split into its tracing and its metrics.
+ * Balancing plus one policy of the full stack (`mesh-request-only-retry`, ...): which policy a difference
+ * between the balancing and the full-stack rows comes from.
+ */
+function onePolicyVariant(policy: keyof typeof FULL_STACK & string): Variant {
+  return {
+    id: `mesh-request-only-${policy === 'circuitBreaker' ? 'breaker' : policy === 'outlierDetection' ? 'outlier' : policy}`,
+    label: `MeshClient.request (balancing + ${policy})`,
+    description: `MeshClient.request with every policy off but the full stack's ${policy}`,
+    async build(ctx) {
+      const mesh = tryMesh(meshOptions(ctx, { ...POLICIES_OFF, [policy]: FULL_STACK[policy] }));
+      return 'unavailable' in mesh ? mesh : meshRequestRunner(mesh, ctx.path);
+    },
+  };
+}
+
+/**
+ * Variants for diagnosis with `cpu.ts`, `alloc.ts`, `latency-ab.ts` and `profile.ts` (not run by the suite): the
+ * OpenTelemetry row split into its tracing and its metrics, and the full stack split into its policies.
  */
 export const DIAGNOSTIC_VARIANTS: readonly Variant[] = [
+  ...Object.keys(FULL_STACK).map(onePolicyVariant),
   {
     id: 'mesh-request-full-otel-traces',
     label: 'MeshClient.request (full stack + OTel traces only)',
