@@ -64,29 +64,37 @@ export interface OpenResult {
  * the responses do; waits for the stragglers (at most 10 s).
  */
 export async function openLoop(runner: Runner, rate: number, durationMs: number): Promise<OpenResult> {
-  const total = Math.max(1, Math.round((rate * durationMs) / 1000));
+  return (await openLoopInterleaved([runner], rate, durationMs))[0]!;
+}
+
+/**
+ * {@link openLoop} over several runners at once: request `i` of the schedule goes to `runners[i % n]`, so
+ * every runner gets `rate / n` requests per second and each of the machine's stalls (a descheduled vCPU, a
+ * collection, the target's own pauses) lands on all of them alike. Returns one result per runner.
+ * Runners with `activate` (process-wide instrumentation) must not share a window: it would see the others.
+ */
+export async function openLoopInterleaved(runners: readonly Runner[], rate: number, durationMs: number): Promise<OpenResult[]> {
+  const n = runners.length;
+  const total = Math.max(n, Math.round((rate * durationMs) / 1000));
   const intervalMs = 1000 / rate;
-  const latencies = new Float64Array(total);
-  let completed = 0;
-  let errors = 0;
-  let late = 0;
+  const results = runners.map(() => ({ latencies: new Float64Array(Math.ceil(total / n)), completed: 0, errors: 0, late: 0, firstError: undefined as string | undefined }));
   let settled = 0;
-  let firstError: string | undefined;
   let sent = 0;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  runner.activate?.();
+  for (const r of runners) r.activate?.();
   const start = performance.now();
 
-  const fire = (scheduled: number) => {
-    runner.send().then(
+  const fire = (scheduled: number, k: number) => {
+    const out = results[k]!;
+    runners[k]!.send().then(
       () => {
-        latencies[completed++] = (performance.now() - scheduled) * 1000;
+        out.latencies[out.completed++] = (performance.now() - scheduled) * 1000;
         if (++settled === total) resolveDone();
       },
       (error: unknown) => {
-        errors++;
-        firstError ??= describeError(error);
+        out.errors++;
+        out.firstError ??= describeError(error);
         if (++settled === total) resolveDone();
       },
     );
@@ -96,9 +104,9 @@ export async function openLoop(runner: Runner, rate: number, durationMs: number)
     while (sent < total) {
       const scheduled = start + sent * intervalMs;
       if (scheduled > now) break;
-      if (now - scheduled > 0.2) late++;
+      if (now - scheduled > 0.2) results[sent % n]!.late++;
+      fire(scheduled, sent % n);
       sent++;
-      fire(scheduled);
     }
     if (sent >= total) return;
     // Timers fire up to a millisecond late, which would swamp microsecond differences: sleep with a
@@ -110,8 +118,14 @@ export async function openLoop(runner: Runner, rate: number, durationMs: number)
   };
   tick();
   await Promise.race([done, new Promise((resolve) => setTimeout(resolve, durationMs + 10_000))]);
-  runner.deactivate?.();
-  return { latenciesUs: latencies.slice(0, completed), completed, errors, late, ...(firstError ? { firstError } : {}) };
+  for (const r of runners) r.deactivate?.();
+  return results.map((o) => ({
+    latenciesUs: o.latencies.slice(0, o.completed),
+    completed: o.completed,
+    errors: o.errors,
+    late: o.late,
+    ...(o.firstError ? { firstError: o.firstError } : {}),
+  }));
 }
 
 export function describeError(error: unknown): string {

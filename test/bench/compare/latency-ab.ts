@@ -5,14 +5,18 @@
  * to CPU 1 as in the suite; prints, per variant, the median over rounds of
  * (its p50 − the reference's p50 in the same round), and the same for p90.
  *
- *   npx tsx test/bench/compare/latency-ab.ts [rounds=20] [ms per window=1000] [variant,...] [rate=1000] [in-process]
+ *   npx tsx test/bench/compare/latency-ab.ts [rounds=20] [ms per window=1000] [variant,...] [rate=1000] [in-process] [interleave]
+ *
+ * With `interleave`, each round is ONE window in which the variants take turns request by request (round
+ * robin at `rate` in all), as the suite's latency scenario does: a stall of the machine then lands on
+ * every variant alike instead of on whichever variant's window it fell in.
  *
  * Also prints p99: per round (median of the paired differences) and pooled
  * over all rounds. With `in-process` the requests go to the in-process
  * stand-in of the `pipeline` scenario (no sockets, no target process): what
  * is left of the difference is the client-side code and its garbage.
  */
-import { openLoop } from './drivers.js';
+import { openLoop, openLoopInterleaved, type OpenResult } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { inProcessContext } from './in-process.js';
 import { median, percentile } from './stats.js';
@@ -23,7 +27,8 @@ async function main(): Promise<void> {
   const ms = Number(process.argv[3] ?? '1000');
   const ids = [REFERENCE_ID, ...(process.argv[4] ?? 'mesh-request-balancing,mesh-request-full').split(',')];
   const rate = Number(process.argv[5] ?? '1000');
-  const inProcess = process.argv[6] === 'in-process';
+  const inProcess = process.argv.slice(6).includes('in-process');
+  const interleave = process.argv.slice(6).includes('interleave');
   const target = inProcess ? undefined : await startTarget(4, true);
   pin(process.pid, 0);
   const ctx = target
@@ -40,9 +45,15 @@ async function main(): Promise<void> {
   const p99 = new Map<string, number[]>(ids.map((id) => [id, []]));
   const pooled = new Map<string, Float64Array[]>(ids.map((id) => [id, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const id of r % 2 === 0 ? ids : [...ids].reverse()) {
+    const order = r % 2 === 0 ? ids : [...ids].reverse();
+    const byId = new Map<string, OpenResult>();
+    if (interleave) {
+      const all = await openLoopInterleaved(order.map((id) => runners.get(id)!), rate, ms);
+      order.forEach((id, i) => byId.set(id, all[i]!));
+    }
+    for (const id of order) {
       (globalThis as { gc?: () => void }).gc?.();
-      const res = await openLoop(runners.get(id)!, rate, ms);
+      const res = byId.get(id) ?? (await openLoop(runners.get(id)!, rate, ms));
       const sorted = res.latenciesUs.slice().sort();
       p50.get(id)!.push(percentile(sorted, 50));
       p90.get(id)!.push(percentile(sorted, 90));

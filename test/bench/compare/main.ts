@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { closedLoop, openLoop } from './drivers.js';
+import { closedLoop, openLoop, openLoopInterleaved, type OpenResult } from './drivers.js';
 import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
@@ -259,45 +259,68 @@ async function latency(
   const ctx = context('small', ports, proxies, 16);
   const { runners, unavailable } = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
-  log(`latency at ${rate} req/s: ${ids.length} variants, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms`);
+  const ref = runners.get(REFERENCE_ID);
+  // Each variant shares its windows with raw undici.request, request by request (A B A B at `rate` in all),
+  // so each stall of the machine lands on both alike and the pair's difference is the variant's own. A variant
+  // whose instrumentation is process-wide (activate) would see raw's requests too: it runs alone, right after
+  // a window of raw alone.
+  const others = ids.filter((id) => id !== REFERENCE_ID);
+  const alone = new Set(others.filter((id) => runners.get(id)!.activate));
+  log(`latency at ${rate} req/s: ${others.length} variants each paired with raw, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms per pair`);
   for (const id of ids) await openLoop(runners.get(id)!, rate, Math.min(1000, plan.warmupMs));
-  const pooled = new Map<string, Float64Array[]>();
-  const p99Rounds = new Map<string, number[]>();
-  /** Per round: [p50, p90, p99] of each variant, for the paired differences. */
-  const perRound = new Map<string, [number, number, number][]>();
+  /** Per variant: its own samples, and raw's from the same windows. */
+  const mine = new Map<string, Float64Array[]>(ids.map((id) => [id, []]));
+  const raws = new Map<string, Float64Array[]>();
   const counts = new Map<string, { errors: number; late: number }>();
+  const push = (map: Map<string, Float64Array[]>, id: string, latencies: Float64Array) => map.set(id, [...(map.get(id) ?? []), latencies]);
+  const count = (id: string, r: OpenResult) => {
+    const c = counts.get(id) ?? { errors: 0, late: 0 };
+    counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
+  };
   for (let round = 0; round < plan.latencyRounds; round++) {
-    for (const id of order(ids, round)) {
-      // No forced collection here (unlike the throughput windows): a full GC shrinks the young generation,
-      // so the window would start with frequent scavenges whose pauses land in its tail. Measured with
-      // latency-ab.ts: raw undici.request's own p99 was 2–4 ms with it and about 0.6 ms without.
-      const r = await openLoop(runners.get(id)!, rate, plan.latencyWindowMs);
-      runners.get(id)!.endRound?.();
-      pooled.set(id, [...(pooled.get(id) ?? []), r.latenciesUs]);
-      const sorted = r.latenciesUs.slice().sort();
-      p99Rounds.set(id, [...(p99Rounds.get(id) ?? []), percentile(sorted, 99)]);
-      perRound.set(id, [...(perRound.get(id) ?? []), [percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)]]);
-      const c = counts.get(id) ?? { errors: 0, late: 0 };
-      counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
+    // No forced collection here (unlike the throughput windows): a full GC shrinks the young generation,
+    // so the window would start with frequent scavenges whose pauses land in its tail. Measured with
+    // latency-ab.ts: raw undici.request's own p99 was 2–4 ms with it and about 0.6 ms without.
+    for (const id of order(others, round)) {
+      const runner = runners.get(id)!;
+      let r: OpenResult;
+      let raw: OpenResult | undefined;
+      if (!ref) r = await openLoop(runner, rate, plan.latencyWindowMs);
+      else if (alone.has(id)) {
+        const half = Math.max(1, Math.round(plan.latencyWindowMs / 2));
+        raw = await openLoop(ref, rate, half);
+        r = await openLoop(runner, rate, half);
+      } else {
+        // Raw first in even rounds, the variant first in odd ones, so neither always leads.
+        const pair = round % 2 === 0 ? [ref, runner] : [runner, ref];
+        const results = await openLoopInterleaved(pair, rate, plan.latencyWindowMs);
+        [raw, r] = round % 2 === 0 ? [results[0]!, results[1]!] : [results[1]!, results[0]!];
+      }
+      runner.endRound?.();
+      push(mine, id, r.latenciesUs);
+      count(id, r);
+      if (raw) {
+        push(raws, id, raw.latenciesUs);
+        push(mine, REFERENCE_ID, raw.latenciesUs);
+        count(REFERENCE_ID, raw);
+      }
     }
     log(`  round ${round + 1}/${plan.latencyRounds} done`);
   }
   await closeAll(runners);
-  const sortedById = new Map<string, Float64Array>();
-  for (const [id, parts] of pooled) {
-    const all = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    sortedById.set(id, all.sort());
-  }
-  const ref = sortedById.get(REFERENCE_ID);
+  const percentiles = (a: Float64Array): [number, number, number] => {
+    const sorted = a.slice().sort();
+    return [percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99)];
+  };
   const summary: Record<string, LatencySummary> = {};
-  for (const [id, sorted] of sortedById) {
+  for (const [id, parts] of mine) {
+    const sorted = concat(parts).sort();
+    const refParts = raws.get(id);
+    const refSorted = refParts ? concat(refParts).sort() : undefined;
     const p = (q: number) => percentile(sorted, q);
-    const r = (q: number) => (ref ? percentile(ref, q) : Number.NaN);
+    const r = (q: number) => (id === REFERENCE_ID ? p(q) : refSorted ? percentile(refSorted, q) : Number.NaN);
+    const perRound = parts.map(percentiles);
+    const refPerRound = id === REFERENCE_ID ? perRound : refParts?.map(percentiles);
     summary[id] = {
       samples: sorted.length,
       errors: counts.get(id)!.errors,
@@ -307,12 +330,30 @@ async function latency(
       p99: p(99),
       max: sorted[sorted.length - 1] ?? Number.NaN,
       added: { p50: p(50) - r(50), p90: p(90) - r(90), p99: p(99) - r(99) },
-      addedPaired: paired(perRound.get(id)!, perRound.get(REFERENCE_ID)),
-      addedPairedInterval: pairedInterval(perRound.get(id)!, perRound.get(REFERENCE_ID)),
-      p99Rounds: spread(p99Rounds.get(id)!),
+      addedPaired: paired(perRound, refPerRound),
+      addedPairedInterval: pairedInterval(perRound, refPerRound),
+      p99Rounds: spread(perRound.map((x) => x[2])),
     };
   }
-  return { rate, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, endpoints: ENDPOINTS, unavailable, summary };
+  return {
+    rate,
+    rounds: plan.latencyRounds,
+    windowMs: plan.latencyWindowMs,
+    ...(ref ? { pairedWithReference: true } : {}),
+    endpoints: ENDPOINTS,
+    unavailable,
+    summary,
+  };
+}
+
+function concat(parts: readonly Float64Array[]): Float64Array {
+  const all = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
 }
 
 /** Per round, (variant's percentile − the reference's in the same round), for p50, p90 and p99. */

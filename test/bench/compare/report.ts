@@ -103,7 +103,8 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
       `added latency ≤ ${limit} µs ${q} at 1,000 req/s`,
       `${signedUs(pairedQ)} (median of per-round differences${interval}; pooled ${signedUs(lm.added[q])})`,
       pairedQ <= limit,
-      `${note ? `${note}; ` : ''}judged on the paired per-round difference: a pooled ${q} moves with any one window the machine stalled in`,
+      `${note ? `${note}; ` : ''}judged on the paired per-round difference: a pooled ${q} moves with any one window the machine stalled in` +
+        (ci && ci.low <= limit && ci.high > limit ? `; the interval straddles ${limit} µs, so this run alone does not settle it` : ''),
     );
   };
   addedLatency('p50', 25);
@@ -218,7 +219,11 @@ export function renderMarkdown(results: CompareResults): string {
   if (lat) {
     if (lat.note) push(`> ${lat.note}`, '');
     push(
-      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's (pooled), "paired" the median over rounds of the same difference within each round (the targets give its 95% confidence interval: the sign-test order statistics, which hold whatever the distribution). No full garbage collection is forced before these windows (it shrinks the young generation, whose first scavenges then land in the window's tail). "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
+      `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${
+        lat.pairedWithReference
+          ? `Each variant **shares its windows with raw undici.request, request by request** (A B A B, ${int(lat.rate)} req/s in all, ${int(lat.rate / 2)} each): ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, the variants in turn, so each stall of the machine (a descheduled vCPU, a collection, the target's own pause: on the 2-vCPU VM they come as trains of 2–10 ms) lands on the variant and its reference alike. Its "added" figures are against raw's samples from those same windows; raw's own row pools all its windows. A variant whose instrumentation is process-wide (it would see raw's requests) runs alone, right after a window of raw alone, half a window each`
+          : `${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved`
+      }; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's (pooled), "paired" the median over rounds of the same difference within each round (the targets give its 95% confidence interval: the sign-test order statistics, which hold whatever the distribution). No full garbage collection is forced before these windows (it shrinks the young generation, whose first scavenges then land in the window's tail). "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
       '',
       '| variant | p50 | p90 | p99 (per-round min–max) | added p50 | added p90 | added p99 | added p50 / p90 / p99, paired | samples | late sends | errors |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -89,7 +89,15 @@ export interface LatencySummary {
 export interface LatencyScenario {
   rate: number;
   rounds: number;
+  /** Length of each window (a variant's, or the pair's when `pairedWithReference`). */
   windowMs: number;
+  /**
+   * True when each variant shared its windows with the reference, request by request (A B A B at `rate` in
+   * all), and its added figures are against the reference's samples from those windows; a variant with
+   * process-wide instrumentation ran alone, right after a window of the reference alone (half a window each).
+   * Absent in results from before, where each variant had its own window.
+   */
+  pairedWithReference?: boolean;
   endpoints: number;
   /** Variants that could not be built for this scenario, with the reason. */
   unavailable?: Record<string, string>;

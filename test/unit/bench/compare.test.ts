@@ -1,6 +1,6 @@
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { closedLoop, openLoop } from '../../bench/compare/drivers.js';
+import { closedLoop, openLoop, openLoopInterleaved } from '../../bench/compare/drivers.js';
 import { instantTransport } from '../../bench/compare/in-process.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
@@ -158,6 +158,24 @@ describe('bench compare: drivers', () => {
     expect(Math.min(...open.latenciesUs)).toBeGreaterThanOrEqual(0);
     await runner.close();
   });
+
+  it('the interleaved open loop takes the runners in turn, request by request, and keeps their results apart', async () => {
+    const sends: string[] = [];
+    const runner = (name: string, fail: boolean): Runner => ({
+      send: async () => {
+        sends.push(name);
+        if (fail) throw Object.assign(new Error('refused'), { code: 'E_TEST' });
+        return 200;
+      },
+      close: async () => {},
+    });
+    const [a, b, c] = await openLoopInterleaved([runner('a', false), runner('b', true), runner('c', false)], 300, 200);
+    expect(sends).toHaveLength(60);
+    expect(sends.slice(0, 6)).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+    expect([a!.completed, a!.errors, b!.completed, b!.errors, c!.completed, c!.errors]).toEqual([20, 0, 0, 20, 20, 0]);
+    expect(b!.firstError).toBe('E_TEST: refused');
+    expect(a!.latenciesUs).toHaveLength(20);
+  });
 });
 
 describe('bench compare: report', () => {
@@ -291,9 +309,17 @@ describe('bench compare: report', () => {
       '+60 µs (median of per-round differences, 95% CI +30 µs to +110 µs; pooled +700 µs)',
       true,
     ]);
+    // Its interval (+30 to +110 µs) straddles the limit: the verdict says one run does not settle it.
+    expect(p99(lat(true)).note).toMatch(/the interval straddles 100 µs, so this run alone does not settle it$/);
+    const p50 = evaluateTargets(lat(true)).find((t) => t.target.startsWith('added latency ≤ 25 µs p50'))!;
+    expect(p50.note).not.toMatch(/straddles/);
     // Results from before the paired figure existed are judged on the pooled one, as they were.
     expect([p99(lat(false)).measured, p99(lat(false)).pass]).toEqual(['+700 µs', false]);
     expect(renderMarkdown(lat(true))).toContain('| +4 µs / +8 µs / +60 µs |');
+    // The method text says how the pairs were made: per variant window before, request by request now.
+    expect(renderMarkdown(lat(true))).toContain('7 rounds × 10 s per variant, interleaved');
+    const requestByRequest = { ...lat(true), latency: { ...lat(true).latency!, pairedWithReference: true } };
+    expect(renderMarkdown(requestByRequest)).toContain('shares its windows with raw undici.request, request by request');
   });
 
   it('renders the four sections docs/benchmarks.md takes from this suite', () => {
