@@ -68,22 +68,6 @@ export function getHeader(headers: AnyHeaders, lowerName: string): string | unde
 }
 
 /**
- * Copies `headers` into a flat `[name, value, ...]` array, dropping every
- * `host` header and adding `host: authority`. The caller's headers are never
- * modified.
- */
-export function withAuthority(headers: AnyHeaders, authority: string): string[] {
-  const out: string[] = [];
-  forEachHeader(headers, (name, value) => {
-    if (name.length === 4 && name.toLowerCase() === 'host') return;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
-  });
-  out.push('host', authority);
-  return out;
-}
-
-/**
  * The TLS server name undici derives from a request's `host` header when the
  * request names none (its `getServerName`): the host without its port or
  * IPv6 brackets, and none for an IP address (SNI cannot carry one).

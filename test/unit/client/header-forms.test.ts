@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { flatCopy, getHeader, serverNameOf, withAuthority, type AnyHeaders } from '../../../src/client/headers.js';
+import { flatCopy, getHeader, serverNameOf, type AnyHeaders } from '../../../src/client/headers.js';
 
 // undici's own derivation of a request's TLS server name from its Host header (not exported by its index).
 const { getServerName } = createRequire(import.meta.url)('undici/lib/core/util.js') as { getServerName(host: string): string | null };
@@ -30,11 +30,6 @@ describe('header forms', () => {
     const copy = flatCopy(flat);
     expect(copy).toEqual(flat);
     expect(copy).not.toBe(flat);
-  });
-
-  it.each(FORMS)('withAuthority replaces the host of %s', (_name, headers) => {
-    expect(withAuthority(headers, 'orders:8080').slice(-2)).toEqual(['host', 'orders:8080']);
-    expect(withAuthority({ Host: 'evil', a: '1' }, 'orders')).toEqual(['a', '1', 'host', 'orders']);
   });
 
   it.each(['orders', 'orders:8080', 'a.b.example:443', '127.0.0.1', '127.0.0.1:8080', '[::1]', '[::1]:8443', '[fe80::1%25eth0]:80'])(
