@@ -11,7 +11,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { closedLoop } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { median } from './stats.js';
-import { REFERENCE_ID, buildRunners } from './variants.js';
+import { REFERENCE_ID, buildRunners, loopbackContext } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '8');
@@ -20,12 +20,7 @@ async function main(): Promise<void> {
   const concurrency = Number(process.argv[5] ?? '32');
   const target = await startTarget(4, true);
   pin(process.pid, 0);
-  const ctx = {
-    origins: target.ports.small.map((p) => `http://127.0.0.1:${p}`),
-    path: '/',
-    connections: 8,
-    proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
-  };
+  const ctx = loopbackContext(target.ports.small, 8);
   let gcMs = 0;
   let minor = 0;
   let major = 0;

@@ -20,7 +20,7 @@ import { openLoop, openLoopInterleaved, type OpenResult } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { inProcessContext } from './in-process.js';
 import { median, percentile } from './stats.js';
-import { REFERENCE_ID, buildRunners } from './variants.js';
+import { REFERENCE_ID, buildRunners, loopbackContext } from './variants.js';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '20');
@@ -31,14 +31,7 @@ async function main(): Promise<void> {
   const interleave = process.argv.slice(6).includes('interleave');
   const target = inProcess ? undefined : await startTarget(4, true);
   pin(process.pid, 0);
-  const ctx = target
-    ? {
-        origins: target.ports.small.map((p) => `http://127.0.0.1:${p}`),
-        path: '/',
-        connections: 16,
-        proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
-      }
-    : inProcessContext();
+  const ctx = target ? loopbackContext(target.ports.small, 16) : inProcessContext();
   const runners = await buildRunners(ids, ctx, (r) => openLoop(r, rate, 1000));
   const p50 = new Map<string, number[]>(ids.map((id) => [id, []]));
   const p90 = new Map<string, number[]>(ids.map((id) => [id, []]));

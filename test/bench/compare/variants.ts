@@ -100,6 +100,16 @@ const FULL_STACK: Record<string, unknown> = {
   outlierDetection: { consecutive5xx: 5 },
 };
 
+/** The context of the diagnosis tools (gc-ab.ts, latency-ab.ts): the loopback target's ports, no proxies. */
+export function loopbackContext(ports: readonly number[], connections: number): VariantContext {
+  return {
+    origins: ports.map((p) => `http://127.0.0.1:${p}`),
+    path: '/',
+    connections,
+    proxies: { haproxy: { unavailable: 'not here' }, nginx: { unavailable: 'not here' } },
+  };
+}
+
 /** The MeshClient options of a variant: one service `target` over the context's endpoints. */
 export function meshOptions(ctx: VariantContext, service: Record<string, unknown>, client: Record<string, unknown> = {}): MeshClientOptions {
   return {
