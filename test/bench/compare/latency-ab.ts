@@ -19,7 +19,7 @@
 import { openLoop, openLoopInterleaved, type OpenResult } from './drivers.js';
 import { pin, startTarget } from './proc.js';
 import { inProcessContext } from './in-process.js';
-import { median, percentile } from './stats.js';
+import { concat, median, percentile } from './stats.js';
 import { REFERENCE_ID, buildRunners, loopbackContext } from './variants.js';
 
 async function main(): Promise<void> {
@@ -45,8 +45,11 @@ async function main(): Promise<void> {
       order.forEach((id, i) => byId.set(id, all[i]!));
     }
     for (const id of order) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const res = byId.get(id) ?? (await openLoop(runners.get(id)!, rate, ms));
+      let res = byId.get(id);
+      if (!res) {
+        (globalThis as { gc?: () => void }).gc?.();
+        res = await openLoop(runners.get(id)!, rate, ms);
+      }
       const sorted = res.latenciesUs.slice().sort();
       p50.get(id)!.push(percentile(sorted, 50));
       p90.get(id)!.push(percentile(sorted, 90));
@@ -55,14 +58,7 @@ async function main(): Promise<void> {
     }
   }
   const pooledP99 = (id: string): number => {
-    const all = pooled.get(id)!;
-    const merged = new Float64Array(all.reduce((n, a) => n + a.length, 0));
-    let at = 0;
-    for (const a of all) {
-      merged.set(a, at);
-      at += a.length;
-    }
-    return percentile(merged.sort(), 99);
+    return percentile(concat(pooled.get(id)!).sort(), 99);
   };
   const refPooled = pooledP99(REFERENCE_ID);
   for (const id of ids) {

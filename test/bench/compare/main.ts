@@ -41,7 +41,7 @@ import type {
   ThroughputSummary,
   VariantInfo,
 } from './results.js';
-import { median, medianInterval, percentile, slope, spread } from './stats.js';
+import { concat, median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type Variant, type VariantContext } from './variants.js';
 
@@ -270,9 +270,8 @@ async function latency(
   for (const id of ids) await openLoop(runners.get(id)!, rate, Math.min(1000, plan.warmupMs));
   /** Per variant: its own samples, and raw's from the same windows. */
   const mine = new Map<string, Float64Array[]>(ids.map((id) => [id, []]));
-  const raws = new Map<string, Float64Array[]>();
+  const raws = new Map<string, Float64Array[]>(others.map((id) => [id, []]));
   const counts = new Map<string, { errors: number; late: number }>();
-  const push = (map: Map<string, Float64Array[]>, id: string, latencies: Float64Array) => map.set(id, [...(map.get(id) ?? []), latencies]);
   const count = (id: string, r: OpenResult) => {
     const c = counts.get(id) ?? { errors: 0, late: 0 };
     counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
@@ -297,11 +296,11 @@ async function latency(
         [raw, r] = round % 2 === 0 ? [results[0]!, results[1]!] : [results[1]!, results[0]!];
       }
       runner.endRound?.();
-      push(mine, id, r.latenciesUs);
+      mine.get(id)!.push(r.latenciesUs);
       count(id, r);
       if (raw) {
-        push(raws, id, raw.latenciesUs);
-        push(mine, REFERENCE_ID, raw.latenciesUs);
+        raws.get(id)!.push(raw.latenciesUs);
+        mine.get(REFERENCE_ID)!.push(raw.latenciesUs);
         count(REFERENCE_ID, raw);
       }
     }
@@ -315,7 +314,7 @@ async function latency(
   const summary: Record<string, LatencySummary> = {};
   for (const [id, parts] of mine) {
     const sorted = concat(parts).sort();
-    const refParts = raws.get(id);
+    const refParts = raws.get(id)?.length ? raws.get(id) : undefined;
     const refSorted = refParts ? concat(refParts).sort() : undefined;
     const p = (q: number) => percentile(sorted, q);
     const r = (q: number) => (id === REFERENCE_ID ? p(q) : refSorted ? percentile(refSorted, q) : Number.NaN);
@@ -344,16 +343,6 @@ async function latency(
     unavailable,
     summary,
   };
-}
-
-function concat(parts: readonly Float64Array[]): Float64Array {
-  const all = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
 }
 
 /** Per round, (variant's percentile − the reference's in the same round), for p50, p90 and p99. */

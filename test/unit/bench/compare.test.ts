@@ -5,7 +5,7 @@ import { instantTransport } from '../../bench/compare/in-process.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, LatencySummary, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
-import { median, medianInterval, percentile, slope, spread } from '../../bench/compare/stats.js';
+import { concat, median, medianInterval, percentile, slope, spread } from '../../bench/compare/stats.js';
 import { seededRandom } from '../../helpers/random.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
 import { startServer } from '../../helpers/servers.js';
@@ -36,6 +36,7 @@ describe('bench compare: statistics', () => {
     expect([percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), percentile(sorted, 100)]).toEqual([50, 90, 99, 100]);
     expect(spread([3, Number.NaN, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
     expect(slope([0, 1, 2, 3], [10, 12, 14, 16])).toBeCloseTo(2, 10);
+    expect([...concat([Float64Array.of(3, 1), new Float64Array(0), Float64Array.of(2)])]).toEqual([3, 1, 2]);
   });
 
   it('gives the sign-test confidence interval of a median: the textbook ranks, and the coverage it promises', () => {
