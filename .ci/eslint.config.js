@@ -18,7 +18,22 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    rules: { 'no-console': 'error' },
+    rules: {
+      'no-console': 'error',
+      // V8's parser takes `obj.f = () => ...` for a method being installed and
+      // allocates those closures in old space until the code is optimized. On
+      // a request path that seeds permanent pretenuring of the request's
+      // objects (docs/benchmarks.md, "Pretenuring"): make the closure into a
+      // local first, then assign the local.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "AssignmentExpression[left.type='MemberExpression'] > :matches(ArrowFunctionExpression, FunctionExpression).right",
+          message:
+            'Do not assign a function literal straight to a property: V8 allocates it in old space (pretenuring, docs/benchmarks.md). Make it into a local first, then assign the local.',
+        },
+      ],
+    },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

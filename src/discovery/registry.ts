@@ -268,7 +268,7 @@ export class DiscoveryRegistry {
     const listener = new SourceListener(this, service, source);
     try {
       const stop = source.provider!.watch(service, listener, this.#env);
-      source.stop = () => {
+      const stopWatch = () => {
         listener.stopped = true;
         try {
           stop();
@@ -276,6 +276,7 @@ export class DiscoveryRegistry {
           this.#env.logger.warn({ err: error, source: source.name }, 'meshlet: a discovery watch failed to stop');
         }
       };
+      source.stop = stopWatch;
     } catch (error) {
       listener.error(error instanceof Error ? error : new Error(String(error)));
     }

@@ -110,7 +110,8 @@ export class TlsRuntime {
     };
     if (identity) {
       // SPIFFE: the URI SAN identifies the peer; host names are not checked.
-      options.checkServerIdentity = (_host: string, cert: PeerCertificate) => this.#verifyPeer(endpoint, cert);
+      const checkServerIdentity = (_host: string, cert: PeerCertificate) => this.#verifyPeer(endpoint, cert);
+      options.checkServerIdentity = checkServerIdentity;
     }
     const base = buildConnector(options);
     const servername = this.config.servername;
@@ -218,12 +219,13 @@ export class TlsRuntime {
   #settle(): Promise<boolean> {
     const ms = Math.min(this.config.watch ? this.config.watch.debounceMs : 0, SETTLE_MAX_MS);
     return new Promise((resolve) => {
-      this.#settling = () => {
+      const settled = () => {
         this.#settling = undefined;
         this.#settleTimer = undefined;
         resolve(!this.#closed);
       };
-      this.#settleTimer = this.#env.clock.setTimeout(this.#settling, ms);
+      this.#settling = settled;
+      this.#settleTimer = this.#env.clock.setTimeout(settled, ms);
     });
   }
 

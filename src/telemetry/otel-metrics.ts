@@ -268,7 +268,7 @@ class Instruments {
       : undefined;
     if (active) this.#observables.push(active);
 
-    this.#callback = (result) => {
+    const callback: BatchObservableCallback = (result) => {
       for (const entry of this.#requestCounts.values()) result.observe(requests, entry.count, entry.attrs);
       const state = owner.options.read();
       result.observe(observerErrors, state.observerErrors);
@@ -302,6 +302,8 @@ class Instruments {
         }
       }
     };
+    this.#callback = callback;
+
     meter.addBatchObservableCallback(this.#callback, this.#observables);
   }
 

@@ -5,6 +5,10 @@
  *
  *   npx tsx test/bench/compare/alloc.ts mesh-request-full [ms=3000] [top=30] [callers-of]
  *
+ * With `SOCKETS=1` in the environment it runs over sockets against the
+ * loopback target instead (the path users take; it includes undici's
+ * socket and parser allocation).
+ *
  * With a fourth argument (a substring of a function name, e.g. `nextTick`),
  * it also prints, for the functions matching it, bytes per request by the
  * chain of callers above them (three frames), to find who makes them allocate.
@@ -12,6 +16,7 @@
 import { Session } from 'node:inspector/promises';
 import { closedLoop } from './drivers.js';
 import { inProcessContext } from './in-process.js';
+import { startTarget } from './proc.js';
 import { findVariant } from './variants.js';
 
 interface Node {
@@ -26,19 +31,29 @@ async function main(): Promise<void> {
   const top = Number(process.argv[4] ?? '30');
   const callersOf = process.argv[5];
   const variant = findVariant(id);
-  const built = await variant.build(inProcessContext());
+  const target = process.env['SOCKETS'] === '1' ? await startTarget(4, false) : undefined;
+  const { transport: _inProcess, ...overSockets } = inProcessContext();
+  const context = target
+    ? { ...overSockets, origins: target.ports.small.map((p) => `http://127.0.0.1:${p}`) }
+    : inProcessContext();
+  const built = await variant.build(context);
   if ('unavailable' in built) throw new Error(built.unavailable);
   await closedLoop(built, 32, 1000);
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 512,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    // LIVE=1: only what is still reachable when sampling stops (what the
+    // client retains), instead of everything it allocated. PROMOTED=1:
+    // what outlived a scavenge (young garbage left out), the allocation
+    // that makes scavenges and mark-compacts expensive.
+    includeObjectsCollectedByMajorGC: process.env['LIVE'] !== '1',
+    includeObjectsCollectedByMinorGC: process.env['LIVE'] !== '1' && process.env['PROMOTED'] !== '1',
   } as never);
   const r = await closedLoop(built, 32, durationMs);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
   await built.close();
+  target?.child.kill('SIGTERM');
   const self = new Map<string, number>();
   const chains = new Map<string, number>();
   let total = 0;
