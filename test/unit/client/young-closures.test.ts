@@ -20,7 +20,9 @@ describe('request-path closures are allocated young', () => {
   const inYoungGeneration = new Function('o', 'return %InYoungGeneration(o)') as (o: unknown) => boolean;
 
   it('the resume function handed to a legacy (undici 7) handler is young on every request', async () => {
-    const server = await startServer('young', (_req, res) => res.end('ok'));
+    const server = await startServer('young', (_req, res) => {
+      res.end('ok');
+    });
     const mesh = new MeshClient({ services: { svc: { endpoints: [server.url] } } });
     try {
       const places: boolean[] = [];
