@@ -32,6 +32,7 @@ import { EventBus } from '../telemetry/event-bus.js';
 import { checkTelemetry } from '../telemetry/options.js';
 import { Telemetry, type TelemetrySnapshot } from '../telemetry/telemetry.js';
 import type { HealthEventInput, MeshEvents, Observer } from '../telemetry/events.js';
+import { assignOver } from '../util/assign-over.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
@@ -243,7 +244,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   async fetch(input: RequestInfo, init?: RequestInit): Promise<Response> {
     if (this.closed) throw closedError();
     try {
-      return await undiciFetch(input, { ...init, dispatcher: this.dispatcher });
+      return await undiciFetch(input, assignOver(init, { dispatcher: this.dispatcher }));
     } catch (error) {
       const cause = (error as { cause?: unknown } | undefined)?.cause;
       if (error instanceof TypeError && isMeshError(cause)) throw cause;
@@ -261,7 +262,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     // a synchronous throw (an invalid URL) still becomes a rejection.
     if (this.closed) return Promise.reject(closedError());
     try {
-      return undiciRequest(url, { ...options, dispatcher: this.dispatcher } as Parameters<typeof undiciRequest>[1]);
+      return undiciRequest(url, assignOver(options, { dispatcher: this.dispatcher }) as Parameters<typeof undiciRequest>[1]);
     } catch (error) {
       return Promise.reject(error as Error);
     }

@@ -21,6 +21,7 @@ import type { EventBus } from '../telemetry/event-bus.js';
 import type { AttemptMetricEvent, RequestMetricEvent } from '../telemetry/events.js';
 import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
 import { MESH_ATTR, targetOf } from '../telemetry/semconv.js';
+import { assignOver } from '../util/assign-over.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { holdProcess, releaseProcess } from '../util/process-hold.js';
 import type { EndpointState } from './endpoint-state.js';
@@ -450,7 +451,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     if (route.kind === 'egress') {
       const attempt = new Attempt(this, undefined, index, this.#env.clock.now());
       this.#current = attempt;
-      const opts = body === this.#opts.body ? this.#opts : { ...this.#opts, body };
+      const opts = body === this.#opts.body ? this.#opts : assignOver(this.#opts, { body });
       if (this.#trace === undefined) route.dispatcher.dispatch(opts, attempt);
       else this.#sendTraced(this.#trace, attempt, route.dispatcher, { ...opts }, { target: targetOf(route.origin) });
       return;
@@ -498,7 +499,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     if (index === 0 && this.#hedgeOk) this.#armHedge(service);
     // `servername` is what undici would derive from the Host header (route.servername), unless the caller set one.
-    const opts = { ...this.#opts, origin: endpoint.url, headers: this.#headers, body, servername: (this.#opts as { servername?: string | null }).servername || route.servername };
+    // Not `{ ...this.#opts, origin, ... }`: that is ~1.9 µs per attempt on Node 20 (src/util/assign-over.ts).
+    const servername = (this.#opts as { servername?: string | null }).servername || route.servername;
+    const opts = assignOver(this.#opts, { origin: endpoint.url, headers: this.#headers, body, servername });
     if (this.#trace === undefined) endpoint.pool().dispatch(opts, attempt);
     else {
       const policy = service.config.loadBalancer.policy;
