@@ -180,6 +180,23 @@ function meshRequestRunner(mesh: MeshClient, path: string): Runner {
   };
 }
 
+function rawDispatcherRequestRunner(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], path: string, connections: number): Runner {
+  const { urls, pools: ps } = pools(ctx, origins, connections);
+  let next = 0;
+  return {
+    async send() {
+      const i = next;
+      next = i + 1 === ps.length ? 0 : i + 1;
+      const { statusCode, body } = await ps[i]!.request({ origin: urls[i]!, path, method: 'GET' });
+      await body.arrayBuffer();
+      return statusCode;
+    },
+    close: async () => {
+      await Promise.all(ps.map((p) => p.close()));
+    },
+  };
+}
+
 function rawRequestRunner(ctx: Pick<VariantContext, 'transport'>, origins: readonly string[], path: string, connections: number): Runner {
   const { urls, pools: ps } = pools(ctx, origins, connections);
   const full = urls.map((u) => `${u}${path}`);
@@ -347,6 +364,13 @@ export const VARIANTS: readonly Variant[] = [
     label: 'undici.request (raw)',
     description: 'undici.request with a Pool per endpoint and a hand-written round robin: the reference (1.00)',
     build: async (ctx) => rawRequestRunner(ctx, ctx.origins, ctx.path, ctx.connections),
+  },
+  {
+    id: 'undici-dispatcher-request',
+    label: 'Pool.request (raw, no URL wrapper)',
+    description:
+      "the same Pools and round robin, calling each Pool's own `request({ origin, path, method })`: undici without `undici.request(url, opts)`'s URL wrapper, whose `{ ...opts, origin, path, method }` is slow on Node 20 (docs/benchmarks.md, \"Object spreads on Node 20\"); MeshClient.request skips that wrapper too",
+    build: async (ctx) => rawDispatcherRequestRunner(ctx, ctx.origins, ctx.path, ctx.connections),
   },
   {
     id: 'undici-fetch',
