@@ -118,12 +118,12 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   addedLatency('p50', 25);
   addedLatency('p99', 100);
   const overBare = (row: { cpuUsPerReq: Spread } | undefined, bareRow: { cpuUsPerReq: Spread } | undefined) =>
-    row && bareRow ? `; over Pool.request (raw, no URL wrapper): ${signedUs(row.cpuUsPerReq.median - bareRow.cpuUsPerReq.median, 1)}` : '';
+    row && bareRow ? `over Pool.request (raw, no URL wrapper): ${signedUs(row.cpuUsPerReq.median - bareRow.cpuUsPerReq.median, 1)}` : '';
   add(
     'added client CPU ≤ 10 µs per request (over sockets)',
     mine ? `${signedUs(mine.addedCpuUs.median, 1)}` : 'n/a',
     mine ? mine.addedCpuUs.median <= 10 : null,
-    withNote(overBare(mine, bare).slice(2)),
+    withNote(overBare(mine, bare)),
   );
   const pipe = results.throughput.pipeline?.summary[id];
   if (pipe) {
@@ -131,7 +131,7 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
       'added client CPU ≤ 10 µs per request (in process, no sockets)',
       signedUs(pipe.addedCpuUs.median, 1),
       pipe.addedCpuUs.median <= 10,
-      `${note ? `${note}; ` : ''}upper bound: includes meshlet's transport bridge${overBare(pipe, results.throughput.pipeline?.summary[BARE])}`,
+      withNote(["upper bound: includes meshlet's transport bridge", overBare(pipe, results.throughput.pipeline?.summary[BARE])].filter(Boolean).join('; ')),
     );
   }
   const m10k = results.memory?.find((m) => m.endpoints === 10_000);
