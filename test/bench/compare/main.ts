@@ -4,7 +4,7 @@
  *
  *   npx tsx test/bench/compare/main.ts [--smoke | --quick | --full]
  *       [--scenarios saturation,undici,pipeline,latency,memory,leak]
- *       [--variants id,id,...] [--out file.json] [--no-docs] [--no-pin]
+ *       [--variants id,id,...] [--out file.json] [--no-docs] [--no-pin] [--latency-rounds N]
  *   npx tsx test/bench/compare/main.ts --render [file.json]   (docs only)
  *
  * --smoke: seconds, for CI, writes only .bench-out/compare-smoke.json.
@@ -81,6 +81,8 @@ export interface CompareOptions {
   docs: boolean;
   /** Pin the client and the target to separate CPUs when possible (default true). */
   pin: boolean;
+  /** Rounds of the latency scenario, overriding the mode's (more rounds narrow the paired p99's interval). */
+  latencyRounds?: number;
 }
 
 export function parseArgs(argv: readonly string[]): CompareOptions | { render: string } {
@@ -90,6 +92,7 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
   let out: string | undefined;
   let docs: boolean | undefined;
   let pinCpus = true;
+  let latencyRounds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -103,13 +106,25 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
       for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`);
     } else if (arg.startsWith('--variants')) variants = value().split(',');
     else if (arg.startsWith('--out')) out = value();
+    else if (arg.startsWith('--latency-rounds')) {
+      latencyRounds = Number(value());
+      if (!Number.isInteger(latencyRounds) || latencyRounds < 1) throw new Error(`--latency-rounds must be a positive integer, got ${latencyRounds}`);
+    }
     else if (arg === '--no-docs') docs = false;
     else if (arg === '--no-pin') pinCpus = false;
     else if (arg === '--docs') docs = true;
     else if (arg === '--render') return { render: argv[i + 1] ?? join(ROOT, 'docs/benchmarks-compare.json') };
     else throw new Error(`unknown argument ${arg}`);
   }
-  return { mode, scenarios, ...(variants ? { variants } : {}), ...(out ? { out } : {}), docs: docs ?? mode !== 'smoke', pin: pinCpus };
+  return {
+    mode,
+    scenarios,
+    ...(variants ? { variants } : {}),
+    ...(out ? { out } : {}),
+    ...(latencyRounds ? { latencyRounds } : {}),
+    docs: docs ?? mode !== 'smoke',
+    pin: pinCpus,
+  };
 }
 
 // `gc()` between windows so one variant's garbage is not collected on another's time.
@@ -411,7 +426,7 @@ function undiciVersion(): string {
 /** Runs the suite and returns the results (also written to `out`, and to docs/ when asked). */
 export async function runCompare(options: CompareOptions): Promise<CompareResults> {
   const started = Date.now();
-  const plan = PLANS[options.mode];
+  const plan = { ...PLANS[options.mode], ...(options.latencyRounds ? { latencyRounds: options.latencyRounds } : {}) };
   const pinned = options.pin && canPin();
   if (pinned) pin(process.pid, 0);
   const load = loadavg();
@@ -432,7 +447,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       pinned,
       loadAverageAtStart: load,
       proxies: {},
-      command: `npx tsx test/bench/compare/main.ts --${options.mode}`,
+      command: `npx tsx test/bench/compare/main.ts --${options.mode}${options.latencyRounds ? ` --latency-rounds ${options.latencyRounds}` : ''}`,
       durationS: 0,
       note: '',
     },

@@ -339,3 +339,21 @@ describe('bench compare: report', () => {
     expect(md).toContain('| full | n/a (not built yet: services.target.retry) |');
   });
 });
+
+describe('bench compare: command line', () => {
+  it('takes the latency scenario alone with more rounds, and refuses a bad round count by name', async () => {
+    const { parseArgs } = await import('../../bench/compare/main.js');
+    expect(parseArgs(['--full', '--scenarios', 'latency', '--latency-rounds', '120', '--no-docs'])).toEqual({
+      mode: 'full',
+      scenarios: ['latency'],
+      latencyRounds: 120,
+      docs: false,
+      pin: true,
+    });
+    expect(parseArgs(['--quick'])).not.toHaveProperty('latencyRounds');
+    for (const bad of ['0', '2.5', 'many']) {
+      expect(() => parseArgs(['--latency-rounds', bad])).toThrow(/--latency-rounds must be a positive integer/);
+    }
+    expect(() => parseArgs(['--latency-rounds'])).toThrow('--latency-rounds needs a value');
+  });
+});
