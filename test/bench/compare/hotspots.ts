@@ -1,10 +1,17 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by
- * function, and total (inclusive) time of meshlet's own functions in src/.
+ * function, and total (inclusive) time of meshlet's own functions (its
+ * `src/`, or `dist/`, which the suite measures: see meshlet.ts).
  *
  *   npx tsx test/bench/compare/hotspots.ts <file.cpuprofile> [top=25]
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** meshlet's own code: its src/ or its dist/, not a dependency's. */
+const OWN = [`${ROOT}/src/`, `${ROOT}/dist/`];
 
 interface ProfileNode {
   id: number;
@@ -29,7 +36,7 @@ function main(): void {
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const name = (n: ProfileNode) => {
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|src)\//, '$1/');
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|src|dist)\//, '$1/');
     return `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
   };
   const selfByName = new Map<string, number>();
@@ -37,11 +44,12 @@ function main(): void {
   for (const [id, us] of selfUs) {
     const n = byId.get(id)!;
     selfByName.set(name(n), (selfByName.get(name(n)) ?? 0) + us);
-    // Inclusive time for src/ frames: walk up once per distinct name.
+    // Inclusive time for meshlet's frames: walk up once per distinct name.
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur)!;
-      if (!node.callFrame.url.includes('/src/')) continue;
+      const url = node.callFrame.url.replace(/^file:\/\//, '');
+      if (!OWN.some((dir) => url.startsWith(dir))) continue;
       const key = name(node);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -51,7 +59,7 @@ function main(): void {
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
   console.log(`total sampled ${(total / 1000).toFixed(0)} ms\n\nself time, top ${top}:`);
   for (const [k, us] of [...selfByName].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
-  console.log(`\ninclusive time of src/ functions, top ${top}:`);
+  console.log(`\ninclusive time of meshlet's functions, top ${top}:`);
   for (const [k, us] of [...inclusiveByName].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
 }
 

@@ -43,6 +43,7 @@ import type {
 } from './results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
+import { MESHLET_SOURCE } from './meshlet.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type Variant, type VariantContext } from './variants.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -442,6 +443,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       mode: options.mode,
       node: process.version,
       undici: undiciVersion(),
+      meshlet: MESHLET_SOURCE,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       pinned,

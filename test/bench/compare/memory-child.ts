@@ -13,7 +13,7 @@
  * Prints one JSON line.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MeshClient } from '../../../src/index.js';
+import { MeshClient } from './meshlet.js';
 import { median } from './stats.js';
 import { VARIANTS, meshOptions, type Runner, type VariantContext } from './variants.js';
 

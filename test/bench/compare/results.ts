@@ -131,6 +131,8 @@ export interface CompareResults {
     mode: Mode;
     node: string;
     undici: string;
+    /** The build of meshlet measured: `dist` (tsc output, what users run) or `src` (through tsx); absent in runs before it was recorded (src). */
+    meshlet?: 'dist' | 'src';
     cpuModel: string;
     cores: number;
     pinned: boolean;

@@ -21,7 +21,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { Pool, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici';
-import { MeshClient, MeshConfigError, type MeshClientOptions } from '../../../src/index.js';
+import { MeshClient, MeshConfigError, type MeshClientOptions } from './meshlet.js';
 
 /** Sends one request, reads the whole body, resolves with the status code. */
 export interface Runner {

@@ -1,7 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { closedLoop, openLoop, openLoopInterleaved } from '../../bench/compare/drivers.js';
 import { instantTransport } from '../../bench/compare/in-process.js';
+import { distIsStale, selectedSource } from '../../bench/compare/meshlet.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, LatencySummary, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
@@ -355,5 +359,36 @@ describe('bench compare: command line', () => {
       expect(() => parseArgs(['--latency-rounds', bad])).toThrow(/--latency-rounds must be a positive integer/);
     }
     expect(() => parseArgs(['--latency-rounds'])).toThrow('--latency-rounds needs a value');
+  });
+});
+
+describe('bench compare: the build measured', () => {
+  it('measures dist/ unless under vitest or told otherwise, and refuses an unknown choice by name', () => {
+    expect(selectedSource({})).toBe('dist');
+    expect(selectedSource({ VITEST: 'true' })).toBe('src');
+    expect(selectedSource({ VITEST: 'true', MESHLET_BENCH_SOURCE: 'dist' })).toBe('dist');
+    expect(selectedSource({ MESHLET_BENCH_SOURCE: 'src' })).toBe('src');
+    expect(() => selectedSource({ MESHLET_BENCH_SOURCE: 'build' })).toThrow('MESHLET_BENCH_SOURCE must be "dist" or "src", got "build"');
+  });
+
+  it('calls dist/ stale when it is missing or older than any file under src/', () => {
+    const root = mkdtempSync(join(tmpdir(), 'meshlet-bench-'));
+    try {
+      mkdirSync(join(root, 'src/client'), { recursive: true });
+      writeFileSync(join(root, 'src/index.ts'), '');
+      writeFileSync(join(root, 'src/client/deep.ts'), '');
+      const at = (path: string, seconds: number) => utimesSync(join(root, path), seconds, seconds);
+      at('src/index.ts', 1_000);
+      at('src/client/deep.ts', 1_000);
+      expect(distIsStale(root)).toBe(true);
+      mkdirSync(join(root, 'dist'));
+      writeFileSync(join(root, 'dist/index.js'), '');
+      at('dist/index.js', 2_000);
+      expect(distIsStale(root)).toBe(false);
+      at('src/client/deep.ts', 3_000);
+      expect(distIsStale(root)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
