@@ -128,6 +128,23 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
   };
 }
 
+/**
+ * The command line that reproduces a run, recorded with its results: every
+ * option that changes what is measured (the scenarios and variants when not
+ * all, the latency rounds, pinning), not only the mode. `--out` and
+ * `--no-docs` say where results go, so they are left out.
+ */
+export function commandLine(options: CompareOptions): string {
+  const args = ['npx tsx test/bench/compare/main.ts', `--${options.mode}`];
+  if (options.scenarios.length !== SCENARIOS.length || options.scenarios.some((s, i) => s !== SCENARIOS[i])) {
+    args.push(`--scenarios ${options.scenarios.join(',')}`);
+  }
+  if (options.variants) args.push(`--variants ${options.variants.join(',')}`);
+  if (options.latencyRounds) args.push(`--latency-rounds ${options.latencyRounds}`);
+  if (!options.pin) args.push('--no-pin');
+  return args.join(' ');
+}
+
 // `gc()` between windows so one variant's garbage is not collected on another's time.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -449,7 +466,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       pinned,
       loadAverageAtStart: load,
       proxies: {},
-      command: `npx tsx test/bench/compare/main.ts --${options.mode}${options.latencyRounds ? ` --latency-rounds ${options.latencyRounds}` : ''}`,
+      command: commandLine(options),
       durationS: 0,
       note: '',
     },

@@ -360,6 +360,22 @@ describe('bench compare: command line', () => {
     }
     expect(() => parseArgs(['--latency-rounds'])).toThrow('--latency-rounds needs a value');
   });
+
+  it('records a command line that reproduces the run: scenarios, variants, rounds and pinning, not only the mode', async () => {
+    const { parseArgs, commandLine } = await import('../../bench/compare/main.js');
+    const argv = ['--full', '--scenarios', 'latency', '--variants', 'mesh-request-full', '--latency-rounds', '120', '--no-pin', '--no-docs'];
+    const options = parseArgs(argv);
+    if ('render' in options) throw new Error('parsed as --render');
+    const recorded = commandLine(options);
+    expect(recorded).toBe('npx tsx test/bench/compare/main.ts --full --scenarios latency --variants mesh-request-full --latency-rounds 120 --no-pin');
+    // Parsing the recorded line gives back the same run (where results go aside).
+    const again = parseArgs(recorded.split(' ').slice(3));
+    expect(again).toEqual({ ...options, docs: true });
+    // The default run records only its mode.
+    const plain = parseArgs(['--quick']);
+    if ('render' in plain) throw new Error('parsed as --render');
+    expect(commandLine(plain)).toBe('npx tsx test/bench/compare/main.ts --quick');
+  });
 });
 
 describe('bench compare: the build measured', () => {
