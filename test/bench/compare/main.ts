@@ -17,7 +17,7 @@
  * the machine). Variants alternate A B C .. C B A over the rounds; every
  * ratio is taken within one round against raw undici.request.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -105,7 +105,11 @@ export function parseArgs(argv: readonly string[]): CompareOptions | { render: s
     else if (arg.startsWith('--scenarios')) {
       scenarios = value().split(',') as Scenario[];
       for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`);
-    } else if (arg.startsWith('--variants')) variants = value().split(',');
+    } else if (arg.startsWith('--variants')) {
+      variants = value().split(',');
+      const known = VARIANTS.map((v) => v.id);
+      for (const v of variants) if (!known.includes(v)) throw new Error(`unknown variant ${v} (${known.join(', ')})`);
+    }
     else if (arg.startsWith('--out')) out = value();
     else if (arg.startsWith('--latency-rounds')) {
       latencyRounds = Number(value());
@@ -433,6 +437,20 @@ async function leak(ports: TargetPorts, plan: Plan): Promise<LeakResult> {
   return { ...out, growthBytes, bytesPerRequest };
 }
 
+/**
+ * The commit measured, `-dirty` when src/ or the bench had uncommitted changes (the figures are then of code no
+ * commit holds); nothing outside a git checkout.
+ */
+function gitCommit(): { commit?: string } {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'test/bench', 'package.json', 'package-lock.json') !== '';
+    return { commit: `${git('rev-parse', '--short', 'HEAD')}${dirty ? '-dirty' : ''}` };
+  } catch {
+    return {};
+  }
+}
+
 function undiciVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(ROOT, 'node_modules/undici/package.json'), 'utf8')) as { version: string }).version;
@@ -467,6 +485,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       loadAverageAtStart: load,
       proxies: {},
       command: commandLine(options),
+      ...gitCommit(),
       durationS: 0,
       note: '',
     },

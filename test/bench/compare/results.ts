@@ -139,6 +139,8 @@ export interface CompareResults {
     loadAverageAtStart: number[];
     proxies: Record<string, string>;
     command: string;
+    /** The commit measured (`-dirty`: with uncommitted changes to the code or the bench); absent in runs before it was recorded. */
+    commit?: string;
     durationS: number;
     note: string;
   };

@@ -415,6 +415,13 @@ export const VARIANTS: readonly Variant[] = [
     build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true }),
   },
   {
+    id: 'mesh-request-full-otel-sampled',
+    label: 'MeshClient.request (full stack + OTel, 1% of traces)',
+    description:
+      "the full stack with telemetry on as production runs it: the same SDK setup recording every metric, and a ParentBased(TraceIdRatioBased(0.01)) sampler tracing 1% of new traces (Istio's default sampling rate; the other 99% still get non-recording spans and a propagated traceparent)",
+    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true, sampleRatio: 0.01 }),
+  },
+  {
     id: 'mesh-fetch',
     label: 'MeshClient.fetch (defaults)',
     description: "MeshClient.fetch with the service's default policies",
@@ -503,12 +510,6 @@ export const DIAGNOSTIC_VARIANTS: readonly Variant[] = [
     label: 'MeshClient.request (full stack + OTel metrics only)',
     description: 'the full stack with an OpenTelemetry SDK meter provider only (spans off)',
     build: (ctx) => meshWithOtel(ctx, { traces: false, metrics: true }),
-  },
-  {
-    id: 'mesh-request-full-otel-sampled',
-    label: 'MeshClient.request (full stack + OTel, 1% of traces sampled)',
-    description: 'the full stack with the SDK recording metrics and a ParentBased(TraceIdRatioBased(0.01)) sampler: a common production setup',
-    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true, sampleRatio: 0.01 }),
   },
 ];
 

@@ -280,6 +280,32 @@ describe('bench compare: report', () => {
     expect(verdicts.find((t) => t.target.startsWith('≥ 1.6×'))!.note).toMatch(/90% of the ceiling/);
   });
 
+  it('judges the 0.85× target with telemetry on as production runs it when measured, and says telemetry was off when not', () => {
+    const sat = results.throughput.saturation!;
+    const withSampled: CompareResults = {
+      ...results,
+      throughput: {
+        ...results.throughput,
+        saturation: {
+          ...sat,
+          samples: [...sat.samples, sample('mesh-request-full-otel-sampled', 800), sample('undici-dispatcher-request', 1000)],
+          summary: {
+            ...sat.summary,
+            'mesh-request-full-otel-sampled': summary(0.8, 30, 10),
+            'undici-dispatcher-request': summary(1, 20, 0),
+          },
+        },
+      },
+    };
+    const first = evaluateTargets(withSampled)[0]!;
+    expect(first.target).toMatch(/^full default stack, telemetry on \(an OTel SDK recording metrics, 1% of traces sampled\) ≥ 0\.85×/);
+    expect([first.measured, first.pass]).toEqual(['0.80× (0.80–0.80)', false]);
+    // 800 req/s against Pool.request's 1,000 in the same round.
+    expect(first.note).toMatch(/against Pool\.request \(raw, no URL wrapper\): 0\.80×/);
+    // Without that variant, the row is the stack as measured, and says it ran with telemetry off.
+    expect(evaluateTargets(results)[0]!.note).toMatch(/telemetry off \(no telemetry-on variant in this run\)/);
+  });
+
   it('judges added latency on the paired per-round difference when measured, showing the pooled one beside it', () => {
     const row = (p99: number, added: number, paired?: number): LatencySummary => ({
       samples: 100,
@@ -341,6 +367,11 @@ describe('bench compare: report', () => {
       '## How to reproduce',
     ]);
     expect(md).toContain('| full | n/a (not built yet: services.target.retry) |');
+    // The page names the commit it measured and the command that reproduces it.
+    const committed = renderMarkdown({ ...results, meta: { ...results.meta, commit: 'abc1234', command: 'npx tsx test/bench/compare/main.ts --quick' } });
+    expect(committed).toContain("This page's run: `npx tsx test/bench/compare/main.ts --quick` at commit `abc1234`.");
+    expect(committed).toMatch(/^Measured .* at commit `abc1234`, on 2 × cpu/m);
+    expect(md).not.toContain('at commit');
   });
 });
 
@@ -359,6 +390,10 @@ describe('bench compare: command line', () => {
       expect(() => parseArgs(['--latency-rounds', bad])).toThrow(/--latency-rounds must be a positive integer/);
     }
     expect(() => parseArgs(['--latency-rounds'])).toThrow('--latency-rounds needs a value');
+    // A misspelt variant is refused by name, with the known ids, not silently left out of the run.
+    expect(() => parseArgs(['--variants', 'mesh-request-full,mesh-requst-balancing'])).toThrow(
+      /^unknown variant mesh-requst-balancing \(undici-request, .*mesh-request-balancing/,
+    );
   });
 
   it('records a command line that reproduces the run: scenarios, variants, rounds and pinning, not only the mode', async () => {
