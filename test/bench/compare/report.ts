@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart, type Bar, type Rgb } from './png.js';
-import type { CompareResults, ThroughputScenario } from './results.js';
+import type { CompareResults, LatencySummary, ThroughputScenario } from './results.js';
 import type { Spread } from './stats.js';
 import { REFERENCE_ID } from './variants.js';
 
@@ -17,6 +17,7 @@ const BALANCING = 'mesh-request-balancing';
 const OTEL = 'mesh-request-full-otel';
 const OTEL_SAMPLED = 'mesh-request-full-otel-sampled';
 const RAW_OTEL = 'undici-request-otel';
+const RAW_OTEL_SAMPLED = 'undici-request-otel-sampled';
 const BARE = 'undici-dispatcher-request';
 
 /** One target of issue 10 with its verdict. */
@@ -74,13 +75,17 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   const sampled = sat?.summary[OTEL_SAMPLED];
   if (sampled && sat) {
     const sampledBare = bare ? pairedRatio(sat, OTEL_SAMPLED, BARE) : Number.NaN;
+    const sampledRaw = sat.summary[RAW_OTEL_SAMPLED] ? pairedRatio(sat, OTEL_SAMPLED, RAW_OTEL_SAMPLED) : Number.NaN;
     add(
       'full default stack, telemetry on (an OTel SDK recording metrics, 1% of traces sampled) ≥ 0.85× raw undici.request (saturation)',
       ratio(sampled.ratio),
       sampled.ratio.median >= 0.85,
       withNote(
         "telemetry as production runs it: every measurement recorded, 1% of new traces (Istio's default sampling rate), the rest propagated unsampled" +
-          (Number.isFinite(sampledBare) ? `; against Pool.request (raw, no URL wrapper): ${sampledBare.toFixed(2)}×` : ''),
+          (Number.isFinite(sampledBare) ? `; against Pool.request (raw, no URL wrapper): ${sampledBare.toFixed(2)}×` : '') +
+          (Number.isFinite(sampledRaw)
+            ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sampledRaw.toFixed(2)}×`
+            : ''),
       ),
     );
   } else {
@@ -135,8 +140,16 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
       `${signedUs(pairedQ)} (median of per-round differences${interval}; pooled ${signedUs(lm.added[q])})`,
       pairedQ <= limit,
       `${note ? `${note}; ` : ''}judged on the paired per-round difference: a pooled ${q} moves with any one window the machine stalled in` +
-        (ci && ci.low <= limit && ci.high > limit ? `; the interval straddles ${limit} µs, so this run alone does not settle it` : ''),
+        (ci && ci.low <= limit && ci.high > limit ? `; the interval straddles ${limit} µs, so this run alone does not settle it` : '') +
+        withTelemetry(lat?.[OTEL_SAMPLED], q),
     );
+  };
+  // The telemetry-on figure beside each latency verdict (judged, like the CPU one, on the stack as measured).
+  const withTelemetry = (row: LatencySummary | undefined, q: 'p50' | 'p99') => {
+    const v = row?.addedPaired?.[q];
+    if (v === undefined || !Number.isFinite(v)) return '';
+    const c = row?.addedPairedInterval?.[q];
+    return `; with telemetry on (1% of traces): ${signedUs(v)}${c && Number.isFinite(c.low) ? ` (CI ${signedUs(c.low)} to ${signedUs(c.high)})` : ''}`;
   };
   addedLatency('p50', 25);
   addedLatency('p99', 100);
@@ -146,7 +159,9 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
     'added client CPU ≤ 10 µs per request (over sockets)',
     mine ? `${signedUs(mine.addedCpuUs.median, 1)}` : 'n/a',
     mine ? mine.addedCpuUs.median <= 10 : null,
-    withNote(overBare(mine, bare)),
+    withNote(
+      [overBare(mine, bare), sampled ? `with telemetry on (1% of traces): ${signedUs(sampled.addedCpuUs.median, 1)}` : ''].filter(Boolean).join('; '),
+    ),
   );
   const pipe = results.throughput.pipeline?.summary[id];
   if (pipe) {
@@ -382,6 +397,7 @@ export function renderChart(results: CompareResults): Buffer {
     'undici-dispatcher-request': [108, 117, 125],
     'undici-fetch': [108, 117, 125],
     'undici-request-otel': [108, 117, 125],
+    'undici-request-otel-sampled': [108, 117, 125],
     haproxy: [220, 53, 69],
     nginx: [220, 53, 69],
     'cockatiel-fetch': [253, 126, 20],

@@ -297,7 +297,7 @@ async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metr
  * variant: a CLIENT span, trace context injection and `http.client.request.duration` per request. What a user
  * pays for telemetry without the mesh, so the mesh's OTel row can be read against it.
  */
-async function rawWithOtel(ctx: VariantContext): Promise<Runner | Unavailable> {
+async function rawWithOtel(ctx: VariantContext, sampleRatio?: number): Promise<Runner | Unavailable> {
   // The instrumentation listens to undici's diagnostics channels, which only undici's own connections publish on.
   if (ctx.transport) return { unavailable: 'no sockets in this scenario (instrumentation-undici sees only undici’s own connections)' };
   const spec = '@opentelemetry/instrumentation-undici';
@@ -307,7 +307,7 @@ async function rawWithOtel(ctx: VariantContext): Promise<Runner | Unavailable> {
   } catch {
     return { unavailable: `n/a (${spec} not installed)` };
   }
-  const otel = await otelInMemory();
+  const otel = await otelInMemory(sampleRatio === undefined ? undefined : { traces: true, metrics: true, sampleRatio });
   if ('unavailable' in otel) return otel;
   type Instrumentation = { setTracerProvider(p: unknown): void; setMeterProvider(p: unknown): void; enable(): void; disable(): void };
   // Constructed enabled (built with `enabled: false` it would never record, even after enable()), then
@@ -406,7 +406,14 @@ export const VARIANTS: readonly Variant[] = [
     label: 'undici.request + OTel (instrumentation-undici)',
     description:
       'raw undici.request traced and measured by @opentelemetry/instrumentation-undici into the same SDK setup as the full stack + OTel: what telemetry costs without the mesh',
-    build: rawWithOtel,
+    build: (ctx) => rawWithOtel(ctx),
+  },
+  {
+    id: 'undici-request-otel-sampled',
+    label: 'undici.request + OTel (instrumentation-undici, 1% of traces)',
+    description:
+      'raw undici.request with instrumentation-undici into the same SDK setup and sampler as the full stack + OTel, 1% of traces: what telemetry as production runs it costs without the mesh',
+    build: (ctx) => rawWithOtel(ctx, 0.01),
   },
   {
     id: 'mesh-request-full-otel',

@@ -288,11 +288,17 @@ describe('bench compare: report', () => {
         ...results.throughput,
         saturation: {
           ...sat,
-          samples: [...sat.samples, sample('mesh-request-full-otel-sampled', 800), sample('undici-dispatcher-request', 1000)],
+          samples: [
+            ...sat.samples,
+            sample('mesh-request-full-otel-sampled', 800),
+            sample('undici-dispatcher-request', 1000),
+            sample('undici-request-otel-sampled', 640),
+          ],
           summary: {
             ...sat.summary,
             'mesh-request-full-otel-sampled': summary(0.8, 30, 10),
             'undici-dispatcher-request': summary(1, 20, 0),
+            'undici-request-otel-sampled': summary(0.64, 35, 15),
           },
         },
       },
@@ -302,6 +308,10 @@ describe('bench compare: report', () => {
     expect([first.measured, first.pass]).toEqual(['0.80× (0.80–0.80)', false]);
     // 800 req/s against Pool.request's 1,000 in the same round.
     expect(first.note).toMatch(/against Pool\.request \(raw, no URL wrapper\): 0\.80×/);
+    // And against raw undici.request with the same telemetry (instrumentation-undici, same SDK and sampler): 800 / 640.
+    expect(first.note).toMatch(/same SDK and sampler \(1% of traces\): 1\.25×$/);
+    // The CPU verdict, judged on the stack as measured, shows the telemetry-on figure beside it.
+    expect(evaluateTargets(withSampled).find((t) => t.target.startsWith('added client CPU'))!.note).toMatch(/with telemetry on \(1% of traces\): \+10\.0 µs/);
     // Without that variant, the row is the stack as measured, and says it ran with telemetry off.
     expect(evaluateTargets(results)[0]!.note).toMatch(/telemetry off \(no telemetry-on variant in this run\)/);
   });
