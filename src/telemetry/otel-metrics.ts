@@ -75,8 +75,10 @@ type Part = string | number | boolean | undefined;
  * request already holds (endpoint URL, method, service), so a lookup hashes
  * nothing new and allocates nothing. (A template key made and hashed per
  * measurement cost about 250 ns; this, about 15 ns.)
+ *
+ * @internal
  */
-class TupleCache<V> {
+export class TupleCache<V> {
   readonly #root = new Map<Part, Map<Part, Map<Part, Map<Part, Map<Part, V>>>>>();
   /** Values held (for the caller's bound). */
   size = 0;
@@ -85,15 +87,16 @@ class TupleCache<V> {
     return this.#root.get(a)?.get(b)?.get(c)?.get(d)?.get(e);
   }
 
+  /** Stores `value` under the key (on a miss only: the nested Maps are made here, never on a lookup). */
   set(a: Part, b: Part, c: Part, d: Part, e: Part, value: V): void {
-    const level = <K, T>(map: Map<K, T>, key: K, make: () => T): T => {
-      let next = map.get(key);
-      if (next === undefined) map.set(key, (next = make()));
-      return next;
-    };
-    const last = level(level(level(level(this.#root, a, () => new Map()), b, () => new Map()), c, () => new Map()), d, () => new Map<Part, V>());
-    if (!last.has(e)) this.size++;
-    last.set(e, value);
+    let map = this.#root as Map<Part, unknown>;
+    for (const part of [a, b, c, d]) {
+      let next = map.get(part) as Map<Part, unknown> | undefined;
+      if (next === undefined) map.set(part, (next = new Map()));
+      map = next;
+    }
+    if (!map.has(e)) this.size++;
+    map.set(e, value);
   }
 
   clear(): void {

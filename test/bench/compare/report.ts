@@ -125,6 +125,13 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   const lm = lat?.[id];
   const lh = lat?.haproxy;
   add('p99 lower than the HAProxy hop (1,000 req/s)', lm && lh ? `${us(lm.p99, 0)} vs ${us(lh.p99, 0)}` : 'n/a', lm && lh ? lm.p99 < lh.p99 : null);
+  // The telemetry-on figure beside each latency verdict (judged, like the CPU one, on the stack as measured).
+  const withTelemetry = (row: LatencySummary | undefined, q: 'p50' | 'p99') => {
+    const v = row?.addedPaired?.[q];
+    if (v === undefined || !Number.isFinite(v)) return '';
+    const c = row?.addedPairedInterval?.[q];
+    return `; with telemetry on (1% of traces): ${signedUs(v)}${c && Number.isFinite(c.low) ? ` (CI ${signedUs(c.low)} to ${signedUs(c.high)})` : ''}`;
+  };
   // Judged on the paired per-round differences when measured (robust to one window hit by a machine stall),
   // with the pooled difference beside it; older results have only the pooled one.
   const addedLatency = (q: 'p50' | 'p99', limit: number) => {
@@ -143,13 +150,6 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
         (ci && ci.low <= limit && ci.high > limit ? `; the interval straddles ${limit} µs, so this run alone does not settle it` : '') +
         withTelemetry(lat?.[OTEL_SAMPLED], q),
     );
-  };
-  // The telemetry-on figure beside each latency verdict (judged, like the CPU one, on the stack as measured).
-  const withTelemetry = (row: LatencySummary | undefined, q: 'p50' | 'p99') => {
-    const v = row?.addedPaired?.[q];
-    if (v === undefined || !Number.isFinite(v)) return '';
-    const c = row?.addedPairedInterval?.[q];
-    return `; with telemetry on (1% of traces): ${signedUs(v)}${c && Number.isFinite(c.low) ? ` (CI ${signedUs(c.low)} to ${signedUs(c.high)})` : ''}`;
   };
   addedLatency('p50', 25);
   addedLatency('p99', 100);

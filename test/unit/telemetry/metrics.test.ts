@@ -2,7 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_DURATION_BUCKETS, MeshClient } from '../../../src/index.js';
-import { Metrics } from '../../../src/telemetry/otel-metrics.js';
+import { Metrics, TupleCache } from '../../../src/telemetry/otel-metrics.js';
 import { memoryMetrics } from '../../helpers/otel.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
 
@@ -238,5 +238,36 @@ describe('metrics', () => {
     expect(new Metrics({ enabled: true, activeRequests: false, read }).active).toBe(false);
     const { provider } = memoryMetrics();
     expect(new Metrics({ enabled: false, activeRequests: false, meterProvider: provider, read }).active).toBe(false);
+  });
+});
+
+describe('TupleCache (the attribute-set lookup of the request path)', () => {
+  it('tells keys apart by every part, undefined from empty, and counts what it holds', () => {
+    const cache = new TupleCache<string>();
+    const key = ['http://a:1', 'GET', 200, undefined, 'orders'] as const;
+    cache.set(...key, 'base');
+    // Each part on its own makes another key: a lookup that ignored one would hand out another set's attributes.
+    const others: [string, string | number | boolean | undefined][] = [
+      ['a', 'http://b:1'],
+      ['b', 'POST'],
+      ['c', 503],
+      ['d', 'ECONNREFUSED'],
+      ['e', 'users'],
+    ];
+    for (const [i, [name, value]] of others.entries()) {
+      const other = [...key] as [string, string, number, string | undefined, string];
+      (other as unknown[])[i] = value;
+      expect(cache.get(...other), `part ${name}`).toBeUndefined();
+      cache.set(...other, name);
+      expect(cache.get(...other)).toBe(name);
+    }
+    expect(cache.get(...key)).toBe('base');
+    expect(cache.get('http://a:1', 'GET', 200, '', 'orders')).toBeUndefined();
+    expect(cache.size).toBe(6);
+    // Setting a held key again replaces its value without counting it twice.
+    cache.set(...key, 'again');
+    expect([cache.get(...key), cache.size]).toEqual(['again', 6]);
+    cache.clear();
+    expect([cache.get(...key), cache.size]).toEqual([undefined, 0]);
   });
 });
