@@ -352,8 +352,11 @@ describe('bench compare: report', () => {
     ]);
     // Its interval (+30 to +110 µs) straddles the limit: the verdict says one run does not settle it.
     expect(p99(lat(true)).note).toMatch(/the interval straddles 100 µs, so this run alone does not settle it$/);
+    expect(p99(lat(true)).unsettled).toBe(true);
+    expect(renderMarkdown(lat(true))).toMatch(/\| \*\*not settled\*\* \(median within the limit\) \| [^|]*judged on the paired/);
     const p50 = evaluateTargets(lat(true)).find((t) => t.target.startsWith('added latency ≤ 25 µs p50'))!;
     expect(p50.note).not.toMatch(/straddles/);
+    expect(p50.unsettled).toBeUndefined();
     // Results from before the paired figure existed are judged on the pooled one, as they were.
     expect([p99(lat(false)).measured, p99(lat(false)).pass]).toEqual(['+700 µs', false]);
     expect(renderMarkdown(lat(true))).toContain('| +4 µs / +8 µs / +60 µs |');
