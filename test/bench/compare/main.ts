@@ -28,7 +28,7 @@ import { closedLoop, openLoop, openLoopInterleaved, type OpenResult } from './dr
 import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
-import { renderDocs } from './report.js';
+import { LATENCY_SUBJECTS, renderDocs } from './report.js';
 import type {
   CompareResults,
   LatencyScenario,
@@ -56,14 +56,20 @@ interface Plan {
   warmupMs: number;
   latencyWindowMs: number;
   latencyRounds: number;
+  /**
+   * Rounds of the latency scenario for the variant the latency targets judge (the full stack, else balancing
+   * only): the p99 of a 2 s window is its 20th-slowest request, so 30 rounds leave the paired p99's interval
+   * about ±300 µs wide on a shared VM; the extra rounds, run after the other variants', narrow it.
+   */
+  latencySubjectRounds: number;
   memoryCounts: number[];
   leakRequests: number;
 }
 
 const PLANS: Record<Mode, Plan> = {
-  smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, memoryCounts: [1, 100], leakRequests: 1_000 },
-  quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
-  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 2_000, latencyRounds: 30, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
+  smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, latencySubjectRounds: 3, memoryCounts: [1, 100], leakRequests: 1_000 },
+  quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, latencySubjectRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
+  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 2_000, latencyRounds: 30, latencySubjectRounds: 120, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
 };
 
 const ENDPOINTS = 4;
@@ -82,7 +88,10 @@ export interface CompareOptions {
   docs: boolean;
   /** Pin the client and the target to separate CPUs when possible (default true). */
   pin: boolean;
-  /** Rounds of the latency scenario, overriding the mode's (more rounds narrow the paired p99's interval). */
+  /**
+   * Rounds of the latency scenario, overriding the mode's (more rounds narrow the paired p99's interval); the
+   * judged variant runs at least the mode's own number for it.
+   */
   latencyRounds?: number;
 }
 
@@ -303,7 +312,14 @@ async function latency(
   // a window of raw alone.
   const others = ids.filter((id) => id !== REFERENCE_ID);
   const alone = new Set(others.filter((id) => runners.get(id)!.activate));
-  log(`latency at ${rate} req/s: ${others.length} variants each paired with raw, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms per pair`);
+  // The variant the latency targets judge gets more rounds, after everyone's: see Plan.latencySubjectRounds.
+  const subject = latencySubject(others);
+  const subjectRounds = subject === undefined ? plan.latencyRounds : Math.max(plan.latencyRounds, plan.latencySubjectRounds);
+  const totalRounds = Math.max(plan.latencyRounds, subjectRounds);
+  log(
+    `latency at ${rate} req/s: ${others.length} variants each paired with raw, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms per pair` +
+      (subjectRounds > plan.latencyRounds ? `, then ${subject} alone to ${subjectRounds} rounds` : ''),
+  );
   for (const id of ids) await openLoop(runners.get(id)!, rate, Math.min(1000, plan.warmupMs));
   /** Per variant: its own samples, and raw's from the same windows. */
   const mine = new Map<string, Float64Array[]>(ids.map((id) => [id, []]));
@@ -313,11 +329,11 @@ async function latency(
     const c = counts.get(id) ?? { errors: 0, late: 0 };
     counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
   };
-  for (let round = 0; round < plan.latencyRounds; round++) {
+  for (let round = 0; round < totalRounds; round++) {
     // No forced collection here (unlike the throughput windows): a full GC shrinks the young generation,
     // so the window would start with frequent scavenges whose pauses land in its tail. Measured with
     // latency-ab.ts: raw undici.request's own p99 was 2–4 ms with it and about 0.6 ms without.
-    for (const id of order(others, round)) {
+    for (const id of round < plan.latencyRounds ? order(others, round) : [subject!]) {
       const runner = runners.get(id)!;
       let r: OpenResult;
       let raw: OpenResult | undefined;
@@ -341,7 +357,7 @@ async function latency(
         count(REFERENCE_ID, raw);
       }
     }
-    log(`  round ${round + 1}/${plan.latencyRounds} done`);
+    log(`  round ${round + 1}/${totalRounds} done`);
   }
   await closeAll(runners);
   const percentiles = (a: Float64Array): [number, number, number] => {
@@ -369,6 +385,7 @@ async function latency(
       addedPaired: paired(perRound, refPerRound),
       addedPairedInterval: pairedInterval(perRound, refPerRound),
       p99Rounds: spread(perRound.map((x) => x[2])),
+      ...(id === subject && subjectRounds > plan.latencyRounds ? { rounds: subjectRounds } : {}),
     };
   }
   return {
@@ -380,6 +397,11 @@ async function latency(
     unavailable,
     summary,
   };
+}
+
+/** The variant the latency targets judge, of those that run: the full stack, else balancing only (as the report's). */
+function latencySubject(ids: readonly string[]): string | undefined {
+  return LATENCY_SUBJECTS.find((id) => ids.includes(id));
 }
 
 /** Per round, (variant's percentile − the reference's in the same round), for p50, p90 and p99. */

@@ -42,6 +42,17 @@ const signedUs = (n: number | undefined, digits = 0) =>
 const verdict = (t: TargetVerdict) =>
   t.pass === null ? 'n/a' : t.unsettled ? `**not settled** (median ${t.pass ? 'within' : 'over'} the limit)` : t.pass ? '**pass**' : '**miss**';
 
+/** The variants the targets may be judged on, in order of preference (see {@link subject}). */
+export const LATENCY_SUBJECTS: readonly string[] = [FULL, BALANCING];
+
+/** The variant that ran more latency rounds than the others (the one the targets judge), said in the method text. */
+function extraRounds(lat: NonNullable<CompareResults['latency']>): string {
+  const more = Object.entries(lat.summary).find(([, row]) => row.rounds !== undefined && row.rounds > lat.rounds);
+  if (!more) return '';
+  const [id, row] = more;
+  return ` (\`${id}\`, which the latency targets judge, ran ${row.rounds} rounds: its ${row.rounds! - lat.rounds} more came after the others' ${lat.rounds}, to narrow its paired p99's interval)`;
+}
+
 /** The mesh variant the targets are judged on: the full stack, else balancing only as a stand-in. */
 function subject(results: CompareResults): { id: string; note: string } {
   const full = results.variants.find((v) => v.id === FULL);
@@ -283,7 +294,7 @@ export function renderMarkdown(results: CompareResults): string {
     push(
       `Open loop: a request is scheduled every ${(1000 / lat.rate).toFixed(0)} ms whatever the responses do, and its latency is counted from its **scheduled** send time (coordinated-omission-safe). ${
         lat.pairedWithReference
-          ? `Each variant **shares its windows with raw undici.request, request by request** (A B A B, ${int(lat.rate)} req/s in all, ${int(lat.rate / 2)} each): ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, the variants in turn, so each stall of the machine (a descheduled vCPU, a collection, the target's own pause: on the 2-vCPU VM they come as trains of 2–10 ms) lands on the variant and its reference alike. Its "added" figures are against raw's samples from those same windows; raw's own row pools all its windows. A variant whose instrumentation is process-wide (it would see raw's requests) runs alone, right after a window of raw alone, half a window each`
+          ? `Each variant **shares its windows with raw undici.request, request by request** (A B A B, ${int(lat.rate)} req/s in all, ${int(lat.rate / 2)} each): ${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, the variants in turn${extraRounds(lat)}, so each stall of the machine (a descheduled vCPU, a collection, the target's own pause: on the 2-vCPU VM they come as trains of 2–10 ms) lands on the variant and its reference alike. Its "added" figures are against raw's samples from those same windows; raw's own row pools all its windows. A variant whose instrumentation is process-wide (it would see raw's requests) runs alone, right after a window of raw alone, half a window each`
           : `${lat.rounds} rounds × ${lat.windowMs / 1000} s per variant, interleaved`
       }; percentiles over all samples; "added" is the variant's percentile minus raw undici.request's (pooled), "paired" the median over rounds of the same difference within each round (the targets give its 95% confidence interval: the sign-test order statistics, which hold whatever the distribution). No full garbage collection is forced before these windows (it shrinks the young generation, whose first scavenges then land in the window's tail). "Late sends" left more than 0.2 ms after their scheduled time (pacing polls with setImmediate near each send time, as wrk2 does, so timer slop does not count) ; the client's event loop was busy, and their wait is in the latency.`,
       '',

@@ -84,6 +84,8 @@ export interface LatencySummary {
   addedPairedInterval?: { p50: Interval; p90: Interval; p99: Interval };
   /** Per-round p99, for the spread. */
   p99Rounds: Spread;
+  /** Rounds this variant ran when more than the scenario's `rounds` (the variant the targets judge). */
+  rounds?: number;
 }
 
 export interface LatencyScenario {

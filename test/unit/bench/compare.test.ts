@@ -426,6 +426,41 @@ describe('bench compare: command line', () => {
   });
 });
 
+describe('bench compare: the latency scenario', () => {
+  it('gives the variant the targets judge more rounds than the others, paired with raw in each, and says so', async () => {
+    const { runCompare } = await import('../../bench/compare/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-compare-'));
+    try {
+      // Smoke sizes (100 ms windows): one round for every variant, and the judged one (the full stack) goes on to
+      // the smoke plan's three.
+      const results = await runCompare({
+        mode: 'smoke',
+        scenarios: ['latency'],
+        variants: ['mesh-request-balancing', 'mesh-request-full'],
+        latencyRounds: 1,
+        out: join(dir, 'out.json'),
+        docs: false,
+        pin: false,
+      });
+      const lat = results.latency!;
+      expect(lat.rounds).toBe(1);
+      const full = lat.summary['mesh-request-full']!;
+      const balancing = lat.summary['mesh-request-balancing']!;
+      expect([full.rounds, balancing.rounds]).toEqual([3, undefined]);
+      // Each round is one 100 ms window at 500 req/s per side, so three rounds give about three times the samples.
+      expect(full.samples).toBeGreaterThan(2 * balancing.samples);
+      // Raw's row pools its half of every window: one per balancing round, three for the full stack.
+      expect(lat.summary[REFERENCE_ID]!.samples).toBeGreaterThan(full.samples + balancing.samples - 20);
+      expect(full.errors + balancing.errors).toBe(0);
+      expect(renderMarkdown(results)).toContain(
+        "(`mesh-request-full`, which the latency targets judge, ran 3 rounds: its 2 more came after the others' 1, to narrow its paired p99's interval)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('bench compare: the build measured', () => {
   it('measures dist/ unless under vitest or told otherwise, and refuses an unknown choice by name', () => {
     expect(selectedSource({})).toBe('dist');
