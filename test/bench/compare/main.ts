@@ -28,7 +28,7 @@ import { closedLoop, openLoop, openLoopInterleaved, type OpenResult } from './dr
 import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
-import { LATENCY_SUBJECTS, renderDocs } from './report.js';
+import { JUDGED_VARIANTS, renderDocs } from './report.js';
 import type {
   CompareResults,
   LatencyScenario,
@@ -315,7 +315,6 @@ async function latency(
   // The variant the latency targets judge gets more rounds, after everyone's: see Plan.latencySubjectRounds.
   const subject = latencySubject(others);
   const subjectRounds = subject === undefined ? plan.latencyRounds : Math.max(plan.latencyRounds, plan.latencySubjectRounds);
-  const totalRounds = Math.max(plan.latencyRounds, subjectRounds);
   log(
     `latency at ${rate} req/s: ${others.length} variants each paired with raw, ${plan.latencyRounds} rounds x ${plan.latencyWindowMs} ms per pair` +
       (subjectRounds > plan.latencyRounds ? `, then ${subject} alone to ${subjectRounds} rounds` : ''),
@@ -329,7 +328,7 @@ async function latency(
     const c = counts.get(id) ?? { errors: 0, late: 0 };
     counts.set(id, { errors: c.errors + r.errors, late: c.late + r.late });
   };
-  for (let round = 0; round < totalRounds; round++) {
+  for (let round = 0; round < subjectRounds; round++) {
     // No forced collection here (unlike the throughput windows): a full GC shrinks the young generation,
     // so the window would start with frequent scavenges whose pauses land in its tail. Measured with
     // latency-ab.ts: raw undici.request's own p99 was 2–4 ms with it and about 0.6 ms without.
@@ -357,7 +356,7 @@ async function latency(
         count(REFERENCE_ID, raw);
       }
     }
-    log(`  round ${round + 1}/${totalRounds} done`);
+    log(`  round ${round + 1}/${subjectRounds} done`);
   }
   await closeAll(runners);
   const percentiles = (a: Float64Array): [number, number, number] => {
@@ -399,9 +398,9 @@ async function latency(
   };
 }
 
-/** The variant the latency targets judge, of those that run: the full stack, else balancing only (as the report's). */
+/** The variant the latency targets judge, of those that run (the report's order of preference). */
 function latencySubject(ids: readonly string[]): string | undefined {
-  return LATENCY_SUBJECTS.find((id) => ids.includes(id));
+  return JUDGED_VARIANTS.find((id) => ids.includes(id));
 }
 
 /** Per round, (variant's percentile − the reference's in the same round), for p50, p90 and p99. */

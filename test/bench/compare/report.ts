@@ -42,8 +42,8 @@ const signedUs = (n: number | undefined, digits = 0) =>
 const verdict = (t: TargetVerdict) =>
   t.pass === null ? 'n/a' : t.unsettled ? `**not settled** (median ${t.pass ? 'within' : 'over'} the limit)` : t.pass ? '**pass**' : '**miss**';
 
-/** The variants the targets may be judged on, in order of preference (see {@link subject}). */
-export const LATENCY_SUBJECTS: readonly string[] = [FULL, BALANCING];
+/** The variants the targets are judged on, in order of preference: the full stack, else balancing only (see {@link subject}). */
+export const JUDGED_VARIANTS: readonly string[] = [FULL, BALANCING];
 
 /** The variant that ran more latency rounds than the others (the one the targets judge), said in the method text. */
 function extraRounds(lat: NonNullable<CompareResults['latency']>): string {
@@ -55,9 +55,8 @@ function extraRounds(lat: NonNullable<CompareResults['latency']>): string {
 
 /** The mesh variant the targets are judged on: the full stack, else balancing only as a stand-in. */
 function subject(results: CompareResults): { id: string; note: string } {
-  const full = results.variants.find((v) => v.id === FULL);
-  if (full && !full.unavailable) return { id: FULL, note: '' };
-  return { id: BALANCING, note: 'full stack not built yet: judged on MeshClient.request (balancing only)' };
+  const id = JUDGED_VARIANTS.find((judged) => results.variants.some((v) => v.id === judged && !v.unavailable)) ?? BALANCING;
+  return { id, note: id === FULL ? '' : 'full stack not built yet: judged on MeshClient.request (balancing only)' };
 }
 
 /** The median over rounds of variant `a`'s throughput divided by `b`'s in the same round; NaN when either is missing. */
