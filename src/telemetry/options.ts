@@ -16,8 +16,11 @@ export interface TelemetryOptions {
    * request, and a CLIENT span per attempt unless
    * `@opentelemetry/instrumentation-undici` is active (detected by a
    * subscriber on the `undici:request:create` diagnostics channel), which then
-   * makes them itself. `'client'`: always both. `'off'`: no spans and no trace
-   * context injection.
+   * makes them itself, or the sampler dropped the request (its INTERNAL span is
+   * not recording: every sampler the SDKs ship would drop the CLIENT span too;
+   * the attempt carries the INTERNAL span's context, sampled flag off).
+   * `'client'`: always both, for a sampler that may record a CLIENT span under
+   * a dropped parent. `'off'`: no spans and no trace context injection.
    */
   spans?: SpanMode;
   /** Record metrics (when a meter provider is installed). Default true. */

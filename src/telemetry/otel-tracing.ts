@@ -28,7 +28,8 @@ export const INSTRUMENTATION_SCOPE = 'meshlet';
  * - `'auto'` (default): the INTERNAL span per request always; a CLIENT span per
  *   attempt unless `@opentelemetry/instrumentation-undici` is active (it then
  *   makes the CLIENT spans and injects the trace context itself, under
- *   meshlet's INTERNAL span);
+ *   meshlet's INTERNAL span) or the sampler dropped the request (the INTERNAL
+ *   span's context, sampled flag off, is injected instead);
  * - `'client'`: always both;
  * - `'off'`: no spans and no context injection.
  */
@@ -240,6 +241,16 @@ export class RequestTrace {
     if (!this.#clientSpans) {
       // The undici instrumentation appends its own context: drop any the caller set, so there is one.
       return new AttemptTrace(this, undefined, this.context, this.#tracing.withoutContext(headers));
+    }
+    if (!recording && this.#tracing.mode === 'auto') {
+      // The sampler dropped this request. Every sampler the SDKs ship gives a child its parent's decision
+      // (parent-based ones by rule, a trace-id ratio by the same trace id, always-on/off trivially), so a CLIENT
+      // span here would be dropped too: skip it and propagate the request's own context, sampled flag off, which
+      // tells the server and everything downstream the same. `spans: 'client'` keeps the CLIENT span for a
+      // custom sampler that may record it anyway.
+      const out = flatCopy(headers);
+      this.#tracing.inject(this.context, out);
+      return new AttemptTrace(this, undefined, this.context, out);
     }
     const t = to.target;
     const normalized = normalizeMethod(method);

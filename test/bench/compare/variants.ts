@@ -226,7 +226,7 @@ class CountingSpanExporter {
 }
 
 async function otelInMemory(
-  record: { traces: boolean; metrics: boolean; sampleRatio?: number } = { traces: true, metrics: true },
+  record: { traces: boolean; metrics: boolean; sampleRatio?: number; spans?: 'client' } = { traces: true, metrics: true },
 ): Promise<{ client: Record<string, unknown>; reset(): void; recordedSpans(): Promise<number>; shutdown(): Promise<void> } | Unavailable> {
   const traceSpec = '@opentelemetry/sdk-trace-base';
   const metricsSpec = '@opentelemetry/sdk-metrics';
@@ -255,7 +255,12 @@ async function otelInMemory(
   const reader = new (metricsMod.PeriodicExportingMetricReader as Ctor)({ exporter: metrics, exportIntervalMillis: 1000 });
   const meterProvider = new (metricsMod.MeterProvider as Ctor)({ readers: [reader] });
   return {
-    client: { telemetry: { ...(record.traces ? { tracerProvider } : { spans: 'off' }), ...(record.metrics ? { meterProvider } : { metrics: false }) } },
+    client: {
+      telemetry: {
+        ...(record.traces ? { tracerProvider, ...(record.spans ? { spans: record.spans } : {}) } : { spans: 'off' }),
+        ...(record.metrics ? { meterProvider } : { metrics: false }),
+      },
+    },
     reset: () => {
       spans.reset();
       metrics.reset!();
@@ -272,7 +277,10 @@ async function otelInMemory(
 }
 
 /** The full stack with the OpenTelemetry SDK recording traces, metrics or both. */
-async function meshWithOtel(ctx: VariantContext, record: { traces: boolean; metrics: boolean; sampleRatio?: number }): Promise<Runner | Unavailable> {
+async function meshWithOtel(
+  ctx: VariantContext,
+  record: { traces: boolean; metrics: boolean; sampleRatio?: number; spans?: 'client' },
+): Promise<Runner | Unavailable> {
   const otel = await otelInMemory(record);
   if ('unavailable' in otel) return otel;
   const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
@@ -511,6 +519,13 @@ export const DIAGNOSTIC_VARIANTS: readonly Variant[] = [
     label: 'MeshClient.request (full stack + OTel traces only)',
     description: 'the full stack with an OpenTelemetry SDK tracer only (metrics off)',
     build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: false }),
+  },
+  {
+    id: 'mesh-request-full-otel-sampled-client',
+    label: "MeshClient.request (full stack + OTel, 1% of traces, spans: 'client')",
+    description:
+      "the telemetry-on row with spans: 'client', which makes a CLIENT span for every attempt even when the sampler dropped the request (what 'auto' did before it skipped them)",
+    build: (ctx) => meshWithOtel(ctx, { traces: true, metrics: true, sampleRatio: 0.01, spans: 'client' }),
   },
   {
     id: 'mesh-request-full-otel-metrics',

@@ -1,7 +1,16 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { TraceFlags, context, propagation, trace, type SpanKind as ApiSpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SamplingDecision,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
 import { Headers } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClient, isMeshError } from '../../../src/index.js';
@@ -220,6 +229,80 @@ describe('tracing (stable HTTP client conventions)', () => {
       [SpanKind.INTERNAL, 'GET elsewhere', 'MESH_UNKNOWN_SERVICE', 0, SpanStatusCode.ERROR],
     ]);
     await mesh.close();
+  });
+
+  it("spans: 'auto' makes no CLIENT span for a request the sampler dropped, and propagates the decision; 'client' still asks", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    /** The SDK's default sampler (parent-based), counting what it is asked about. */
+    const asked: ApiSpanKind[] = [];
+    const inner = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(1) });
+    const counting: Sampler = {
+      shouldSample: (ctx, traceId, name, kind, attributes, links) => {
+        asked.push(kind);
+        return inner.shouldSample(ctx, traceId, name, kind, attributes, links);
+      },
+      toString: () => 'counting',
+    };
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ sampler: counting, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const t = memoryTracing();
+    // An upstream that decided not to sample: its context arrives with the sampled flag off.
+    const upstream = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE });
+    const send = async (spans: 'auto' | 'client') => {
+      const mesh = new MeshClient({
+        services: { orders: { endpoints: [server.url], retry: false } },
+        telemetry: { tracerProvider: provider, propagator: t.propagator, spans },
+      });
+      await context.with(trace.setSpan(context.active(), upstream), async () => {
+        await (await mesh.request(`http://orders/${spans}`, { headers: { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01` } })).body.text();
+      });
+      await mesh.close();
+    };
+    await send('auto');
+    // Only the INTERNAL span was sampled for; nothing recorded; the server continues the trace, unsampled, with
+    // the caller's stale traceparent replaced.
+    expect(asked).toEqual([SpanKind.INTERNAL]);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    const [auto] = server.requests.map((r) => r.headers.traceparent);
+    expect(auto).toMatch(new RegExp(`^00-${'a'.repeat(32)}-[0-9a-f]{16}-00$`));
+    expect(auto).not.toContain('b'.repeat(16));
+
+    asked.length = 0;
+    await send('client');
+    expect(asked).toEqual([SpanKind.INTERNAL, SpanKind.CLIENT]);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(server.requests[1]!.headers.traceparent).toMatch(new RegExp(`^00-${'a'.repeat(32)}-[0-9a-f]{16}-00$`));
+    await provider.shutdown();
+  });
+
+  it("spans: 'client' lets a sampler that is not parent-based record the CLIENT span of a dropped request", async () => {
+    /** Drops INTERNAL spans and records CLIENT ones, whatever the parent: what 'client' is kept for. */
+    const clientOnly: Sampler = {
+      shouldSample: (_ctx, _traceId, _name, kind) => ({
+        decision: kind === SpanKind.CLIENT ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD,
+      }),
+      toString: () => 'client-only',
+    };
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ sampler: clientOnly, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const t = memoryTracing();
+    for (const spans of ['auto', 'client'] as const) {
+      const mesh = new MeshClient({
+        services: { orders: { endpoints: [server.url], retry: false } },
+        telemetry: { tracerProvider: provider, propagator: t.propagator, spans },
+      });
+      await (await mesh.request(`http://orders/${spans}`)).body.text();
+      await mesh.close();
+    }
+    // 'auto' skipped the CLIENT span under the dropped INTERNAL one; 'client' made it, and the sampler recorded it.
+    const recorded = exporter.getFinishedSpans();
+    expect(recorded.map((s) => s.kind)).toEqual([SpanKind.CLIENT]);
+    const ctx = recorded[0]!.spanContext();
+    expect(server.requests.map((r) => r.headers.traceparent)).toEqual([
+      expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
+      `00-${ctx.traceId}-${ctx.spanId}-01`,
+    ]);
+    await provider.shutdown();
   });
 
   it("spans: 'off' makes nothing and injects nothing", async () => {
