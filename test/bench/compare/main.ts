@@ -22,13 +22,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import { closedLoop, openLoop, openLoopInterleaved, type OpenResult } from './drivers.js';
 import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
-import { JUDGED_VARIANTS, renderDocs } from './report.js';
+import { JUDGED_VARIANTS, ratioJudged, renderDocs } from './report.js';
 import type {
   CompareResults,
   LatencyScenario,
@@ -36,6 +34,9 @@ import type {
   LeakResult,
   MemoryResult,
   Mode,
+  PairedSummary,
+  PairedThroughput,
+  PairSample,
   ThroughputSample,
   ThroughputScenario,
   ThroughputSummary,
@@ -54,6 +55,17 @@ interface Plan {
   rounds: number;
   windowMs: number;
   warmupMs: number;
+  /**
+   * An unmeasured run of the same variant right before each of its closed-loop windows. Variants share one
+   * process, so a window starts with code (undici's, the SDK's) last run for another variant: measured in
+   * 500 ms slices, the first after a switch cost up to twice the steady state (159 against 65–70 µs CPU per
+   * request for the full stack with telemetry on), the more the more code a variant runs. A service runs one
+   * client all the time; the pre-roll keeps that switch out of the window. It also takes the place of the full
+   * collection the windows used to start with: a forced GC leaves a smaller heap limit behind, so incremental
+   * marking (and its write barrier) starts sooner in the window, which cost raw undici.request 4–14 µs and the
+   * telemetry-on stack 11–31 µs per request in 5 s windows (gc-ab.ts, docs/benchmarks.md).
+   */
+  prerollMs: number;
   latencyWindowMs: number;
   latencyRounds: number;
   /**
@@ -62,14 +74,57 @@ interface Plan {
    * about ±300 µs wide on a shared VM; the extra rounds, run after the other variants', narrow it.
    */
   latencySubjectRounds: number;
+  /**
+   * Pairs of adjacent windows (the reference's and a judged variant's, back to back, order alternating) run for
+   * each variant whose saturation ratio a target judges, after the interleaved rounds: see PairedThroughput.
+   */
+  pairRounds: number;
+  /** Length of each window of a pair. */
+  pairWindowMs: number;
   memoryCounts: number[];
   leakRequests: number;
 }
 
 const PLANS: Record<Mode, Plan> = {
-  smoke: { rounds: 2, windowMs: 100, warmupMs: 50, latencyWindowMs: 100, latencyRounds: 2, latencySubjectRounds: 3, memoryCounts: [1, 100], leakRequests: 1_000 },
-  quick: { rounds: 5, windowMs: 2_000, warmupMs: 1_000, latencyWindowMs: 3_000, latencyRounds: 5, latencySubjectRounds: 5, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
-  full: { rounds: 10, windowMs: 5_000, warmupMs: 2_000, latencyWindowMs: 2_000, latencyRounds: 30, latencySubjectRounds: 120, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
+  smoke: {
+    rounds: 2,
+    windowMs: 100,
+    warmupMs: 50,
+    prerollMs: 20,
+    latencyWindowMs: 100,
+    latencyRounds: 2,
+    latencySubjectRounds: 3,
+    pairRounds: 2,
+    pairWindowMs: 100,
+    memoryCounts: [1, 100],
+    leakRequests: 1_000,
+  },
+  quick: {
+    rounds: 5,
+    windowMs: 2_000,
+    warmupMs: 1_000,
+    prerollMs: 500,
+    latencyWindowMs: 3_000,
+    latencyRounds: 5,
+    latencySubjectRounds: 5,
+    pairRounds: 6,
+    pairWindowMs: 1_000,
+    memoryCounts: [1, 100, 10_000],
+    leakRequests: 100_000,
+  },
+  full: {
+    rounds: 10,
+    windowMs: 5_000,
+    warmupMs: 2_000,
+    prerollMs: 1_000,
+    latencyWindowMs: 2_000,
+    latencyRounds: 30,
+    latencySubjectRounds: 120,
+    pairRounds: 30,
+    pairWindowMs: 2_000,
+    memoryCounts: [1, 100, 10_000],
+    leakRequests: 1_000_000,
+  },
 };
 
 const ENDPOINTS = 4;
@@ -158,10 +213,6 @@ export function commandLine(options: CompareOptions): string {
   return args.join(' ');
 }
 
-// `gc()` between windows so one variant's garbage is not collected on another's time.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 function log(message: string): void {
   process.stderr.write(`[compare] ${message}\n`);
 }
@@ -216,6 +267,8 @@ async function throughput(
   plan: Plan,
   shape: { bodyBytes: number; serverDelayMs: number; concurrency: number; connectionsPerEndpoint: number },
   targetPid: number | undefined,
+  /** Variants whose ratio a target judges: measured again in adjacent pairs with the reference (see PairedThroughput). */
+  judged: readonly string[] = [],
 ): Promise<ThroughputScenario> {
   const { runners, unavailable } = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
@@ -225,7 +278,7 @@ async function throughput(
   for (let round = 0; round < plan.rounds; round++) {
     for (const id of order(ids, round)) {
       const runner = runners.get(id)!;
-      gc();
+      await closedLoop(runner, shape.concurrency, plan.prerollMs);
       const proxy = proxies.get(id);
       const proxyPid = typeof proxy === 'object' ? proxy.pid : undefined;
       const t0 = processCpuUs(targetPid);
@@ -251,6 +304,7 @@ async function throughput(
     const ref = samples.find((s) => s.round === round && s.variant === REFERENCE_ID);
     log(`  round ${round + 1}/${plan.rounds} done (raw ${ref ? Math.round(ref.rps) : '?'} req/s)`);
   }
+  const pairs = await pairedWindows(title, runners, judged, plan, shape.concurrency);
   await closeAll(runners);
   const summary: Record<string, ThroughputSummary> = {};
   for (const id of ids) {
@@ -277,7 +331,63 @@ async function throughput(
       ...(firstError ? { firstError } : {}),
     };
   }
-  return { title, ...shape, endpoints: ENDPOINTS, rounds: plan.rounds, windowMs: plan.windowMs, unavailable, samples, summary };
+  return { title, ...shape, endpoints: ENDPOINTS, rounds: plan.rounds, windowMs: plan.windowMs, prerollMs: plan.prerollMs, unavailable, samples, summary, ...(pairs ? { pairs } : {}) };
+}
+
+/**
+ * Each judged variant (of those built) against the reference in `plan.pairRounds` pairs of adjacent windows, the
+ * reference first in even rounds and second in odd ones; undefined when there is nothing to pair.
+ */
+async function pairedWindows(
+  title: string,
+  runners: Map<string, Runner>,
+  judged: readonly string[],
+  plan: Plan,
+  concurrency: number,
+): Promise<PairedThroughput | undefined> {
+  const ref = runners.get(REFERENCE_ID);
+  const ids = judged.filter((id) => id !== REFERENCE_ID && runners.has(id));
+  if (!ref || ids.length === 0 || plan.pairRounds < 1) return undefined;
+  log(`${title}: ${ids.join(', ')}, each in ${plan.pairRounds} pairs of adjacent ${plan.pairWindowMs} ms windows with raw`);
+  const window = async (runner: Runner) => {
+    await closedLoop(runner, concurrency, plan.prerollMs);
+    const r = await closedLoop(runner, concurrency, plan.pairWindowMs);
+    runner.endRound?.();
+    return r;
+  };
+  const samples: PairSample[] = [];
+  for (let round = 0; round < plan.pairRounds; round++) {
+    for (const id of order(ids, round)) {
+      const runner = runners.get(id)!;
+      const referenceFirst = round % 2 === 0;
+      const first = await window(referenceFirst ? ref : runner);
+      const second = await window(referenceFirst ? runner : ref);
+      const [raw, mine] = referenceFirst ? [first, second] : [second, first];
+      samples.push({
+        round,
+        variant: id,
+        rps: (mine.requests / mine.elapsedMs) * 1000,
+        referenceRps: (raw.requests / raw.elapsedMs) * 1000,
+        cpuUsPerReq: mine.cpuUs / Math.max(1, mine.requests),
+        referenceCpuUsPerReq: raw.cpuUs / Math.max(1, raw.requests),
+        errors: mine.errors + raw.errors,
+        referenceFirst,
+      });
+    }
+    if ((round + 1) % 10 === 0 || round + 1 === plan.pairRounds) log(`  pair round ${round + 1}/${plan.pairRounds} done`);
+  }
+  const summary: Record<string, PairedSummary> = {};
+  for (const id of ids) {
+    const mine = samples.filter((s) => s.variant === id);
+    const ratios = mine.map((s) => s.rps / s.referenceRps);
+    summary[id] = {
+      ratio: spread(ratios),
+      ratioInterval: medianInterval(ratios),
+      addedCpuUs: spread(mine.map((s) => s.cpuUsPerReq - s.referenceCpuUsPerReq)),
+      errors: mine.reduce((a, s) => a + s.errors, 0),
+    };
+  }
+  return { rounds: plan.pairRounds, windowMs: plan.pairWindowMs, samples, summary };
 }
 
 function context(profile: keyof TargetPorts, ports: TargetPorts, proxies: Map<string, Proxy | string>, connections: number): VariantContext {
@@ -535,6 +645,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
         plan,
         { bodyBytes: 1024, serverDelayMs: 0, concurrency: 32, connectionsPerEndpoint: 8 },
         target.pid,
+        ratioJudged(variants.map((v) => v.id)),
       );
     }
     if (options.scenarios.includes('undici')) {

@@ -47,10 +47,60 @@ export interface ThroughputScenario {
   endpoints: number;
   rounds: number;
   windowMs: number;
+  /**
+   * Unmeasured run of the same variant right before each window, with no forced GC between windows; absent in
+   * results from before, whose windows each started with a full GC instead.
+   */
+  prerollMs?: number;
   /** Variants that could not be built for this scenario, with the reason. */
   unavailable?: Record<string, string>;
   samples: ThroughputSample[];
   summary: Record<string, ThroughputSummary>;
+  /**
+   * The variants whose ratio a target judges, measured again in adjacent pairs of windows with the reference
+   * after the interleaved rounds; absent in results from before it was measured, and in scenarios no target
+   * judges.
+   */
+  pairs?: PairedThroughput;
+}
+
+/** One pair of adjacent windows: a judged variant's and the reference's, back to back. */
+export interface PairSample {
+  round: number;
+  variant: string;
+  rps: number;
+  referenceRps: number;
+  cpuUsPerReq: number;
+  referenceCpuUsPerReq: number;
+  /** Requests that failed, in either window. */
+  errors: number;
+  /** True when the reference's window came first (even rounds). */
+  referenceFirst: boolean;
+}
+
+/**
+ * The throughput ratios the targets judge, from pairs of adjacent windows. In the interleaved rounds a
+ * variant's window can be a minute away from the reference's, and on a shared VM the machine's speed changes
+ * in between (client CPU per request of one variant varied 2× from round to round in run AA); a pair's two
+ * windows are seconds apart, so both mostly see the same machine, and the many pairs give the median ratio a
+ * confidence interval.
+ */
+export interface PairedThroughput {
+  rounds: number;
+  /** Length of each of a pair's two windows. */
+  windowMs: number;
+  samples: PairSample[];
+  summary: Record<string, PairedSummary>;
+}
+
+export interface PairedSummary {
+  /** Per pair, the variant's throughput over the reference's. */
+  ratio: Spread;
+  /** 95% confidence interval of the median ratio (sign-test order statistics, `medianInterval`). */
+  ratioInterval: Interval;
+  /** Per pair, the variant's client CPU per request minus the reference's, microseconds. */
+  addedCpuUs: Spread;
+  errors: number;
 }
 
 /** A confidence interval, microseconds. */

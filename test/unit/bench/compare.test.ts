@@ -7,8 +7,8 @@ import { closedLoop, openLoop, openLoopInterleaved } from '../../bench/compare/d
 import { instantTransport } from '../../bench/compare/in-process.js';
 import { distIsStale, selectedSource } from '../../bench/compare/meshlet.js';
 import { barChart } from '../../bench/compare/png.js';
-import { evaluateTargets, renderMarkdown } from '../../bench/compare/report.js';
-import type { CompareResults, LatencySummary, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
+import { evaluateTargets, ratioJudged, renderMarkdown } from '../../bench/compare/report.js';
+import type { CompareResults, LatencySummary, PairedThroughput, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from '../../bench/compare/stats.js';
 import { seededRandom } from '../../helpers/random.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type VariantContext } from '../../bench/compare/variants.js';
@@ -366,6 +366,80 @@ describe('bench compare: report', () => {
     expect(renderMarkdown(requestByRequest)).toContain('shares its windows with raw undici.request, request by request');
   });
 
+  it('judges the ratio targets on adjacent pairs of windows when measured, with their interval, and says when it straddles', () => {
+    const sat = results.throughput.saturation!;
+    // Pairs of the telemetry-on row at 0.80–0.90× and of the stack at 1.10–1.20× (the stack is balancing only here).
+    const pairsOf = (id: string, ratios: number[]): PairedThroughput['samples'] =>
+      ratios.map((r, round) => ({
+        round,
+        variant: id,
+        rps: 1000 * r,
+        referenceRps: 1000,
+        cpuUsPerReq: 30,
+        referenceCpuUsPerReq: 25,
+        errors: 0,
+        referenceFirst: round % 2 === 0,
+      }));
+    const withPairs = (telemetryOn: number[], stack: number[]): CompareResults => {
+      const samples = [...pairsOf('mesh-request-full-otel-sampled', telemetryOn), ...pairsOf('mesh-request-balancing', stack)];
+      const summarize = (id: string) => {
+        const ratios = samples.filter((x) => x.variant === id).map((x) => x.rps / x.referenceRps);
+        return { ratio: spread(ratios), ratioInterval: medianInterval(ratios), addedCpuUs: spread(ratios.map(() => 5)), errors: 0 };
+      };
+      return {
+        ...results,
+        throughput: {
+          saturation: {
+            ...sat,
+            prerollMs: 1000,
+            samples: [...sat.samples, sample('mesh-request-full-otel-sampled', 600)],
+            summary: { ...sat.summary, 'mesh-request-full-otel-sampled': summary(0.6, 40, 20) },
+            pairs: {
+              rounds: telemetryOn.length,
+              windowMs: 2000,
+              samples,
+              summary: { 'mesh-request-full-otel-sampled': summarize('mesh-request-full-otel-sampled'), 'mesh-request-balancing': summarize('mesh-request-balancing') },
+            },
+          },
+        },
+      };
+    };
+    const ramp = (from: number, to: number) => Array.from({ length: 20 }, (_, i) => from + ((to - from) * i) / 19);
+    // Settled: every pair at or above 0.86×, so the interval is too; the interleaved rounds' 0.60× stays beside it.
+    const settled = evaluateTargets(withPairs(ramp(0.86, 0.96), ramp(1.1, 1.2)));
+    const first = settled[0]!;
+    expect([first.pass, first.unsettled]).toEqual([true, undefined]);
+    expect(first.measured).toMatch(/^0\.91× \(median of 20 adjacent pairs, 95% CI 0\.8\d–0\.9\d; interleaved rounds: 0\.60× \(0\.60–0\.60\)\)$/);
+    expect(first.note).toMatch(/judged on pairs of adjacent windows with raw/);
+    expect(settled.find((t) => t.target.startsWith('stretch'))!.pass).toBe(true);
+    // Straddling 0.85×: the median's side and "not settled", worded for a floor.
+    const straddling = withPairs(ramp(0.79, 0.89), ramp(1.1, 1.2));
+    const open = evaluateTargets(straddling)[0]!;
+    expect([open.pass, open.unsettled, open.floor]).toEqual([false, true, true]);
+    expect(open.note).toMatch(/the interval straddles 0\.85×, so this run alone does not settle it/);
+    const md = renderMarkdown(straddling);
+    expect(md).toMatch(/\| \*\*not settled\*\* \(median below the limit\) \|/);
+    // A clear miss stays a miss.
+    expect(evaluateTargets(withPairs(ramp(0.6, 0.7), ramp(1.1, 1.2)))[0]).toMatchObject({ pass: false, floor: true });
+    expect(evaluateTargets(withPairs(ramp(0.6, 0.7), ramp(1.1, 1.2)))[0]!.unsettled).toBeUndefined();
+    // The page shows the pairs and says how the windows were run.
+    expect(md).toContain('#### The judged ratios, in adjacent pairs');
+    expect(md).toMatch(/\| mesh \| \*\*1\.15×\*\* \| 1\.1\d–1\.1\d \| 1\.10–1\.20 \| \+5\.0 µs \| 0 \|/);
+    expect(md).toContain('runs unmeasured for 1 s (a pre-roll');
+    // Results from before: no pairs section, and the method says each window started with a full GC.
+    expect(renderMarkdown(results)).not.toContain('adjacent pairs');
+    expect(renderMarkdown(results)).toContain('and a full GC before each window');
+  });
+
+  it('pairs the telemetry-on row and the judged stack, of those that run', () => {
+    expect(ratioJudged([REFERENCE_ID, 'mesh-request-balancing', 'mesh-request-full', 'mesh-request-full-otel-sampled', 'haproxy'])).toEqual([
+      'mesh-request-full-otel-sampled',
+      'mesh-request-full',
+    ]);
+    expect(ratioJudged([REFERENCE_ID, 'mesh-request-balancing'])).toEqual(['mesh-request-balancing']);
+    expect(ratioJudged([REFERENCE_ID, 'haproxy'])).toEqual([]);
+  });
+
   it('renders the four sections docs/benchmarks.md takes from this suite', () => {
     const md = renderMarkdown(results);
     const headings = md.split('\n').filter((l) => l.startsWith('## '));
@@ -455,6 +529,44 @@ describe('bench compare: the latency scenario', () => {
       expect(renderMarkdown(results)).toContain(
         "(`mesh-request-full`, which the latency targets judge, ran 3 rounds: its 2 more came after the others' 1, to narrow its paired p99's interval)",
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('bench compare: the saturation scenario', () => {
+  it('runs the judged variants again in adjacent pairs with raw after the rounds, each window after a pre-roll', async () => {
+    const { runCompare } = await import('../../bench/compare/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-compare-'));
+    try {
+      const results = await runCompare({
+        mode: 'smoke',
+        scenarios: ['saturation'],
+        variants: ['mesh-request-balancing', 'mesh-request-full'],
+        out: join(dir, 'out.json'),
+        docs: false,
+        pin: false,
+      });
+      const sat = results.throughput.saturation!;
+      expect([sat.rounds, sat.prerollMs]).toEqual([2, 20]);
+      const pairs = sat.pairs!;
+      // Only the stack the targets judge (the full stack; no telemetry-on variant ran): the smoke plan's two pairs,
+      // raw first, then second.
+      expect(Object.keys(pairs.summary)).toEqual(['mesh-request-full']);
+      expect(pairs.samples.map((p) => [p.round, p.variant, p.referenceFirst])).toEqual([
+        [0, 'mesh-request-full', true],
+        [1, 'mesh-request-full', false],
+      ]);
+      for (const p of pairs.samples) {
+        expect(p.rps).toBeGreaterThan(0);
+        expect(p.referenceRps).toBeGreaterThan(0);
+        expect(p.errors).toBe(0);
+      }
+      const full = pairs.summary['mesh-request-full']!;
+      expect(full.ratio.n).toBe(2);
+      expect(full.ratio.median).toBeCloseTo(median(pairs.samples.map((p) => p.rps / p.referenceRps)), 10);
+      expect(renderMarkdown(results)).toContain('ran 2 more times in a pair of adjacent 0.1 s windows with raw undici.request');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
