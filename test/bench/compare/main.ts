@@ -26,7 +26,7 @@ import { closedLoop, openLoop, openLoopInterleaved, type OpenResult } from './dr
 import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
-import { JUDGED_VARIANTS, ratioJudged, renderDocs } from './report.js';
+import { JUDGED_VARIANTS, pairings, renderDocs, type Pairing } from './report.js';
 import type {
   CompareResults,
   LatencyScenario,
@@ -42,6 +42,7 @@ import type {
   ThroughputSummary,
   VariantInfo,
 } from './results.js';
+import { pairKey } from './results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
 import { MESHLET_SOURCE } from './meshlet.js';
@@ -267,8 +268,8 @@ async function throughput(
   plan: Plan,
   shape: { bodyBytes: number; serverDelayMs: number; concurrency: number; connectionsPerEndpoint: number },
   targetPid: number | undefined,
-  /** Variants whose ratio a target judges: measured again in adjacent pairs with the reference (see PairedThroughput). */
-  judged: readonly string[] = [],
+  /** Variants whose ratio a target judges, each with what it is judged against: measured again in adjacent pairs (see PairedThroughput). */
+  judged: readonly Pairing[] = [],
 ): Promise<ThroughputScenario> {
   const { runners, unavailable } = await buildAll(variants, ctx, infos);
   const ids = [...runners.keys()];
@@ -335,20 +336,20 @@ async function throughput(
 }
 
 /**
- * Each judged variant (of those built) against the reference in `plan.pairRounds` pairs of adjacent windows, the
- * reference first in even rounds and second in odd ones; undefined when there is nothing to pair.
+ * Each pairing (of variants built) in `plan.pairRounds` pairs of adjacent windows, the reference first in even
+ * rounds and second in odd ones; undefined when there is nothing to pair.
  */
 async function pairedWindows(
   title: string,
   runners: Map<string, Runner>,
-  judged: readonly string[],
+  judged: readonly Pairing[],
   plan: Plan,
   concurrency: number,
 ): Promise<PairedThroughput | undefined> {
-  const ref = runners.get(REFERENCE_ID);
-  const ids = judged.filter((id) => id !== REFERENCE_ID && runners.has(id));
-  if (!ref || ids.length === 0 || plan.pairRounds < 1) return undefined;
-  log(`${title}: ${ids.join(', ')}, each in ${plan.pairRounds} pairs of adjacent ${plan.pairWindowMs} ms windows with raw`);
+  const todo = judged.filter((p) => p.variant !== p.reference && runners.has(p.variant) && runners.has(p.reference));
+  if (todo.length === 0 || plan.pairRounds < 1) return undefined;
+  const named = todo.map((p) => (p.reference === REFERENCE_ID ? p.variant : `${p.variant} (against ${p.reference})`));
+  log(`${title}: ${named.join(', ')}, each in ${plan.pairRounds} pairs of adjacent ${plan.pairWindowMs} ms windows with its reference`);
   const window = async (runner: Runner) => {
     await closedLoop(runner, concurrency, plan.prerollMs);
     const r = await closedLoop(runner, concurrency, plan.pairWindowMs);
@@ -357,34 +358,37 @@ async function pairedWindows(
   };
   const samples: PairSample[] = [];
   for (let round = 0; round < plan.pairRounds; round++) {
-    for (const id of order(ids, round)) {
-      const runner = runners.get(id)!;
+    for (const { variant, reference } of order(todo, round)) {
+      const runner = runners.get(variant)!;
+      const ref = runners.get(reference)!;
       const referenceFirst = round % 2 === 0;
       const first = await window(referenceFirst ? ref : runner);
       const second = await window(referenceFirst ? runner : ref);
-      const [raw, mine] = referenceFirst ? [first, second] : [second, first];
+      const [theirs, mine] = referenceFirst ? [first, second] : [second, first];
       samples.push({
         round,
-        variant: id,
+        variant,
         rps: (mine.requests / mine.elapsedMs) * 1000,
-        referenceRps: (raw.requests / raw.elapsedMs) * 1000,
+        referenceRps: (theirs.requests / theirs.elapsedMs) * 1000,
         cpuUsPerReq: mine.cpuUs / Math.max(1, mine.requests),
-        referenceCpuUsPerReq: raw.cpuUs / Math.max(1, raw.requests),
-        errors: mine.errors + raw.errors,
+        referenceCpuUsPerReq: theirs.cpuUs / Math.max(1, theirs.requests),
+        errors: mine.errors + theirs.errors,
         referenceFirst,
+        ...(reference === REFERENCE_ID ? {} : { reference }),
       });
     }
     if ((round + 1) % 10 === 0 || round + 1 === plan.pairRounds) log(`  pair round ${round + 1}/${plan.pairRounds} done`);
   }
   const summary: Record<string, PairedSummary> = {};
-  for (const id of ids) {
-    const mine = samples.filter((s) => s.variant === id);
+  for (const { variant, reference } of todo) {
+    const mine = samples.filter((s) => s.variant === variant && (s.reference ?? REFERENCE_ID) === reference);
     const ratios = mine.map((s) => s.rps / s.referenceRps);
-    summary[id] = {
+    summary[pairKey(variant, reference, REFERENCE_ID)] = {
       ratio: spread(ratios),
       ratioInterval: medianInterval(ratios),
       addedCpuUs: spread(mine.map((s) => s.cpuUsPerReq - s.referenceCpuUsPerReq)),
       errors: mine.reduce((a, s) => a + s.errors, 0),
+      ...(reference === REFERENCE_ID ? {} : { reference }),
     };
   }
   return { rounds: plan.pairRounds, windowMs: plan.pairWindowMs, samples, summary };
@@ -645,7 +649,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
         plan,
         { bodyBytes: 1024, serverDelayMs: 0, concurrency: 32, connectionsPerEndpoint: 8 },
         target.pid,
-        ratioJudged(variants.map((v) => v.id)),
+        pairings(variants.map((v) => v.id)),
       );
     }
     if (options.scenarios.includes('undici')) {

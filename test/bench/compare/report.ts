@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart, type Bar, type Rgb } from './png.js';
-import type { CompareResults, LatencySummary, ThroughputScenario } from './results.js';
+import { pairKey, type CompareResults, type LatencySummary, type ThroughputScenario } from './results.js';
 import type { Spread } from './stats.js';
 import { REFERENCE_ID } from './variants.js';
 
@@ -58,6 +58,23 @@ export const JUDGED_VARIANTS: readonly string[] = [FULL, BALANCING];
 export function ratioJudged(ids: readonly string[]): string[] {
   const stack = JUDGED_VARIANTS.find((id) => ids.includes(id));
   return [OTEL_SAMPLED, ...(stack ? [stack] : [])].filter((id) => ids.includes(id));
+}
+
+/** One pairing of adjacent windows: `variant` against `reference`. */
+export interface Pairing {
+  variant: string;
+  reference: string;
+}
+
+/**
+ * The pairings the saturation scenario runs, of `ids`: each {@link ratioJudged} variant against raw
+ * undici.request, and the telemetry-on row against raw undici.request with the same telemetry (its note's
+ * reading) when both run.
+ */
+export function pairings(ids: readonly string[]): Pairing[] {
+  const out = ratioJudged(ids).map((variant) => ({ variant, reference: REFERENCE_ID }));
+  if (ids.includes(OTEL_SAMPLED) && ids.includes(RAW_OTEL_SAMPLED)) out.push({ variant: OTEL_SAMPLED, reference: RAW_OTEL_SAMPLED });
+  return out;
 }
 
 /** The variant that ran more latency rounds than the others (the one the targets judge), said in the method text. */
@@ -133,6 +150,7 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
   if (sampled && sat) {
     const sampledBare = bare ? pairedRatio(sat, OTEL_SAMPLED, BARE) : Number.NaN;
     const sampledRaw = sat.summary[RAW_OTEL_SAMPLED] ? pairedRatio(sat, OTEL_SAMPLED, RAW_OTEL_SAMPLED) : Number.NaN;
+    const sameTelemetry = sat.pairs?.summary[pairKey(OTEL_SAMPLED, RAW_OTEL_SAMPLED, REFERENCE_ID)];
     addRatio(
       'full default stack, telemetry on (an OTel SDK recording metrics, 1% of traces sampled) ≥ 0.85× raw undici.request (saturation)',
       OTEL_SAMPLED,
@@ -140,9 +158,11 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
       withNote(
         "telemetry as production runs it: every measurement recorded, 1% of new traces (Istio's default sampling rate), the rest propagated unsampled" +
           (Number.isFinite(sampledBare) ? `; against Pool.request (raw, no URL wrapper): ${sampledBare.toFixed(2)}×` : '') +
-          (Number.isFinite(sampledRaw)
-            ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sampledRaw.toFixed(2)}×`
-            : ''),
+          (sameTelemetry
+            ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sameTelemetry.ratio.median.toFixed(2)}× (median of ${sat.pairs!.rounds} adjacent pairs, 95% CI ${sameTelemetry.ratioInterval.low.toFixed(2)}–${sameTelemetry.ratioInterval.high.toFixed(2)}; interleaved rounds: ${Number.isFinite(sampledRaw) ? `${sampledRaw.toFixed(2)}×` : 'n/a'})`
+            : Number.isFinite(sampledRaw)
+              ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sampledRaw.toFixed(2)}×`
+              : ''),
       ),
     );
   } else {
@@ -279,14 +299,15 @@ function pairsSection(results: CompareResults, s: ThroughputScenario): string[] 
   const rows = [
     '#### The judged ratios, in adjacent pairs',
     '',
-    `After the interleaved rounds, each variant whose ratio a target judges ran ${pairs.rounds} more times in a pair of adjacent ${pairs.windowMs / 1000} s windows with raw undici.request (raw first in even pairs, second in odd ones). In an interleaved round a variant's window and raw's can be a minute apart, and on a shared VM the machine's speed changes in between (one variant's client CPU per request can differ 2× from one round to the next); the two windows of a pair are seconds apart. The interval is the 95% confidence interval of the median ratio (sign-test order statistics).`,
+    `After the interleaved rounds, each variant whose ratio a target judges ran ${pairs.rounds} more times in a pair of adjacent ${pairs.windowMs / 1000} s windows with raw undici.request (raw first in even pairs, second in odd ones)${Object.values(pairs.summary).some((row) => row.reference !== undefined) ? ', and the telemetry-on row as many times with raw undici.request carrying the same telemetry' : ''}. In an interleaved round a variant's window and raw's can be a minute apart, and on a shared VM the machine's speed changes in between (one variant's client CPU per request can differ 2× from one round to the next); the two windows of a pair are seconds apart. The interval is the 95% confidence interval of the median ratio (sign-test order statistics).`,
     '',
-    '| variant | ratio to raw (median of pairs) | 95% CI | min–max | added client CPU / req (median of pairs) | errors |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| variant | against | ratio (median of pairs) | 95% CI | min–max | added client CPU / req (median of pairs) | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const [id, row] of Object.entries(pairs.summary)) {
+  for (const [key, row] of Object.entries(pairs.summary)) {
+    const id = row.reference === undefined ? key : key.slice(0, key.indexOf(' vs '));
     rows.push(
-      `| ${label(results, id)} | **${row.ratio.median.toFixed(2)}×** | ${row.ratioInterval.low.toFixed(2)}–${row.ratioInterval.high.toFixed(2)} | ${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)} | ${signedUs(row.addedCpuUs.median, 1)} | ${row.errors} |`,
+      `| ${label(results, id)} | ${label(results, row.reference ?? REFERENCE_ID)} | **${row.ratio.median.toFixed(2)}×** | ${row.ratioInterval.low.toFixed(2)}–${row.ratioInterval.high.toFixed(2)} | ${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)} | ${signedUs(row.addedCpuUs.median, 1)} | ${row.errors} |`,
     );
   }
   rows.push('');

@@ -76,6 +76,8 @@ export interface PairSample {
   errors: number;
   /** True when the reference's window came first (even rounds). */
   referenceFirst: boolean;
+  /** The variant the pair measured against, when not raw undici.request. */
+  reference?: string;
 }
 
 /**
@@ -90,7 +92,13 @@ export interface PairedThroughput {
   /** Length of each of a pair's two windows. */
   windowMs: number;
   samples: PairSample[];
+  /** By variant id for pairs with raw undici.request; by `pairKey` for pairs with another reference. */
   summary: Record<string, PairedSummary>;
+}
+
+/** The key of a pairing in `PairedThroughput.summary`: the variant's id, with ` vs <reference>` unless against raw. */
+export function pairKey(variant: string, reference: string | undefined, raw: string): string {
+  return reference === undefined || reference === raw ? variant : `${variant} vs ${reference}`;
 }
 
 export interface PairedSummary {
@@ -101,6 +109,8 @@ export interface PairedSummary {
   /** Per pair, the variant's client CPU per request minus the reference's, microseconds. */
   addedCpuUs: Spread;
   errors: number;
+  /** The variant the pairs measured against, when not raw undici.request. */
+  reference?: string;
 }
 
 /** A confidence interval, microseconds. */

@@ -7,7 +7,7 @@ import { closedLoop, openLoop, openLoopInterleaved } from '../../bench/compare/d
 import { instantTransport } from '../../bench/compare/in-process.js';
 import { distIsStale, selectedSource } from '../../bench/compare/meshlet.js';
 import { barChart } from '../../bench/compare/png.js';
-import { evaluateTargets, ratioJudged, renderMarkdown } from '../../bench/compare/report.js';
+import { evaluateTargets, pairings, ratioJudged, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, LatencySummary, PairedThroughput, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from '../../bench/compare/stats.js';
 import { seededRandom } from '../../helpers/random.js';
@@ -424,11 +424,41 @@ describe('bench compare: report', () => {
     expect(evaluateTargets(withPairs(ramp(0.6, 0.7), ramp(1.1, 1.2)))[0]!.unsettled).toBeUndefined();
     // The page shows the pairs and says how the windows were run.
     expect(md).toContain('#### The judged ratios, in adjacent pairs');
-    expect(md).toMatch(/\| mesh \| \*\*1\.15×\*\* \| 1\.1\d–1\.1\d \| 1\.10–1\.20 \| \+5\.0 µs \| 0 \|/);
+    expect(md).toMatch(/\| mesh \| raw \| \*\*1\.15×\*\* \| 1\.1\d–1\.1\d \| 1\.10–1\.20 \| \+5\.0 µs \| 0 \|/);
+    // The telemetry-on row paired with raw carrying the same telemetry: the note reads it from the pairs.
+    const sameTelemetry = withPairs(ramp(0.79, 0.89), ramp(1.1, 1.2));
+    const pairsSoFar = sameTelemetry.throughput.saturation!.pairs!;
+    const vsRef = ramp(1.0, 1.2);
+    pairsSoFar.samples.push(
+      ...pairsOf('mesh-request-full-otel-sampled', vsRef).map((x) => ({ ...x, reference: 'undici-request-otel-sampled' })),
+    );
+    pairsSoFar.summary['mesh-request-full-otel-sampled vs undici-request-otel-sampled'] = {
+      ratio: spread(vsRef),
+      ratioInterval: medianInterval(vsRef),
+      addedCpuUs: spread(vsRef.map(() => -2)),
+      errors: 0,
+      reference: 'undici-request-otel-sampled',
+    };
+    sameTelemetry.variants = [...sameTelemetry.variants, { id: 'undici-request-otel-sampled', label: 'raw+otel', description: 'raw+otel' }];
+    expect(evaluateTargets(sameTelemetry)[0]!.note).toMatch(
+      /same SDK and sampler \(1% of traces\): 1\.10× \(median of 20 adjacent pairs, 95% CI 1\.0\d–1\.1\d; interleaved rounds: n\/a\)/,
+    );
+    const mdSame = renderMarkdown(sameTelemetry);
+    expect(mdSame).toContain('| mesh-request-full-otel-sampled | raw+otel | **1.10×** |');
+    expect(mdSame).toContain('and the telemetry-on row as many times with raw undici.request carrying the same telemetry');
     expect(md).toContain('runs unmeasured for 1 s (a pre-roll');
     // Results from before: no pairs section, and the method says each window started with a full GC.
     expect(renderMarkdown(results)).not.toContain('adjacent pairs');
     expect(renderMarkdown(results)).toContain('and a full GC before each window');
+  });
+
+  it('pairs the telemetry-on row with raw carrying the same telemetry too, when both run', () => {
+    expect(pairings([REFERENCE_ID, 'mesh-request-full', 'mesh-request-full-otel-sampled', 'undici-request-otel-sampled'])).toEqual([
+      { variant: 'mesh-request-full-otel-sampled', reference: REFERENCE_ID },
+      { variant: 'mesh-request-full', reference: REFERENCE_ID },
+      { variant: 'mesh-request-full-otel-sampled', reference: 'undici-request-otel-sampled' },
+    ]);
+    expect(pairings([REFERENCE_ID, 'mesh-request-full'])).toEqual([{ variant: 'mesh-request-full', reference: REFERENCE_ID }]);
   });
 
   it('pairs the telemetry-on row and the judged stack, of those that run', () => {
