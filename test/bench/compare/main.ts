@@ -27,22 +27,22 @@ import { instantTransport } from './in-process.js';
 import { canPin, pin, processCpuUs, startTarget } from './proc.js';
 import { startHaproxy, startNginx, type Proxy } from './proxies.js';
 import { JUDGED_VARIANTS, pairings, renderDocs, type Pairing } from './report.js';
-import type {
-  CompareResults,
-  LatencyScenario,
-  LatencySummary,
-  LeakResult,
-  MemoryResult,
-  Mode,
-  PairedSummary,
-  PairedThroughput,
-  PairSample,
-  ThroughputSample,
-  ThroughputScenario,
-  ThroughputSummary,
-  VariantInfo,
+import {
+  pairKey,
+  type CompareResults,
+  type LatencyScenario,
+  type LatencySummary,
+  type LeakResult,
+  type MemoryResult,
+  type Mode,
+  type PairedSummary,
+  type PairedThroughput,
+  type PairSample,
+  type ThroughputSample,
+  type ThroughputScenario,
+  type ThroughputSummary,
+  type VariantInfo,
 } from './results.js';
-import { pairKey } from './results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
 import { MESHLET_SOURCE } from './meshlet.js';
@@ -384,6 +384,7 @@ async function pairedWindows(
     const mine = samples.filter((s) => s.variant === variant && (s.reference ?? REFERENCE_ID) === reference);
     const ratios = mine.map((s) => s.rps / s.referenceRps);
     summary[pairKey(variant, reference, REFERENCE_ID)] = {
+      variant,
       ratio: spread(ratios),
       ratioInterval: medianInterval(ratios),
       addedCpuUs: spread(mine.map((s) => s.cpuUsPerReq - s.referenceCpuUsPerReq)),

@@ -158,11 +158,13 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
       withNote(
         "telemetry as production runs it: every measurement recorded, 1% of new traces (Istio's default sampling rate), the rest propagated unsampled" +
           (Number.isFinite(sampledBare) ? `; against Pool.request (raw, no URL wrapper): ${sampledBare.toFixed(2)}×` : '') +
-          (sameTelemetry
-            ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sameTelemetry.ratio.median.toFixed(2)}× (median of ${sat.pairs!.rounds} adjacent pairs, 95% CI ${sameTelemetry.ratioInterval.low.toFixed(2)}–${sameTelemetry.ratioInterval.high.toFixed(2)}; interleaved rounds: ${Number.isFinite(sampledRaw) ? `${sampledRaw.toFixed(2)}×` : 'n/a'})`
-            : Number.isFinite(sampledRaw)
-              ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${sampledRaw.toFixed(2)}×`
-              : ''),
+          (sameTelemetry || Number.isFinite(sampledRaw)
+            ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${
+                sameTelemetry
+                  ? `${sameTelemetry.ratio.median.toFixed(2)}× (median of ${sat.pairs!.rounds} adjacent pairs, 95% CI ${sameTelemetry.ratioInterval.low.toFixed(2)}–${sameTelemetry.ratioInterval.high.toFixed(2)}; interleaved rounds: ${Number.isFinite(sampledRaw) ? `${sampledRaw.toFixed(2)}×` : 'n/a'})`
+                  : `${sampledRaw.toFixed(2)}×`
+              }`
+            : ''),
       ),
     );
   } else {
@@ -305,7 +307,7 @@ function pairsSection(results: CompareResults, s: ThroughputScenario): string[] 
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const [key, row] of Object.entries(pairs.summary)) {
-    const id = row.reference === undefined ? key : key.slice(0, key.indexOf(' vs '));
+    const id = row.variant ?? key;
     rows.push(
       `| ${label(results, id)} | ${label(results, row.reference ?? REFERENCE_ID)} | **${row.ratio.median.toFixed(2)}×** | ${row.ratioInterval.low.toFixed(2)}–${row.ratioInterval.high.toFixed(2)} | ${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)} | ${signedUs(row.addedCpuUs.median, 1)} | ${row.errors} |`,
     );

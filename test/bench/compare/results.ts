@@ -102,6 +102,8 @@ export function pairKey(variant: string, reference: string | undefined, raw: str
 }
 
 export interface PairedSummary {
+  /** The variant measured; absent in results from before (there the summary's key is the variant). */
+  variant?: string;
   /** Per pair, the variant's throughput over the reference's. */
   ratio: Spread;
   /** 95% confidence interval of the median ratio (sign-test order statistics, `medianInterval`). */

@@ -384,7 +384,7 @@ describe('bench compare: report', () => {
       const samples = [...pairsOf('mesh-request-full-otel-sampled', telemetryOn), ...pairsOf('mesh-request-balancing', stack)];
       const summarize = (id: string) => {
         const ratios = samples.filter((x) => x.variant === id).map((x) => x.rps / x.referenceRps);
-        return { ratio: spread(ratios), ratioInterval: medianInterval(ratios), addedCpuUs: spread(ratios.map(() => 5)), errors: 0 };
+        return { variant: id, ratio: spread(ratios), ratioInterval: medianInterval(ratios), addedCpuUs: spread(ratios.map(() => 5)), errors: 0 };
       };
       return {
         ...results,
@@ -433,6 +433,7 @@ describe('bench compare: report', () => {
       ...pairsOf('mesh-request-full-otel-sampled', vsRef).map((x) => ({ ...x, reference: 'undici-request-otel-sampled' })),
     );
     pairsSoFar.summary['mesh-request-full-otel-sampled vs undici-request-otel-sampled'] = {
+      variant: 'mesh-request-full-otel-sampled',
       ratio: spread(vsRef),
       ratioInterval: medianInterval(vsRef),
       addedCpuUs: spread(vsRef.map(() => -2)),
