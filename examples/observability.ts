@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { request } from 'undici';
 import { MeshClient } from 'meshlet';
 
@@ -47,6 +47,20 @@ for (const path of ['/orders/42', '/flaky', '/flaky']) {
   const res = await mesh.request(`http://orders${path}`);
   await res.body.dump();
 }
+
+// A request the sampler drops (production samplers drop most: a 1% ratio drops 99 in 100). No span is
+// recorded, meshlet makes no CLIENT span for it, and the endpoint still gets the trace context with the
+// sampled flag off (`-00`), so everything downstream follows the decision.
+const dropping = new BasicTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())] });
+const unsampled = new MeshClient({
+  services: { orders: { endpoints: [endpoints[0]!.url] } },
+  telemetry: { tracerProvider: dropping, propagator: new W3CTraceContextPropagator() },
+});
+await (await unsampled.request('http://orders/unsampled')).body.dump();
+await unsampled.close();
+await dropping.shutdown();
+const last = seen[seen.length - 1] ?? '';
+if (!/^\/unsampled traceparent=00-[0-9a-f]{32}-[0-9a-f]{16}-00$/.test(last)) throw new Error(`unexpected: ${last}`);
 
 console.log('\nwhat the endpoints received:');
 for (const line of seen) console.log(`  ${line}`);
