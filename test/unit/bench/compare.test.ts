@@ -447,17 +447,35 @@ describe('bench compare: report', () => {
     const mdSame = renderMarkdown(sameTelemetry);
     expect(mdSame).toContain('| mesh-request-full-otel-sampled | raw+otel | **1.10×** |');
     expect(mdSame).toContain('and the telemetry-on row as many times with raw undici.request carrying the same telemetry');
+    expect(mdSame).not.toContain('what the telemetry costs with no mesh');
+    // And that reference against raw: the note gives what the telemetry alone costs a client with no mesh.
+    const floor = ramp(0.66, 0.72);
+    pairsSoFar.samples.push(...pairsOf('undici-request-otel-sampled', floor));
+    pairsSoFar.summary['undici-request-otel-sampled'] = {
+      variant: 'undici-request-otel-sampled',
+      ratio: spread(floor),
+      ratioInterval: medianInterval(floor),
+      addedCpuUs: spread(floor.map(() => 12)),
+      errors: 0,
+    };
+    expect(evaluateTargets(sameTelemetry)[0]!.note).toMatch(
+      /raw undici\.request with that telemetry, against raw undici\.request without it: 0\.69× \(median of 20 adjacent pairs, 95% CI 0\.6\d–0\.7\d\), what the telemetry alone costs a client with no mesh/,
+    );
+    const mdFloor = renderMarkdown(sameTelemetry);
+    expect(mdFloor).toContain('| raw+otel | raw | **0.69×** |');
+    expect(mdFloor).toContain('(that reference also ran against raw undici.request: what the telemetry costs with no mesh)');
     expect(md).toContain('runs unmeasured for 1 s (a pre-roll');
     // Results from before: no pairs section, and the method says each window started with a full GC.
     expect(renderMarkdown(results)).not.toContain('adjacent pairs');
     expect(renderMarkdown(results)).toContain('and a full GC before each window');
   });
 
-  it('pairs the telemetry-on row with raw carrying the same telemetry too, when both run', () => {
+  it('pairs the telemetry-on row with raw carrying the same telemetry, and that reference with raw, when both run', () => {
     expect(pairings([REFERENCE_ID, 'mesh-request-full', 'mesh-request-full-otel-sampled', 'undici-request-otel-sampled'])).toEqual([
       { variant: 'mesh-request-full-otel-sampled', reference: REFERENCE_ID },
       { variant: 'mesh-request-full', reference: REFERENCE_ID },
       { variant: 'mesh-request-full-otel-sampled', reference: 'undici-request-otel-sampled' },
+      { variant: 'undici-request-otel-sampled', reference: REFERENCE_ID },
     ]);
     expect(pairings([REFERENCE_ID, 'mesh-request-full'])).toEqual([{ variant: 'mesh-request-full', reference: REFERENCE_ID }]);
   });
