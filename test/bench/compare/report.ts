@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart, type Bar, type Rgb } from './png.js';
-import { pairKey, type CompareResults, type LatencySummary, type ThroughputScenario } from './results.js';
+import { pairKey, type CompareResults, type LatencySummary, type PairedSummary, type ThroughputScenario } from './results.js';
 import type { Spread } from './stats.js';
 import { REFERENCE_ID } from './variants.js';
 
@@ -41,6 +41,9 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('e
 const us = (n: number | undefined, digits = 1) => (n !== undefined && Number.isFinite(n) ? `${n.toFixed(digits)} µs` : 'n/a');
 const signedUs = (n: number | undefined, digits = 0) =>
   n !== undefined && Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(digits)} µs` : 'n/a';
+/** A ratio from adjacent pairs as the page words it: median, pairs and interval, then `more` inside the parenthesis. */
+const pairedText = (row: PairedSummary, pairs: number, more = '') =>
+  `${row.ratio.median.toFixed(2)}× (median of ${pairs} adjacent pairs, 95% CI ${row.ratioInterval.low.toFixed(2)}–${row.ratioInterval.high.toFixed(2)}${more})`;
 const verdict = (t: TargetVerdict) => {
   if (t.pass === null) return 'n/a';
   if (!t.unsettled) return t.pass ? '**pass**' : '**miss**';
@@ -126,7 +129,7 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
     const straddles = Number.isFinite(ci.low) && ci.low < limit && ci.high >= limit;
     add(
       target,
-      `${paired.ratio.median.toFixed(2)}× (median of ${sat.pairs.rounds} adjacent pairs, 95% CI ${ci.low.toFixed(2)}–${ci.high.toFixed(2)}; interleaved rounds: ${ratio(row?.ratio)})`,
+      pairedText(paired, sat.pairs.rounds, `; interleaved rounds: ${ratio(row?.ratio)}`),
       paired.ratio.median >= limit,
       [
         extra,
@@ -165,12 +168,12 @@ export function evaluateTargets(results: CompareResults): TargetVerdict[] {
           (sameTelemetry || Number.isFinite(sampledRaw)
             ? `; against raw undici.request traced by instrumentation-undici into the same SDK and sampler (1% of traces): ${
                 sameTelemetry
-                  ? `${sameTelemetry.ratio.median.toFixed(2)}× (median of ${sat.pairs!.rounds} adjacent pairs, 95% CI ${sameTelemetry.ratioInterval.low.toFixed(2)}–${sameTelemetry.ratioInterval.high.toFixed(2)}; interleaved rounds: ${Number.isFinite(sampledRaw) ? `${sampledRaw.toFixed(2)}×` : 'n/a'})`
+                  ? pairedText(sameTelemetry, sat.pairs!.rounds, `; interleaved rounds: ${Number.isFinite(sampledRaw) ? `${sampledRaw.toFixed(2)}×` : 'n/a'}`)
                   : `${sampledRaw.toFixed(2)}×`
               }`
             : '') +
           (floor
-            ? `; raw undici.request with that telemetry, against raw undici.request without it: ${floor.ratio.median.toFixed(2)}× (median of ${sat.pairs!.rounds} adjacent pairs, 95% CI ${floor.ratioInterval.low.toFixed(2)}–${floor.ratioInterval.high.toFixed(2)}), what the telemetry alone costs a client with no mesh`
+            ? `; raw undici.request with that telemetry, against raw undici.request without it: ${pairedText(floor, sat.pairs!.rounds)}, what the telemetry alone costs a client with no mesh`
             : ''),
       ),
     );

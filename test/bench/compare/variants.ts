@@ -225,8 +225,16 @@ class CountingSpanExporter {
   }
 }
 
+/** What an OTel variant records: traces, metrics, the share of new traces sampled, and meshlet's span mode. */
+interface OtelRecording {
+  traces: boolean;
+  metrics: boolean;
+  sampleRatio?: number;
+  spans?: 'client';
+}
+
 async function otelInMemory(
-  record: { traces: boolean; metrics: boolean; sampleRatio?: number; spans?: 'client' } = { traces: true, metrics: true },
+  record: OtelRecording = { traces: true, metrics: true },
 ): Promise<{ client: Record<string, unknown>; reset(): void; recordedSpans(): Promise<number>; shutdown(): Promise<void> } | Unavailable> {
   const traceSpec = '@opentelemetry/sdk-trace-base';
   const metricsSpec = '@opentelemetry/sdk-metrics';
@@ -277,10 +285,7 @@ async function otelInMemory(
 }
 
 /** The full stack with the OpenTelemetry SDK recording traces, metrics or both. */
-async function meshWithOtel(
-  ctx: VariantContext,
-  record: { traces: boolean; metrics: boolean; sampleRatio?: number; spans?: 'client' },
-): Promise<Runner | Unavailable> {
+async function meshWithOtel(ctx: VariantContext, record: OtelRecording): Promise<Runner | Unavailable> {
   const otel = await otelInMemory(record);
   if ('unavailable' in otel) return otel;
   const mesh = tryMesh(meshOptions(ctx, FULL_STACK, otel.client));
