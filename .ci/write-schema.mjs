@@ -1,4 +1,4 @@
-// Writes dist/schema.json (the `meshlet/schema.json` export) from the one
+// Writes dist/schema.json (the `proxyless/schema.json` export) from the one
 // definition in src/config/schema.ts, after tsc built dist/. Run by `npm run build`.
 import { writeFileSync } from 'node:fs';
 import { publishedSchema } from '../dist/config/schema.js';

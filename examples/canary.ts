@@ -2,7 +2,7 @@
 // that pins testers to v2, then the canary is promoted to 50% live with updateConfig.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeshClient, type MeshConfig } from 'meshlet';
+import { MeshClient, type MeshConfig } from 'proxyless';
 
 function listen(version: string): Promise<Server> {
   const server = createServer((_req, res) => res.end(version));

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshClient, fileDiscovery, isMeshError, type HealthEvent } from 'meshlet';
+import { MeshClient, fileDiscovery, isMeshError, type HealthEvent } from 'proxyless';
 
 const ci = process.argv.includes('--ci') || !process.stdout.isTTY;
 const DURATION_MS = process.argv.includes('--ci') ? 5_000 : 15_000;
@@ -56,7 +56,7 @@ await Promise.all(instances.map((i) => start(i, jitter(3))));
 // ---- the mesh ---------------------------------------------------------------
 // Endpoints come from a watched file (discovery): orders-1..3 run v1; orders-v2 is a canary that
 // gets 10% of traffic. orders-4 joins later and orders-1 leaves, by rewriting the file.
-const dir = mkdtempSync(join(tmpdir(), 'meshlet-demo-'));
+const dir = mkdtempSync(join(tmpdir(), 'proxyless-demo-'));
 const file = join(dir, 'endpoints.json');
 function publish(names: string[]): void {
   const entries = instances
@@ -155,7 +155,7 @@ function pct(values: number[], p: number): number {
 
 function render(): string {
   const lines: string[] = [];
-  lines.push(`meshlet demo  ${stamp()}  ${WORKERS} callers -> http://orders/  (canary: 90% v1, 10% v2)`);
+  lines.push(`proxyless demo  ${stamp()}  ${WORKERS} callers -> http://orders/  (canary: 90% v1, 10% v2)`);
   lines.push('');
   lines.push('endpoint                    process  mesh view       attempts  share      ok  failed   p50 ms   p99 ms');
   const down = new Map(

@@ -2,7 +2,7 @@
 // each SRV record gives a target, a port, a weight and a priority.
 // Needs dnsmasq (CI installs it with .ci/install-integration-deps.sh).
 import { createServer, type Server } from 'node:http';
-import { MeshClient, dnsDiscovery } from 'meshlet';
+import { MeshClient, dnsDiscovery } from 'proxyless';
 import { findBinary, startDnsmasq } from './support/engines.js';
 
 const bin = findBinary('dnsmasq');

@@ -3,8 +3,8 @@
 // client's view. Starts its own etcd on loopback (CI installs etcd-server with
 // .ci/install-integration-deps.sh).
 import { createServer, type Server } from 'node:http';
-import { MeshClient } from 'meshlet';
-import { etcdDiscovery, registerWithEtcd } from 'meshlet/etcd';
+import { MeshClient } from 'proxyless';
+import { etcdDiscovery, registerWithEtcd } from 'proxyless/etcd';
 import { findBinary, startEtcd } from './support/engines.js';
 
 const bin = findBinary('etcd');

@@ -4,8 +4,8 @@
 // `random` makes the drill reproducible.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeshClient } from 'meshlet';
-import { seededRandom } from 'meshlet/testing';
+import { MeshClient } from 'proxyless';
+import { seededRandom } from 'proxyless/testing';
 
 let received = 0;
 const server: Server = createServer((_req, res) => {

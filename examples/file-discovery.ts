@@ -4,7 +4,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshClient, fileDiscovery } from 'meshlet';
+import { MeshClient, fileDiscovery } from 'proxyless';
 
 async function serve(name: string): Promise<{ url: string; server: Server }> {
   const server = createServer((_req, res) => res.end(name));
@@ -12,7 +12,7 @@ async function serve(name: string): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'meshlet-file-example-'));
+const dir = mkdtempSync(join(tmpdir(), 'proxyless-file-example-'));
 const file = join(dir, 'endpoints.json');
 // Write the whole file then rename it: readers never see half a file.
 const write = (content: unknown): void => {

@@ -1,7 +1,7 @@
 // Active health checking: an endpoint whose /healthz fails is taken out of
 // rotation, then brought back when it recovers; mesh.health() says why.
 import { createServer, type Server } from 'node:http';
-import { MeshClient } from 'meshlet';
+import { MeshClient } from 'proxyless';
 
 let bHealthy = true;
 async function serve(name: string, healthy: () => boolean): Promise<{ url: string; server: Server }> {

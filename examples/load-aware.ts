@@ -3,7 +3,7 @@
 // the slow server its quarter, least-request and peak-ewma route around it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeshClient } from 'meshlet';
+import { MeshClient } from 'proxyless';
 
 const counts = [0, 0, 0, 0];
 function listen(i: number, delayMs: number): Promise<Server> {

@@ -2,9 +2,9 @@
 //
 // The example makes its own CA and certificates at run time (with the
 // @peculiar/x509 dev dependency; in production they come from your CA, e.g.
-// SPIRE or cert-manager, as files that meshlet watches). It starts:
+// SPIRE or cert-manager, as files that proxyless watches). It starts:
 //   - "orders" and "billing": HTTPS servers that require a client certificate
-//     and admit only the SPIFFE ID of "web" (meshlet/server),
+//     and admit only the SPIFFE ID of "web" (proxyless/server),
 //   - an impostor that has a valid certificate of the same CA but another ID,
 // and a MeshClient acting as "web", which calls both services over mTLS and
 // refuses the impostor (MESH_PEER_IDENTITY).
@@ -13,8 +13,8 @@ import { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as x509 from '@peculiar/x509';
-import { MeshClient, isMeshError } from 'meshlet';
-import { peerIdentity, serverTlsOptions, spiffeAuthorizer } from 'meshlet/server';
+import { MeshClient, isMeshError } from 'proxyless';
+import { peerIdentity, serverTlsOptions, spiffeAuthorizer } from 'proxyless/server';
 
 x509.cryptoProvider.set(webcrypto as never);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

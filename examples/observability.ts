@@ -8,7 +8,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { AlwaysOffSampler, BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { request } from 'undici';
-import { MeshClient } from 'meshlet';
+import { MeshClient } from 'proxyless';
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const server = createServer(handler);
@@ -28,7 +28,7 @@ const endpoints = await Promise.all(
   ),
 );
 
-// The user's SDK. meshlet only uses @opentelemetry/api; these providers are handed to the
+// The user's SDK. proxyless only uses @opentelemetry/api; these providers are handed to the
 // client directly (registering them globally with trace/metrics.setGlobal... works too).
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())] });
 const prometheus = new PrometheusExporter({ preventServerStart: true });
@@ -49,7 +49,7 @@ for (const path of ['/orders/42', '/flaky', '/flaky']) {
 }
 
 // A request the sampler drops (production samplers drop most: a 1% ratio drops 99 in 100). No span is
-// recorded, meshlet makes no CLIENT span for it, and the endpoint still gets the trace context with the
+// recorded, proxyless makes no CLIENT span for it, and the endpoint still gets the trace context with the
 // sampled flag off (`-00`), so everything downstream follows the decision.
 const dropping = new BasicTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())] });
 const unsampled = new MeshClient({
@@ -69,7 +69,7 @@ const scrape = await request(`${metricsServer.url}/metrics`);
 const text = await scrape.body.text();
 console.log('\nPrometheus scrape (a few lines):');
 for (const line of text.split('\n')) {
-  if (/^(meshlet_requests_total|http_client_request_duration_count|meshlet_endpoints_usable)\{/.test(line)) console.log(`  ${line}`);
+  if (/^(proxyless_requests_total|http_client_request_duration_count|proxyless_endpoints_usable)\{/.test(line)) console.log(`  ${line}`);
 }
 
 const snap = mesh.snapshot();

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetch, request } from 'undici';
-import { MeshClient, isMeshError } from 'meshlet';
+import { MeshClient, isMeshError } from 'proxyless';
 
 function listen(name: string): Promise<Server> {
   const server = createServer((req, res) => res.end(`${name} answered ${req.method} ${req.url}`));

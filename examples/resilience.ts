@@ -5,7 +5,7 @@
 // Run: npm run build && npx tsx examples/resilience.ts
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { MeshClient, type HealthEvent } from 'meshlet';
+import { MeshClient, type HealthEvent } from 'proxyless';
 
 interface Backend {
   name: string;

@@ -3,7 +3,7 @@
 // move, and the others keep their server (and its warm cache).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeshClient, type MeshConfig } from 'meshlet';
+import { MeshClient, type MeshConfig } from 'proxyless';
 
 function listen(name: string): Promise<Server> {
   const server = createServer((_req, res) => res.end(name));

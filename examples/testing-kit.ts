@@ -1,7 +1,7 @@
-// The meshlet/testing kit outside any test framework: a production config, scripted endpoints,
+// The proxyless/testing kit outside any test framework: a production config, scripted endpoints,
 // a fault, fake discovery and the decision log, all on test time (this script takes no real time
 // to "wait" 30 seconds). Run: npx tsx examples/testing-kit.ts
-import { createTestMesh, expectCalls, stratifiedRandom } from 'meshlet/testing';
+import { createTestMesh, expectCalls, stratifiedRandom } from 'proxyless/testing';
 
 const t = createTestMesh(
   {

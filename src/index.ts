@@ -1,7 +1,8 @@
 /**
- * meshlet: an embeddable, client-side service mesh for Node.js.
+ * proxyless: an embeddable, client-side service mesh for Node.js.
  *
  * @packageDocumentation
+ * @module proxyless
  */
 export {
   MeshClient,

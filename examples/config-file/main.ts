@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshClient, fileConfigSource, type ConfigEvent } from 'meshlet';
+import { MeshClient, fileConfigSource, type ConfigEvent } from 'proxyless';
 
 function listen(name: string): Promise<Server> {
   const server = createServer((_req, res) => res.end(name));
@@ -15,9 +15,9 @@ function listen(name: string): Promise<Server> {
 const urlOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 const [v1, v2] = await Promise.all([listen('v1'), listen('v2')]);
 
-const dir = mkdtempSync(join(tmpdir(), 'meshlet-config-example-'));
+const dir = mkdtempSync(join(tmpdir(), 'proxyless-config-example-'));
 const file = join(dir, 'mesh.yaml');
-const yaml = (canary: number) => `# yaml-language-server: $schema=../node_modules/meshlet/dist/schema.json
+const yaml = (canary: number) => `# yaml-language-server: $schema=../node_modules/proxyless/dist/schema.json
 services:
   checkout:
     endpoints:

@@ -51,7 +51,7 @@ function stop(child: ChildProcess): Promise<void> {
 
 /** A throwaway single-member etcd on loopback. */
 export async function startEtcd(bin: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-example-etcd-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-example-etcd-'));
   const url = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
   const child = track(spawn(
@@ -88,7 +88,7 @@ export async function startDnsmasq(
   hosts: string[],
   srv: string[],
 ): Promise<{ server: string; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-example-dns-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-example-dns-'));
   writeFileSync(join(dir, 'hosts'), `${hosts.join('\n')}\n`);
   const port = await freePort();
   const child = track(spawn(

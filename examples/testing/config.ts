@@ -1,6 +1,6 @@
 // The application's production mesh configuration, shared by the example tests:
 // the test kit takes it as it is and swaps only the transport, the clock and the random source.
-import type { MeshClientOptions } from 'meshlet';
+import type { MeshClientOptions } from 'proxyless';
 
 export const productionConfig: MeshClientOptions = {
   services: {

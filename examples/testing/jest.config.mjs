@@ -12,8 +12,8 @@ export default {
   },
   moduleNameMapper: {
     // The package resolves to its build, as it does for users ('npm run build' first).
-    '^meshlet$': '<rootDir>/dist/index.js',
-    '^meshlet/testing$': '<rootDir>/dist/testing/index.js',
+    '^proxyless$': '<rootDir>/dist/index.js',
+    '^proxyless/testing$': '<rootDir>/dist/testing/index.js',
     // TypeScript sources import each other with .js extensions.
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -1,5 +1,5 @@
 // The code under test: an application module that calls the orders service through the mesh.
-import type { MeshClient } from 'meshlet';
+import type { MeshClient } from 'proxyless';
 
 /** An order as the orders service returns it. */
 export interface Order {

@@ -1,6 +1,6 @@
 // Runs the example test suites of examples/testing, one per framework: vitest, jest (ESM) and
 // node:test. CI runs it through `npm run test:examples-testing` (which builds first: the examples
-// import 'meshlet/testing' from dist/, as users do).
+// import 'proxyless/testing' from dist/, as users do).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

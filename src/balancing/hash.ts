@@ -3,7 +3,7 @@
  * the UTF-16 code units of a string range, so a key can be hashed in place
  * without slicing (no allocation on the request path). Keys in ASCII hash
  * exactly like MurmurHash3 over their bytes with each byte widened to 16 bits;
- * the value is stable across processes and versions of meshlet, which is what
+ * the value is stable across processes and versions of proxyless, which is what
  * session affinity between several clients needs.
  */
 

@@ -118,7 +118,7 @@ const DRAIN_LIMIT = 64 * 1024;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** The body and headers of an injected abort (Envoy's fault filter answers the same text). */
 const FAULT_BODY = Buffer.from('fault filter abort');
-const FAULT_HEADERS = Object.freeze({ 'content-type': 'text/plain', 'content-length': String(FAULT_BODY.length), 'x-meshlet-fault': 'abort' });
+const FAULT_HEADERS = Object.freeze({ 'content-type': 'text/plain', 'content-length': String(FAULT_BODY.length), 'x-proxyless-fault': 'abort' });
 
 /** Ids of logical requests in metric events, increasing per process. */
 let nextRequestId = 1;

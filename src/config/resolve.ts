@@ -124,7 +124,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   const config = root as MeshConfig;
 
   if (config.$schema !== undefined && typeof config.$schema !== 'string') {
-    issues.push({ path: '$schema', message: `expected the URL or path of meshlet's JSON Schema, found ${describe(config.$schema)}` });
+    issues.push({ path: '$schema', message: `expected the URL or path of proxyless's JSON Schema, found ${describe(config.$schema)}` });
   }
   const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 

@@ -1,12 +1,12 @@
 /**
- * The one definition of meshlet's configuration, written with TypeBox
+ * The one definition of proxyless's configuration, written with TypeBox
  * (`@sinclair/typebox`). From it come:
  * - the TypeScript option types (`Static<typeof ...>`, re-exported under their
  *   public names from src/config/types.ts and the feature modules);
  * - the structural validation (`validateSchema` in src/config/validate.ts runs
  *   TypeBox's compiled checker over every input and turns its errors into
  *   {@link ConfigIssue}s with a path, what was expected and what was found);
- * - the published JSON Schema (`meshlet/schema.json`, written by
+ * - the published JSON Schema (`proxyless/schema.json`, written by
  *   `npm run build` from {@link publishedSchema}) and the reference tables of
  *   docs/configuration.md.
  *
@@ -33,7 +33,7 @@ import type { AuthHook } from '../security/types.js';
 // ---- building blocks ----
 
 /** The kind of the schemas of values that only code can give (functions, Buffers, provider objects). */
-export const CODE_KIND = 'MeshletCode';
+export const CODE_KIND = 'ProxylessCode';
 /** What a {@link code} schema holds. */
 export type CodeValue = 'function' | 'buffer' | 'provider';
 
@@ -726,7 +726,7 @@ export const SERVICE_NAME_PATTERN = '^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$';
 /** The whole configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take. */
 export const MESH_CONFIG_SCHEMA = Type.Object(
   {
-    /** The JSON Schema of this format (`meshlet/schema.json`), for editor completion in config files; ignored by the mesh. */
+    /** The JSON Schema of this format (`proxyless/schema.json`), for editor completion in config files; ignored by the mesh. */
     $schema: opt(Type.String({ description: 'This schema, for editor completion; ignored.' })),
     /** The services, by name. The URL host `http://orders/...` names the service `orders`. */
     services: opt(
@@ -753,9 +753,9 @@ export const MESH_CONFIG_SCHEMA = Type.Object(
     discovery: opt(DISCOVERY_SCHEMA),
   },
   {
-    $id: 'https://unpkg.com/meshlet/dist/schema.json',
-    title: 'meshlet MeshConfig',
-    description: 'A meshlet configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.',
+    $id: 'https://unpkg.com/proxyless/dist/schema.json',
+    title: 'proxyless MeshConfig',
+    description: 'A proxyless configuration: what `new MeshClient(...)`, `mesh.updateConfig` and config sources take.',
     additionalProperties: false,
   },
 );
@@ -837,7 +837,7 @@ export function publishedSchema(): JsonSchema {
         out.properties = props;
         if (Array.isArray(s.required)) out.required = (s.required as string[]).filter((r) => r in props);
       } else if (key === 'required' || key === 'expects') {
-        // `required` is written with `properties`; `expects` is meshlet's own wording for error messages.
+        // `required` is written with `properties`; `expects` is proxyless's own wording for error messages.
       } else if (key === 'anyOf') {
         const members = (value as TSchema[]).map(convert).filter((m): m is JsonSchema => m !== undefined);
         if (members.length > 0 && members.every((m) => typeof m.const === 'string')) {

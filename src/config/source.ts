@@ -22,7 +22,7 @@ export interface ConfigSourceEnvironment {
 /**
  * A place a {@link MeshConfig} comes from and is watched at: a file
  * ({@link fileConfigSource}), an etcd key (`etcdConfigSource` in
- * `meshlet/etcd`) or your own. Given to {@link MeshClient.watchConfig}.
+ * `proxyless/etcd`) or your own. Given to {@link MeshClient.watchConfig}.
  */
 export interface ConfigSource {
   /** Names the source in events and logs, e.g. `file:mesh.yaml`. */

@@ -36,7 +36,7 @@ export type DefaultsOptions = SharedServiceOptions;
 /**
  * The configuration of a {@link MeshClient}: everything `updateConfig` can
  * change. Defined by the schema in src/config/schema.ts, which is also
- * published as `meshlet/schema.json`.
+ * published as `proxyless/schema.json`.
  */
 export interface MeshConfig extends Static<typeof S.MESH_CONFIG_SCHEMA> {}
 
@@ -44,7 +44,7 @@ export interface MeshConfig extends Static<typeof S.MESH_CONFIG_SCHEMA> {}
 export interface MeshClientOptions extends MeshConfig {
   /** Receivers of every health, metric and config event. */
   observers?: Observer[];
-  /** A pino-style logger. Default: silent, except through `NODE_DEBUG=meshlet`. */
+  /** A pino-style logger. Default: silent, except through `NODE_DEBUG=proxyless`. */
   logger?: Logger;
   /** A random source in [0, 1) for balancers and jitter. Default `Math.random`; seed it in tests. */
   random?: () => number;

@@ -260,7 +260,7 @@ export class DiscoveryRegistry {
     try {
       await provider.close();
     } catch (error) {
-      this.#env.logger.warn({ err: error, source: provider.source }, 'meshlet: a discovery provider failed to close');
+      this.#env.logger.warn({ err: error, source: provider.source }, 'proxyless: a discovery provider failed to close');
     }
   }
 
@@ -273,7 +273,7 @@ export class DiscoveryRegistry {
         try {
           stop();
         } catch (error) {
-          this.#env.logger.warn({ err: error, source: source.name }, 'meshlet: a discovery watch failed to stop');
+          this.#env.logger.warn({ err: error, source: source.name }, 'proxyless: a discovery watch failed to stop');
         }
       };
       source.stop = stopWatch;
@@ -376,7 +376,7 @@ export class DiscoveryRegistry {
       this.#hooks.changed(service);
     } catch (error) {
       // A throwing balancer must not break the provider that pushed.
-      this.#env.logger.error({ err: error, service }, 'meshlet: applying discovered endpoints failed');
+      this.#env.logger.error({ err: error, service }, 'proxyless: applying discovered endpoints failed');
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The catalogue of every error code meshlet throws, with what it means.
+ * The catalogue of every error code proxyless throws, with what it means.
  *
  * Codes are stable: they are part of the public contract and never change
  * meaning. Match on `error.code`, never on the message.

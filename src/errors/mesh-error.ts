@@ -1,7 +1,7 @@
 import type { MeshErrorCode } from './codes.js';
 
-const kMeshError = Symbol.for('meshlet.error');
-const kMeshConfigError = Symbol.for('meshlet.error.config');
+const kMeshError = Symbol.for('proxyless.error');
+const kMeshConfigError = Symbol.for('proxyless.error.config');
 
 /** Extra facts attached to a {@link MeshError}. */
 export interface MeshErrorDetails {
@@ -16,7 +16,7 @@ export interface MeshErrorDetails {
 }
 
 /**
- * The one error type meshlet throws for refusals and transport failures.
+ * The one error type proxyless throws for refusals and transport failures.
  *
  * `code` is stable (see {@link MeshErrorCodes}); `cause` holds the underlying
  * error. `instanceof MeshError` works across duplicate copies of the package
@@ -48,7 +48,7 @@ export class MeshError extends Error {
     Object.defineProperty(this, kMeshError, { value: true });
   }
 
-  /** Brand check, so `instanceof` works across duplicate copies of meshlet. */
+  /** Brand check, so `instanceof` works across duplicate copies of proxyless. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshError] === true;
   }
@@ -87,7 +87,7 @@ export class MeshConfigError extends MeshError {
     Object.defineProperty(this, kMeshConfigError, { value: true });
   }
 
-  /** Brand check, so `instanceof` works across duplicate copies of meshlet. */
+  /** Brand check, so `instanceof` works across duplicate copies of proxyless. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return (
       typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshConfigError] === true
@@ -96,14 +96,14 @@ export class MeshConfigError extends MeshError {
 }
 
 /**
- * True if `value` is a {@link MeshError} (from any copy of meshlet), optionally
+ * True if `value` is a {@link MeshError} (from any copy of proxyless), optionally
  * with the given code.
  */
 export function isMeshError(value: unknown, code?: MeshErrorCode): value is MeshError {
   return value instanceof MeshError && (code === undefined || value.code === code);
 }
 
-/** True if `value` is a {@link MeshConfigError} (from any copy of meshlet). */
+/** True if `value` is a {@link MeshConfigError} (from any copy of proxyless). */
 export function isMeshConfigError(value: unknown): value is MeshConfigError {
   return value instanceof MeshConfigError;
 }

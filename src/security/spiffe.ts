@@ -1,6 +1,6 @@
 /**
  * SPIFFE IDs and the workload-identity check shared by the client (server
- * certificates) and `meshlet/server` (client certificates).
+ * certificates) and `proxyless/server` (client certificates).
  *
  * The rules follow the SPIFFE ID specification and gRPC's A87 / Istio: a
  * peer proves its identity with exactly one URI SAN holding a SPIFFE ID.

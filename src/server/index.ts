@@ -1,12 +1,12 @@
 /**
- * `meshlet/server`: a small, optional inbound helper for Node HTTPS servers,
- * so two meshlet services can enforce service-to-service authorization with
+ * `proxyless/server`: a small, optional inbound helper for Node HTTPS servers,
+ * so two proxyless services can enforce service-to-service authorization with
  * mTLS and SPIFFE workload identities.
  *
  * @example
  * ```ts
  * import { createServer } from 'node:https';
- * import { serverTlsOptions, spiffeAuthorizer } from 'meshlet/server';
+ * import { serverTlsOptions, spiffeAuthorizer } from 'proxyless/server';
  *
  * const authorize = spiffeAuthorizer({ allow: ['spiffe://example.org/ns/prod/sa/web'] });
  * createServer(serverTlsOptions({ ca: { file: 'ca.pem' }, cert: { file: 'orders.pem' }, key: { file: 'orders-key.pem' } }),
@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module proxyless/server
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

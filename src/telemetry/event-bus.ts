@@ -110,6 +110,6 @@ export class EventBus {
     this.observerErrors++;
     if (this.#reported.has(source)) return;
     this.#reported.add(source);
-    this.#logger.error({ err: error }, `meshlet: ${what}; its errors are counted, reported once`);
+    this.#logger.error({ err: error }, `proxyless: ${what}; its errors are counted, reported once`);
   }
 }

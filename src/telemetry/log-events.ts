@@ -38,7 +38,7 @@ export function logEvent(logger: Logger, event: HealthEvent | ConfigEvent | Metr
   else level = METRIC_LOG_LEVELS[(event as MetricEvent).type];
   if (level === undefined) return;
   const e = event as { type: string; service: string; endpoint?: string; reason?: string; version?: number };
-  let message = `meshlet: ${kind === 'config' ? 'config' : e.service} ${e.type}`;
+  let message = `proxyless: ${kind === 'config' ? 'config' : e.service} ${e.type}`;
   if (e.endpoint !== undefined) message += ` ${e.endpoint}`;
   if (e.version !== undefined) message += ` (version ${e.version})`;
   if (e.reason !== undefined) message += `: ${e.reason}`;

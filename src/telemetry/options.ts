@@ -5,7 +5,7 @@ import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { SpanMode } from './otel-tracing.js';
 
 /**
- * The `telemetry` client option. meshlet uses only `@opentelemetry/api`:
+ * The `telemetry` client option. proxyless uses only `@opentelemetry/api`:
  * with no SDK installed nothing is recorded. Providers are looked up from the
  * global API on every request unless given here, so an SDK registered after
  * the client was built is picked up.

@@ -20,7 +20,7 @@ export const HTTP_DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ]);
 
-/** Numeric value of the `meshlet.circuit.state` gauge for each breaker state. */
+/** Numeric value of the `proxyless.circuit.state` gauge for each breaker state. */
 export const CIRCUIT_STATE = Object.freeze({
   /** Requests flow. */
   closed: 0,
@@ -60,7 +60,7 @@ export interface MetricsOptions {
 }
 
 const NOOP_METER_CLASS = createNoopMeter().constructor;
-/** The SDK's default cardinality limit per instrument: the attribute sets meshlet keeps per instrument. */
+/** The SDK's default cardinality limit per instrument: the attribute sets proxyless keeps per instrument. */
 const CARDINALITY_LIMIT = 2000;
 /** Where measurements past {@link CARDINALITY_LIMIT} go: the SDK's overflow attribute set. */
 const OVERFLOW: Attributes = Object.freeze({ 'otel.metric.overflow': true });
@@ -194,10 +194,10 @@ class Instruments {
   readonly #observables: Observable[];
   readonly #callback: BatchObservableCallback;
   /**
-   * `meshlet.requests`, counted here and reported when the reader collects
+   * `proxyless.requests`, counted here and reported when the reader collects
    * (an observable counter: the same cumulative sums a synchronous counter
    * exports, without a second attribute hash per request in the SDK). The
-   * entry's frozen attributes are also what `meshlet.request.duration` records
+   * entry's frozen attributes are also what `proxyless.request.duration` records
    * with, so a request allocates no attribute object.
    */
   readonly #requestCounts: { readonly attrs: Attributes; count: number }[] = [];
@@ -216,86 +216,86 @@ class Instruments {
       description: 'Duration of HTTP client requests.',
       ...seconds,
     });
-    const requests = meter.createObservableCounter('meshlet.requests', { description: 'Logical requests by outcome.', unit: '{request}', ...int });
-    this.#requestDuration = meter.createHistogram('meshlet.request.duration', {
+    const requests = meter.createObservableCounter('proxyless.requests', { description: 'Logical requests by outcome.', unit: '{request}', ...int });
+    this.#requestDuration = meter.createHistogram('proxyless.request.duration', {
       description: 'Duration of logical requests, all attempts included, until the end of the response body.',
       ...seconds,
     });
-    this.#retries = meter.createCounter('meshlet.retries', { description: 'Retries scheduled.', unit: '{retry}', ...int });
-    this.#retriesRefused = meter.createCounter('meshlet.retries.refused', {
+    this.#retries = meter.createCounter('proxyless.retries', { description: 'Retries scheduled.', unit: '{retry}', ...int });
+    this.#retriesRefused = meter.createCounter('proxyless.retries.refused', {
       description: 'Retries wanted but not sent (budget, non-idempotent, deadline...).',
       unit: '{retry}',
       ...int,
     });
-    this.#hedges = meter.createCounter('meshlet.hedges', { description: 'Hedged attempts sent.', unit: '{attempt}', ...int });
-    this.#rejected = meter.createCounter('meshlet.rejected', {
+    this.#hedges = meter.createCounter('proxyless.hedges', { description: 'Hedged attempts sent.', unit: '{attempt}', ...int });
+    this.#rejected = meter.createCounter('proxyless.rejected', {
       description: 'Requests refused without being sent (bulkhead full, circuit open...).',
       unit: '{request}',
       ...int,
     });
-    this.#ejections = meter.createCounter('meshlet.endpoint.ejections', {
+    this.#ejections = meter.createCounter('proxyless.endpoint.ejections', {
       description: 'Endpoints ejected by outlier detection.',
       unit: '{ejection}',
       ...int,
     });
-    this.#healthChanges = meter.createCounter('meshlet.endpoint.health_changes', {
+    this.#healthChanges = meter.createCounter('proxyless.endpoint.health_changes', {
       description: 'Active health check transitions (healthy/unhealthy) and restorations after ejection.',
       unit: '{transition}',
       ...int,
     });
-    this.#circuitTransitions = meter.createCounter('meshlet.circuit.transitions', {
+    this.#circuitTransitions = meter.createCounter('proxyless.circuit.transitions', {
       description: 'Circuit breaker state changes.',
       unit: '{transition}',
       ...int,
     });
-    this.#panics = meter.createCounter('meshlet.panics', { description: 'Entries into panic mode.', unit: '{event}', ...int });
-    this.#endpointChanges = meter.createCounter('meshlet.endpoint.changes', {
+    this.#panics = meter.createCounter('proxyless.panics', { description: 'Entries into panic mode.', unit: '{event}', ...int });
+    this.#endpointChanges = meter.createCounter('proxyless.endpoint.changes', {
       description: 'Endpoints added to or removed from a service.',
       unit: '{endpoint}',
       ...int,
     });
-    this.#discoveryUpdates = meter.createCounter('meshlet.discovery.updates', {
+    this.#discoveryUpdates = meter.createCounter('proxyless.discovery.updates', {
       description: 'Endpoint sets delivered by discovery providers.',
       unit: '{update}',
       ...int,
     });
-    this.#discoveryErrors = meter.createCounter('meshlet.discovery.errors', {
+    this.#discoveryErrors = meter.createCounter('proxyless.discovery.errors', {
       description: 'Discovery provider failures (the last known good set keeps serving).',
       unit: '{error}',
       ...int,
     });
-    this.#configUpdates = meter.createCounter('meshlet.config.updates', {
+    this.#configUpdates = meter.createCounter('proxyless.config.updates', {
       description: 'Configurations applied or rejected.',
       unit: '{update}',
       ...int,
     });
-    this.#identityRejections = meter.createCounter('meshlet.peer_identity.rejected', {
+    this.#identityRejections = meter.createCounter('proxyless.peer_identity.rejected', {
       description: 'Connections refused because the peer certificate carried no allowed identity.',
       unit: '{connection}',
       ...int,
     });
-    this.#tlsUpdates = meter.createCounter('meshlet.tls.updates', {
+    this.#tlsUpdates = meter.createCounter('proxyless.tls.updates', {
       description: 'TLS material updates applied or rejected.',
       unit: '{update}',
       ...int,
     });
 
-    const usable = meter.createObservableGauge('meshlet.endpoints.usable', {
+    const usable = meter.createObservableGauge('proxyless.endpoints.usable', {
       description: 'Endpoints the balancer may pick, per service.',
       unit: '{endpoint}',
       ...int,
     });
-    const total = meter.createObservableGauge('meshlet.endpoints', { description: 'Endpoints per service.', unit: '{endpoint}', ...int });
-    const circuit = meter.createObservableGauge('meshlet.circuit.state', {
+    const total = meter.createObservableGauge('proxyless.endpoints', { description: 'Endpoints per service.', unit: '{endpoint}', ...int });
+    const circuit = meter.createObservableGauge('proxyless.circuit.state', {
       description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
       unit: '1',
       ...int,
     });
-    const budget = meter.createObservableGauge('meshlet.retry_budget.remaining', {
+    const budget = meter.createObservableGauge('proxyless.retry_budget.remaining', {
       description: 'Retries the retry budget still allows, per service.',
       unit: '{retry}',
     });
-    const observerErrors = meter.createObservableCounter('meshlet.observer.errors', {
+    const observerErrors = meter.createObservableCounter('proxyless.observer.errors', {
       description: 'Times an observer or event listener threw.',
       unit: '{error}',
       ...int,
@@ -431,7 +431,7 @@ class Instruments {
     switch (event.type) {
       case 'endpoint-added':
       case 'endpoint-removed':
-        this.#endpointChanges.add(1, { ...service, 'meshlet.change': event.type.slice(9) });
+        this.#endpointChanges.add(1, { ...service, 'proxyless.change': event.type.slice(9) });
         return;
       case 'endpoint-ejected':
         this.#ejections.add(1, { ...service, [MESH_ATTR.ENDPOINT]: event.endpoint });
@@ -439,7 +439,7 @@ class Instruments {
       case 'endpoint-healthy':
       case 'endpoint-unhealthy':
       case 'endpoint-restored':
-        this.#healthChanges.add(1, { ...service, [MESH_ATTR.ENDPOINT]: event.endpoint, 'meshlet.health': event.type.slice(9) });
+        this.#healthChanges.add(1, { ...service, [MESH_ATTR.ENDPOINT]: event.endpoint, 'proxyless.health': event.type.slice(9) });
         return;
       case 'circuit-open':
       case 'circuit-half-open':

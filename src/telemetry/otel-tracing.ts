@@ -20,15 +20,15 @@ import { debugChannel } from '../util/logger.js';
 import type { HealthEvent, MetricEvent } from './events.js';
 import { ATTR, MESH_ATTR, errorType, fullUrl, normalizeMethod, type Target } from './semconv.js';
 
-/** The instrumentation scope name of meshlet's tracer and meter. */
-export const INSTRUMENTATION_SCOPE = 'meshlet';
+/** The instrumentation scope name of proxyless's tracer and meter. */
+export const INSTRUMENTATION_SCOPE = 'proxyless';
 
 /**
- * Which spans meshlet makes:
+ * Which spans proxyless makes:
  * - `'auto'` (default): the INTERNAL span per request always; a CLIENT span per
  *   attempt unless `@opentelemetry/instrumentation-undici` is active (it then
  *   makes the CLIENT spans and injects the trace context itself, under
- *   meshlet's INTERNAL span) or the sampler dropped the request (the INTERNAL
+ *   proxyless's INTERNAL span) or the sampler dropped the request (the INTERNAL
  *   span's context, sampled flag off, is injected instead);
  * - `'client'`: always both;
  * - `'off'`: no spans and no context injection.
@@ -73,11 +73,11 @@ export interface TracingOptions {
 
 /** A decision of the mesh worth a span event on the request it concerns. */
 const DECISIONS: Partial<Record<string, string>> = {
-  retry: 'meshlet.retry.scheduled',
-  'retry-refused': 'meshlet.retry.refused',
-  'retry-budget-exhausted': 'meshlet.retry.refused',
-  'endpoint-ejected': 'meshlet.endpoint.ejected',
-  'circuit-open': 'meshlet.circuit.open',
+  retry: 'proxyless.retry.scheduled',
+  'retry-refused': 'proxyless.retry.refused',
+  'retry-budget-exhausted': 'proxyless.retry.refused',
+  'endpoint-ejected': 'proxyless.endpoint.ejected',
+  'circuit-open': 'proxyless.circuit.open',
 };
 
 /**
@@ -116,13 +116,13 @@ export class Tracing {
     return this.#tracer;
   }
 
-  /** True when meshlet makes CLIENT spans and injects context itself for requests starting now. */
+  /** True when proxyless makes CLIENT spans and injects context itself for requests starting now. */
   clientSpans(): boolean {
     if (this.mode === 'client') return true;
     const undici = undiciRequestCreate.hasSubscribers;
     if (undici !== this.#undiciSeen) {
       this.#undiciSeen = undici;
-      debug(undici ? 'undici is instrumented: CLIENT spans and injection left to it' : 'undici is not instrumented: meshlet makes CLIENT spans');
+      debug(undici ? 'undici is instrumented: CLIENT spans and injection left to it' : 'undici is not instrumented: proxyless makes CLIENT spans');
     }
     return !undici;
   }
@@ -160,7 +160,7 @@ export class Tracing {
     const attributes: Attributes = {};
     for (const [key, value] of Object.entries(event)) {
       if (key === 'service' || key === 'time' || key === 'type') continue;
-      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[`meshlet.${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`] = value;
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[`proxyless.${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`] = value;
     }
     target.span.addEvent(name, attributes);
   }
@@ -231,7 +231,7 @@ export class RequestTrace {
     this.#tracing.settling = undefined;
     const recording = this.span.isRecording();
     if (recording && to.endpoint !== undefined) {
-      this.span.addEvent('meshlet.endpoint.picked', {
+      this.span.addEvent('proxyless.endpoint.picked', {
         [MESH_ATTR.ENDPOINT]: to.endpoint,
         [MESH_ATTR.POLICY]: to.policy ?? '',
         [MESH_ATTR.CANDIDATES]: to.candidates ?? 0,
@@ -282,8 +282,8 @@ export class RequestTrace {
   }
 
   /**
-   * Records the routing decision: `meshlet.route` (the matched route's name,
-   * `default` when none matched) and `meshlet.destination` (`service`,
+   * Records the routing decision: `proxyless.route` (the matched route's name,
+   * `default` when none matched) and `proxyless.destination` (`service`,
    * `service[subset]` or another service).
    */
   route(route: string | undefined, destination: string | undefined): void {
@@ -292,7 +292,7 @@ export class RequestTrace {
     if (destination !== undefined) this.span.setAttribute(MESH_ATTR.DESTINATION, destination);
   }
 
-  /** Sets an attribute on the INTERNAL span (e.g. `meshlet.route` once a route matched). */
+  /** Sets an attribute on the INTERNAL span (e.g. `proxyless.route` once a route matched). */
   set(key: string, value: string | number | boolean): void {
     if (this.span.isRecording()) this.span.setAttribute(key, value);
   }
@@ -324,7 +324,7 @@ export class RequestTrace {
   }
 }
 
-/** The trace of one attempt: its CLIENT span (if meshlet makes one) and the headers to send. */
+/** The trace of one attempt: its CLIENT span (if proxyless makes one) and the headers to send. */
 export class AttemptTrace {
   readonly #request: RequestTrace;
   readonly span: Span | undefined;

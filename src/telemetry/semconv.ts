@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 /**
  * Attribute names of the stable OpenTelemetry HTTP semantic conventions
  * (https://opentelemetry.io/docs/specs/semconv/http/), spelled out here so
- * meshlet depends on `@opentelemetry/api` only.
+ * proxyless depends on `@opentelemetry/api` only.
  */
 export const ATTR = Object.freeze({
   HTTP_REQUEST_METHOD: 'http.request.method',
@@ -20,23 +20,23 @@ export const ATTR = Object.freeze({
   NETWORK_PROTOCOL_VERSION: 'network.protocol.version',
 } as const);
 
-/** Attribute names meshlet adds, all under `meshlet.`. */
+/** Attribute names proxyless adds, all under `proxyless.`. */
 export const MESH_ATTR = Object.freeze({
-  SERVICE: 'meshlet.service',
-  ROUTE: 'meshlet.route',
+  SERVICE: 'proxyless.service',
+  ROUTE: 'proxyless.route',
   /** Fault injection applied to the request: `delay`, `abort` or `delay,abort`. */
-  FAULT: 'meshlet.fault',
-  DESTINATION: 'meshlet.destination',
-  ATTEMPTS: 'meshlet.attempts',
-  ATTEMPT: 'meshlet.attempt',
-  EGRESS: 'meshlet.egress',
-  ENDPOINT: 'meshlet.endpoint',
-  POLICY: 'meshlet.lb.policy',
-  CANDIDATES: 'meshlet.lb.candidates',
-  OUTCOME: 'meshlet.outcome',
-  REASON: 'meshlet.reason',
-  STATE: 'meshlet.circuit.state',
-  PROVIDER: 'meshlet.discovery.provider',
+  FAULT: 'proxyless.fault',
+  DESTINATION: 'proxyless.destination',
+  ATTEMPTS: 'proxyless.attempts',
+  ATTEMPT: 'proxyless.attempt',
+  EGRESS: 'proxyless.egress',
+  ENDPOINT: 'proxyless.endpoint',
+  POLICY: 'proxyless.lb.policy',
+  CANDIDATES: 'proxyless.lb.candidates',
+  OUTCOME: 'proxyless.outcome',
+  REASON: 'proxyless.reason',
+  STATE: 'proxyless.circuit.state',
+  PROVIDER: 'proxyless.discovery.provider',
 } as const);
 
 /** The methods the conventions know; any other is reported as `_OTHER`. */

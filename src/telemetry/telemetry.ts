@@ -10,7 +10,7 @@ export interface TelemetrySnapshot {
   spans: 'auto' | 'client' | 'off';
   /** True when a tracer provider (an SDK) is in use right now. */
   tracing: boolean;
-  /** True when CLIENT spans are made by meshlet (false when instrumentation-undici makes them, or spans are off). */
+  /** True when CLIENT spans are made by proxyless (false when instrumentation-undici makes them, or spans are off). */
   clientSpans: boolean;
   /** True when a meter provider (an SDK) is in use right now. */
   metrics: boolean;

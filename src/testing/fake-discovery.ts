@@ -45,7 +45,7 @@ export interface DiscoveryHost {
  * service, make it fail, bring it back. {@link createTestMesh} puts it in
  * place of every discovery provider of your configuration (top-level and
  * per service), so a test never reaches a real DNS server, file or etcd,
- * and everything it pushes goes through meshlet's discovery registry with
+ * and everything it pushes goes through proxyless's discovery registry with
  * the registry's own rules:
  *
  * - entries are validated one by one: an invalid entry is rejected alone,

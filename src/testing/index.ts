@@ -1,12 +1,12 @@
 /**
- * `meshlet/testing`: a test kit for code that uses meshlet, and for the
+ * `proxyless/testing`: a test kit for code that uses proxyless, and for the
  * mesh's own decisions. Scripted endpoints over undici's `MockAgent` (no
  * sockets), fault injection, fake discovery, a test clock and seeded random,
  * a decision log, and assertion helpers with readable diffs.
  *
  * @example
  * ```ts
- * import { createTestMesh, expectCalls } from 'meshlet/testing';
+ * import { createTestMesh, expectCalls } from 'proxyless/testing';
  * const t = createTestMesh({ services: { orders: { endpoints: ['http://10.0.0.1:8080'] } } });
  * t.endpoint('orders', 0).reply(200, { id: 42 });
  * const res = await t.mesh.fetch('http://orders/orders/42');
@@ -15,6 +15,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module proxyless/testing
  */
 export { createTestMesh, TestMesh, type TestMeshOptions } from './test-mesh.js';
 export { TestClock, type TestClockOptions } from './test-clock.js';

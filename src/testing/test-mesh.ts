@@ -266,7 +266,7 @@ export class TestMesh {
  *
  * @example
  * ```ts
- * import { createTestMesh, expectCalls } from 'meshlet/testing';
+ * import { createTestMesh, expectCalls } from 'proxyless/testing';
  * const t = createTestMesh(productionConfig);
  * t.endpoint('orders', 0).reply(200, { id: 42 });
  * const order = await getOrder(t.mesh, 42);            // your code, calling mesh.fetch

@@ -2,8 +2,8 @@ import { debuglog } from 'node:util';
 
 /**
  * A pino-style logger: each method takes an object of fields and a message.
- * pino, bunyan-like and console-backed loggers fit. meshlet is silent unless
- * one is given (or `NODE_DEBUG=meshlet` is set).
+ * pino, bunyan-like and console-backed loggers fit. proxyless is silent unless
+ * one is given (or `NODE_DEBUG=proxyless` is set).
  */
 export interface Logger {
   /** Detailed decisions, for debugging. */
@@ -16,9 +16,9 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
-const channel = debuglog('meshlet');
+const channel = debuglog('proxyless');
 
-/** The default logger: writes through `NODE_DEBUG=meshlet` and is otherwise silent. */
+/** The default logger: writes through `NODE_DEBUG=proxyless` and is otherwise silent. */
 export const debugLogger: Logger = {
   debug: (fields, message) => channel('%s %j', message, fields),
   info: (fields, message) => channel('%s %j', message, fields),
@@ -28,8 +28,8 @@ export const debugLogger: Logger = {
 
 /**
  * A per-component debug channel, like grpc-js tracers: enabled with
- * `NODE_DEBUG=meshlet:<component>` (or `NODE_DEBUG=meshlet*`).
+ * `NODE_DEBUG=proxyless:<component>` (or `NODE_DEBUG=proxyless*`).
  */
 export function debugChannel(component: string): (format: string, ...args: unknown[]) => void {
-  return debuglog(`meshlet:${component}`);
+  return debuglog(`proxyless:${component}`);
 }

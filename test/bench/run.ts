@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
     .sort();
   console.log(
-    `# meshlet benchmarks${smoke ? ' (smoke run: numbers are not meaningful)' : ''}\n\n` +
+    `# proxyless benchmarks${smoke ? ' (smoke run: numbers are not meaningful)' : ''}\n\n` +
       `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), ${new Date().toISOString()}\n`,
   );
   for (const file of files) {

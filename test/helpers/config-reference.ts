@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { publishedSchema, type JsonSchema } from '../../src/config/schema.js';
 
-/** The published JSON Schema (`meshlet/schema.json`). */
+/** The published JSON Schema (`proxyless/schema.json`). */
 export const PUBLISHED = publishedSchema();
 
 export const DOC_PATH = fileURLToPath(new URL('../../docs/configuration.md', import.meta.url));

@@ -50,7 +50,7 @@ async function pemKey(key: CryptoKey): Promise<string> {
 }
 
 /** Creates a self-signed CA, valid from an hour ago for one day. */
-export async function createCa(commonName = 'meshlet test CA'): Promise<TestCa> {
+export async function createCa(commonName = 'proxyless test CA'): Promise<TestCa> {
   const keys = await keyPair();
   const name = `CN=${commonName}`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -4,7 +4,7 @@ import { etcdConfigSource } from '../../src/integrations/etcd/index.js';
 import { startServers, type TestServer } from '../helpers/servers.js';
 import { startEtcd, until, type EtcdServer } from './helpers/engines.js';
 
-const KEY = '/meshlet/config/mesh';
+const KEY = '/proxyless/config/mesh';
 
 describe('etcdConfigSource against a real etcd', () => {
   let etcd: EtcdServer;

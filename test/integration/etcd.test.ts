@@ -6,7 +6,7 @@ import { etcdDiscovery, registerWithEtcd } from '../../src/integrations/etcd/ind
 import { startServers, type TestServer } from '../helpers/servers.js';
 import { startEtcd, startProxy, until, type EtcdServer } from './helpers/engines.js';
 
-const PREFIX = '/meshlet/services/';
+const PREFIX = '/proxyless/services/';
 
 describe('etcd discovery and registration against a real etcd', () => {
   let etcd: EtcdServer;

@@ -1,6 +1,6 @@
-// Example: testing code that uses meshlet, with jest (ESM). Run: npm run test:examples-testing
+// Example: testing code that uses proxyless, with jest (ESM). Run: npm run test:examples-testing
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { createTestMesh, expectCalls, stratifiedRandom, type TestMesh } from 'meshlet/testing';
+import { createTestMesh, expectCalls, stratifiedRandom, type TestMesh } from 'proxyless/testing';
 import { productionConfig } from '../config.js';
 import { getOrder } from '../orders-client.js';
 

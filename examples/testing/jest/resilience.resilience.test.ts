@@ -1,7 +1,7 @@
 // Example: testing the mesh's retries and breakers with jest (ESM). Needs the resilience work
 // (retry, circuitBreaker); run with: npm run test:examples-testing -- --resilience
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'meshlet/testing';
+import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'proxyless/testing';
 import { resilientConfig } from '../config.js';
 
 describe('resilience (jest)', () => {

@@ -1,8 +1,8 @@
-// Example: testing code that uses meshlet, with node:test and node:assert (no test framework to install).
+// Example: testing code that uses proxyless, with node:test and node:assert (no test framework to install).
 // Run: npm run test:examples-testing
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { compare, createTestMesh, expectCalls, stratifiedRandom, type TestMesh } from 'meshlet/testing';
+import { compare, createTestMesh, expectCalls, stratifiedRandom, type TestMesh } from 'proxyless/testing';
 import { productionConfig } from '../config.js';
 import { getOrder } from '../orders-client.js';
 

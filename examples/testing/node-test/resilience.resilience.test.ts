@@ -2,7 +2,7 @@
 // (retry, circuitBreaker); run with: npm run test:examples-testing -- --resilience
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'meshlet/testing';
+import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'proxyless/testing';
 import { resilientConfig } from '../config.js';
 
 describe('resilience (node:test)', () => {

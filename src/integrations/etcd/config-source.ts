@@ -20,9 +20,9 @@ export interface EtcdConfigSourceOptions extends EtcdConnectionOptions {
  *
  * @example
  * ```ts
- * import { etcdConfigSource } from 'meshlet/etcd';
+ * import { etcdConfigSource } from 'proxyless/etcd';
  * const mesh = new MeshClient({});
- * await mesh.watchConfig(etcdConfigSource('/meshlet/config', { endpoints: ['http://127.0.0.1:2379'] }));
+ * await mesh.watchConfig(etcdConfigSource('/proxyless/config', { endpoints: ['http://127.0.0.1:2379'] }));
  * ```
  */
 export function etcdConfigSource(key: string, options: EtcdConfigSourceOptions = {}): ConfigSource {

@@ -8,7 +8,7 @@ import { EtcdGateway, type EtcdConnectionOptions } from './gateway.js';
 import { EtcdRangeWatch } from './range-watch.js';
 
 /** The key prefix both discovery and registration use unless told otherwise. */
-export const DEFAULT_ETCD_PREFIX = '/meshlet/services/';
+export const DEFAULT_ETCD_PREFIX = '/proxyless/services/';
 
 /** Options of {@link etcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends EtcdConnectionOptions {
@@ -16,7 +16,7 @@ export interface EtcdDiscoveryOptions extends EtcdConnectionOptions {
    * Key prefix. A service's endpoints are the keys `<prefix><service>/<id>`,
    * each value a JSON endpoint: `"http://10.0.0.1:8080"`,
    * `{"url": "...", "weight": 2}` or `{"address": "10.0.0.1", "port": 8080}`.
-   * Default `/meshlet/services/`.
+   * Default `/proxyless/services/`.
    */
   prefix?: string;
   /** First reconnect delay, in milliseconds (doubled per failure). Default 250. */
@@ -40,7 +40,7 @@ export interface EtcdDiscoveryOptions extends EtcdConnectionOptions {
  *
  * @example
  * ```ts
- * import { etcdDiscovery } from 'meshlet/etcd';
+ * import { etcdDiscovery } from 'proxyless/etcd';
  * const mesh = new MeshClient({
  *   discovery: etcdDiscovery({ endpoints: ['http://127.0.0.1:2379'] }),
  *   services: { orders: {} },

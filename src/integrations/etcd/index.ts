@@ -1,10 +1,11 @@
 /**
- * `meshlet/etcd`: service discovery from an etcd v3 key prefix (with a
+ * `proxyless/etcd`: service discovery from an etcd v3 key prefix (with a
  * resumable watch), self-registration with lease heartbeats, and a config
  * source (one key holding the mesh configuration). Talks to
  * etcd's JSON gateway over undici, so it adds no dependency.
  *
  * @packageDocumentation
+ * @module proxyless/etcd
  */
 import type { DiscoveryProviderDefinition } from '../../discovery/provider.js';
 import type { ConfigIssue } from '../../errors/mesh-error.js';

@@ -15,7 +15,7 @@ export interface EtcdRegistrationOptions extends EtcdConnectionOptions {
   endpoint: DiscoveredEndpoint;
   /** Instance id, unique within the service. Default `<hostname>-<pid>`. */
   id?: string;
-  /** Key prefix, as for {@link etcdDiscovery}. Default `/meshlet/services/`. */
+  /** Key prefix, as for {@link etcdDiscovery}. Default `/proxyless/services/`. */
   prefix?: string;
   /**
    * Lease time to live, in seconds: how long the key outlives this process
@@ -51,7 +51,7 @@ export interface EtcdRegistration {
  *
  * @example
  * ```ts
- * import { registerWithEtcd } from 'meshlet/etcd';
+ * import { registerWithEtcd } from 'proxyless/etcd';
  * const registration = await registerWithEtcd({ service: 'orders', endpoint: `http://10.0.0.1:${port}` });
  * process.on('SIGTERM', () => void registration.close());
  * ```

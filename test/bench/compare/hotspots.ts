@@ -1,7 +1,7 @@
 /**
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by
- * function, and total (inclusive) time of meshlet's own functions (its
- * `src/`, or `dist/`, which the suite measures: see meshlet.ts).
+ * function, and total (inclusive) time of proxyless's own functions (its
+ * `src/`, or `dist/`, which the suite measures: see proxyless.ts).
  *
  *   npx tsx test/bench/compare/hotspots.ts <file.cpuprofile> [top=25]
  */
@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** meshlet's own code: its src/ or its dist/, not a dependency's. */
+/** proxyless's own code: its src/ or its dist/, not a dependency's. */
 const OWN = [`${ROOT}/src/`, `${ROOT}/dist/`];
 
 interface ProfileNode {
@@ -44,7 +44,7 @@ function main(): void {
   for (const [id, us] of selfUs) {
     const n = byId.get(id)!;
     selfByName.set(name(n), (selfByName.get(name(n)) ?? 0) + us);
-    // Inclusive time for meshlet's frames: walk up once per distinct name.
+    // Inclusive time for proxyless's frames: walk up once per distinct name.
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const node = byId.get(cur)!;
@@ -59,7 +59,7 @@ function main(): void {
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
   console.log(`total sampled ${(total / 1000).toFixed(0)} ms\n\nself time, top ${top}:`);
   for (const [k, us] of [...selfByName].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
-  console.log(`\ninclusive time of meshlet's functions, top ${top}:`);
+  console.log(`\ninclusive time of proxyless's functions, top ${top}:`);
   for (const [k, us] of [...inclusiveByName].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`);
 }
 

@@ -7,7 +7,7 @@
  * noise (the other processes on the machine barely move it).
  *
  * It speaks undici 7's legacy handler API, like undici 7's MockAgent, so
- * mesh variants reach it through meshlet's `transport` bridge: the mesh's
+ * mesh variants reach it through proxyless's `transport` bridge: the mesh's
  * figure therefore includes that bridge (an upper bound of the real path).
  */
 import type { Dispatcher } from 'undici';

@@ -1,5 +1,5 @@
 /**
- * meshlet side-by-side benchmark (issue 10): meshlet against raw undici,
+ * proxyless side-by-side benchmark (issue 10): proxyless against raw undici,
  * cockatiel around fetch, and HAProxy / nginx hops, in one run.
  *
  *   npx tsx test/bench/compare/main.ts [--smoke | --quick | --full]
@@ -45,7 +45,7 @@ import {
 } from './results.js';
 import { concat, median, medianInterval, percentile, slope, spread } from './stats.js';
 import type { TargetPorts } from './target.js';
-import { MESHLET_SOURCE } from './meshlet.js';
+import { PROXYLESS_SOURCE } from './proxyless.js';
 import { REFERENCE_ID, VARIANTS, type Runner, type Variant, type VariantContext } from './variants.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -614,7 +614,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       mode: options.mode,
       node: process.version,
       undici: undiciVersion(),
-      meshlet: MESHLET_SOURCE,
+      proxyless: PROXYLESS_SOURCE,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       pinned,

@@ -13,7 +13,7 @@
  * Prints one JSON line.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MeshClient } from './meshlet.js';
+import { MeshClient } from './proxyless.js';
 import { median } from './stats.js';
 import { VARIANTS, meshOptions, type Runner, type VariantContext } from './variants.js';
 
@@ -73,7 +73,7 @@ async function leak(ports: number[], requests: number, concurrency: number): Pro
     }
   }
   if (!runner) throw new Error('no mesh variant could be built');
-  // Keeps the process alive while requests wait on timers only: meshlet's timers are unref'd, and with
+  // Keeps the process alive while requests wait on timers only: proxyless's timers are unref'd, and with
   // every socket idle a request in retry backoff would otherwise let Node exit mid-run (exit code 0).
   const keepAlive = setInterval(() => {}, 1000);
   const checkpoints = 10;

@@ -72,7 +72,7 @@ function version(cmd: string, args: string[]): Promise<string> {
 /** Starts HAProxy, or returns a reason why it is not available. */
 export async function startHaproxy(upstreams: Upstreams, connectionsPerEndpoint: number): Promise<Proxy | string> {
   if (!hasCommand('haproxy')) return 'haproxy not installed (.ci/install-bench-deps.sh)';
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-haproxy-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-bench-haproxy-'));
   const origins: Record<string, string> = {};
   const lines = [
     'global',
@@ -112,7 +112,7 @@ export async function startHaproxy(upstreams: Upstreams, connectionsPerEndpoint:
 /** Starts nginx as a reverse proxy, or returns a reason why it is not available. */
 export async function startNginx(upstreams: Upstreams, connectionsPerEndpoint: number): Promise<Proxy | string> {
   if (!hasCommand('nginx')) return 'nginx not installed (.ci/install-bench-deps.sh)';
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-nginx-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-bench-nginx-'));
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
   const origins: Record<string, string> = {};
   const logFile = join(dir, 'error.log');

@@ -195,8 +195,8 @@ export interface CompareResults {
     mode: Mode;
     node: string;
     undici: string;
-    /** The build of meshlet measured: `dist` (tsc output, what users run) or `src` (through tsx); absent in runs before it was recorded (src). */
-    meshlet?: 'dist' | 'src';
+    /** The build of proxyless measured: `dist` (tsc output, what users run) or `src` (through tsx); absent in runs before it was recorded (src). */
+    proxyless?: 'dist' | 'src';
     cpuModel: string;
     cores: number;
     pinned: boolean;

@@ -3,7 +3,7 @@
  *
  * A variant builds a {@link Runner} that sends one request and reads its
  * body. Mesh variants build their MeshClient from a config; when the config
- * names an option this build of meshlet does not have yet, `new MeshClient`
+ * names an option this build of proxyless does not have yet, `new MeshClient`
  * throws MeshConfigError and the variant is reported as
  * "n/a (not built yet)" instead of failing the run. So variants for features
  * being built elsewhere (resilience, OpenTelemetry) are declared here already
@@ -21,7 +21,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { Pool, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici';
-import { MeshClient, MeshConfigError, type MeshClientOptions } from './meshlet.js';
+import { MeshClient, MeshConfigError, type MeshClientOptions } from './proxyless.js';
 
 /** Sends one request, reads the whole body, resolves with the status code. */
 export interface Runner {
@@ -225,7 +225,7 @@ class CountingSpanExporter {
   }
 }
 
-/** What an OTel variant records: traces, metrics, the share of new traces sampled, and meshlet's span mode. */
+/** What an OTel variant records: traces, metrics, the share of new traces sampled, and proxyless's span mode. */
 interface OtelRecording {
   traces: boolean;
   metrics: boolean;

@@ -81,7 +81,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 export async function startEtcd(): Promise<EtcdServer> {
   const bin = requireBinary('etcd');
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-etcd-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
   const url = `http://127.0.0.1:${clientPort}`;
@@ -98,13 +98,13 @@ export async function startEtcd(): Promise<EtcdServer> {
       child = track(spawn(
         bin,
         [
-          '--name', 'meshlet-test',
+          '--name', 'proxyless-test',
           '--data-dir', join(dir, 'data'),
           '--listen-client-urls', url,
           '--advertise-client-urls', url,
           '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
           '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-          '--initial-cluster', `meshlet-test=http://127.0.0.1:${peerPort}`,
+          '--initial-cluster', `proxyless-test=http://127.0.0.1:${peerPort}`,
           '--log-level', 'error',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } },
@@ -159,7 +159,7 @@ export interface Dnsmasq {
 
 export async function startDnsmasq(options: { hosts: string[]; srv: string[]; ttlSeconds: number }): Promise<Dnsmasq> {
   const bin = requireBinary('dnsmasq');
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-dns-'));
+  const dir = mkdtempSync(join(tmpdir(), 'proxyless-dns-'));
   const hostsFile = join(dir, 'hosts');
   writeFileSync(hostsFile, `${options.hosts.join('\n')}\n`);
   const port = await freeUdpPort();

@@ -5,7 +5,7 @@ import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { closedLoop, openLoop, openLoopInterleaved } from '../../bench/compare/drivers.js';
 import { instantTransport } from '../../bench/compare/in-process.js';
-import { distIsStale, selectedSource } from '../../bench/compare/meshlet.js';
+import { distIsStale, selectedSource } from '../../bench/compare/proxyless.js';
 import { barChart } from '../../bench/compare/png.js';
 import { evaluateTargets, pairings, ratioJudged, renderMarkdown } from '../../bench/compare/report.js';
 import type { CompareResults, LatencySummary, PairedThroughput, ThroughputSample, ThroughputSummary } from '../../bench/compare/results.js';
@@ -552,7 +552,7 @@ describe('bench compare: command line', () => {
 describe('bench compare: the latency scenario', () => {
   it('gives the variant the targets judge more rounds than the others, paired with raw in each, and says so', async () => {
     const { runCompare } = await import('../../bench/compare/main.js');
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-compare-'));
+    const dir = mkdtempSync(join(tmpdir(), 'proxyless-compare-'));
     try {
       // Smoke sizes (100 ms windows): one round for every variant, and the judged one (the full stack) goes on to
       // the smoke plan's three.
@@ -587,7 +587,7 @@ describe('bench compare: the latency scenario', () => {
 describe('bench compare: the saturation scenario', () => {
   it('runs the judged variants again in adjacent pairs with raw after the rounds, each window after a pre-roll', async () => {
     const { runCompare } = await import('../../bench/compare/main.js');
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-compare-'));
+    const dir = mkdtempSync(join(tmpdir(), 'proxyless-compare-'));
     try {
       const results = await runCompare({
         mode: 'smoke',
@@ -626,13 +626,13 @@ describe('bench compare: the build measured', () => {
   it('measures dist/ unless under vitest or told otherwise, and refuses an unknown choice by name', () => {
     expect(selectedSource({})).toBe('dist');
     expect(selectedSource({ VITEST: 'true' })).toBe('src');
-    expect(selectedSource({ VITEST: 'true', MESHLET_BENCH_SOURCE: 'dist' })).toBe('dist');
-    expect(selectedSource({ MESHLET_BENCH_SOURCE: 'src' })).toBe('src');
-    expect(() => selectedSource({ MESHLET_BENCH_SOURCE: 'build' })).toThrow('MESHLET_BENCH_SOURCE must be "dist" or "src", got "build"');
+    expect(selectedSource({ VITEST: 'true', PROXYLESS_BENCH_SOURCE: 'dist' })).toBe('dist');
+    expect(selectedSource({ PROXYLESS_BENCH_SOURCE: 'src' })).toBe('src');
+    expect(() => selectedSource({ PROXYLESS_BENCH_SOURCE: 'build' })).toThrow('PROXYLESS_BENCH_SOURCE must be "dist" or "src", got "build"');
   });
 
   it('calls dist/ stale when it is missing or older than any file under src/', () => {
-    const root = mkdtempSync(join(tmpdir(), 'meshlet-bench-'));
+    const root = mkdtempSync(join(tmpdir(), 'proxyless-bench-'));
     try {
       mkdirSync(join(root, 'src/client'), { recursive: true });
       writeFileSync(join(root, 'src/index.ts'), '');

@@ -70,7 +70,7 @@ describe('faults: injection against a loopback server', () => {
     mesh.on('metric', (e) => events.push({ type: e.type, ...('status' in e ? { status: e.status } : {}), ...('attempts' in e ? { attempts: e.attempts } : {}) }));
     const res = await mesh.request('http://orders/a');
     expect(res.statusCode).toBe(503);
-    expect(res.headers['x-meshlet-fault']).toBe('abort');
+    expect(res.headers['x-proxyless-fault']).toBe('abort');
     expect(await res.body.text()).toBe('fault filter abort');
     const viaFetch = await mesh.fetch('http://orders/b');
     expect(viaFetch.status).toBe(503);
@@ -183,7 +183,7 @@ describe('faults: injection against a loopback server', () => {
     await mesh.close();
   });
 
-  it('sets meshlet.fault on the request span', async () => {
+  it('sets proxyless.fault on the request span', async () => {
     const t = memoryTracing();
     const clock = manualClock();
     const mesh = new MeshClient({
@@ -195,7 +195,7 @@ describe('faults: injection against a loopback server', () => {
     await clock.advance(10);
     await (await pending).body.text();
     const [internal] = spansOf(t.exporter.getFinishedSpans(), SpanKind.INTERNAL);
-    expect(internal!.attributes['meshlet.fault']).toBe('delay,abort');
+    expect(internal!.attributes['proxyless.fault']).toBe('delay,abort');
     expect(internal!.attributes['http.response.status_code']).toBe(503);
     expect(spansOf(t.exporter.getFinishedSpans(), SpanKind.CLIENT)).toHaveLength(0);
     await mesh.close();

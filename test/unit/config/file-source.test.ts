@@ -17,7 +17,7 @@ describe('fileConfigSource + mesh.watchConfig', () => {
   });
   afterAll(() => Promise.all(servers.map((s) => s.close())));
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'meshlet-config-'));
+    dir = mkdtempSync(join(tmpdir(), 'proxyless-config-'));
     clock = manualClock();
     mesh = new MeshClient({ clock });
     events = [];
@@ -79,7 +79,7 @@ describe('fileConfigSource + mesh.watchConfig', () => {
 
   it('reads YAML (the optional peer yaml) and honours $schema', async () => {
     const path = join(dir, 'mesh.yaml');
-    write(path, `$schema: ../node_modules/meshlet/dist/schema.json\nservices:\n  orders:\n    endpoints:\n      - ${servers[1]!.url}\n`);
+    write(path, `$schema: ../node_modules/proxyless/dist/schema.json\nservices:\n  orders:\n    endpoints:\n      - ${servers[1]!.url}\n`);
     await mesh.watchConfig(fileConfigSource(path, { pollIntervalMs: 1_000 }));
     expect(await body('http://orders/')).toBe('s1');
     write(path, `services:\n  orders:\n    endpoints: [${servers[0]!.url}]\n    faults: { abort: { percent: 100, status: 418 } }\n`);

@@ -19,7 +19,7 @@ describe('fileDiscovery', () => {
   let dir: string;
   beforeAll(async () => {
     s = await startServers(3);
-    dir = mkdtempSync(join(tmpdir(), 'meshlet-file-'));
+    dir = mkdtempSync(join(tmpdir(), 'proxyless-file-'));
   });
   afterAll(async () => {
     await Promise.all(s.map((x) => x.close()));

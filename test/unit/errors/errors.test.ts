@@ -26,10 +26,10 @@ describe('errors', () => {
 
   it('recognises errors from another copy of the package by brand', () => {
     const foreign = new Error('from another copy');
-    Object.defineProperty(foreign, Symbol.for('meshlet.error'), { value: true });
+    Object.defineProperty(foreign, Symbol.for('proxyless.error'), { value: true });
     expect(foreign instanceof MeshError).toBe(true);
     const foreignConfig = new Error('x');
-    Object.defineProperty(foreignConfig, Symbol.for('meshlet.error.config'), { value: true });
+    Object.defineProperty(foreignConfig, Symbol.for('proxyless.error.config'), { value: true });
     expect(isMeshConfigError(foreignConfig)).toBe(true);
   });
 

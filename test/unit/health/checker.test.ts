@@ -179,7 +179,7 @@ describe('active health checking', () => {
           healthCheck: {
             path: '/ready',
             expectedStatuses: [204, '3xx'],
-            headers: { 'x-probe': 'meshlet' },
+            headers: { 'x-probe': 'proxyless' },
             host: 'orders.internal',
             intervalMs: 20,
             noTrafficIntervalMs: 20,
@@ -196,7 +196,7 @@ describe('active health checking', () => {
       observers: [{ onHealth: (e) => events.push(`${e.type} ${e.service} ${e.endpoint ?? ''}`) }],
     });
     await until(() => hc.requests.length >= 2, 'two HTTP checks');
-    expect(hc.requests[0]).toMatchObject({ method: 'GET', url: '/ready', headers: { host: 'orders.internal', 'x-probe': 'meshlet' } });
+    expect(hc.requests[0]).toMatchObject({ method: 'GET', url: '/ready', headers: { host: 'orders.internal', 'x-probe': 'proxyless' } });
     await until(() => events.includes(`endpoint-unhealthy users ${deadUrl}`), 'the TCP check to fail');
     expect(mesh.health().services.users).toMatchObject({ usable: 1, down: [{ endpoint: deadUrl, reasons: ['unhealthy'] }] });
     expect(mesh.health().services.users!.down[0]!.check!.lastFailure).toMatch(/connect failed/);

@@ -83,7 +83,7 @@ describe('etcdDiscovery protocol handling (fake gateway)', () => {
   }
 
   it('ranges, follows the watch, rejects bad values by key, and resumes from the last revision', async () => {
-    const P = '/meshlet/services/';
+    const P = '/proxyless/services/';
     const gw = await fakeGateway({ [`${P}orders/a`]: '"http://10.0.0.1:80"', [`${P}other/x`]: '"http://10.0.0.9:80"' }, 10);
     closers.push(gw.close);
     const mesh = new MeshClient({

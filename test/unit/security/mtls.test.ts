@@ -54,7 +54,7 @@ describe('mTLS with workload identity', () => {
     const foreignCert = await issueCert(otherCa, { uris: [ORDERS], ips: ['127.0.0.1'] });
     foreign = await startTlsServer('foreign', { cert: foreignCert.cert, key: foreignCert.key });
     servers.push(foreign);
-    dir = await mkdtemp(join(tmpdir(), 'meshlet-mtls-'));
+    dir = await mkdtemp(join(tmpdir(), 'proxyless-mtls-'));
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -209,7 +209,7 @@ describe('mTLS with workload identity', () => {
     await mesh.close();
   });
 
-  it('meshlet/server refuses a client without a certificate, and one with a wrong identity (403)', async () => {
+  it('proxyless/server refuses a client without a certificate, and one with a wrong identity (403)', async () => {
     const serverCert = await issueCert(ca, { uris: [ORDERS], ips: ['127.0.0.1'] });
     const denied: string[] = [];
     const authorize = spiffeAuthorizer({ allow: [WEB], onDenied: (_req, reason) => denied.push(reason) });

@@ -47,7 +47,7 @@ describe('certificate rotation', () => {
   });
   afterAll(() => server.close());
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meshlet-rotation-'));
+    dir = await mkdtemp(join(tmpdir(), 'proxyless-rotation-'));
     files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
     tlsEvents.length = 0;
   });
@@ -253,10 +253,10 @@ describe('certificate rotation', () => {
   }, 30_000);
 });
 
-describe('server certificate rotation (meshlet/server)', () => {
+describe('server certificate rotation (proxyless/server)', () => {
   it('watchServerTls swaps the server certificate for new handshakes and refuses bad files', async () => {
     const ca = await createCa();
-    const dir = await mkdtemp(join(tmpdir(), 'meshlet-server-rotation-'));
+    const dir = await mkdtemp(join(tmpdir(), 'proxyless-server-rotation-'));
     const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
     const before = await issueCert(ca, { uris: [ORDERS] });
     const BILLING = 'spiffe://example.org/ns/prod/sa/billing';

@@ -80,8 +80,8 @@ describe('events, observers, logs and snapshot', () => {
     // 4 from the listener. Each source is reported once.
     expect(mesh.snapshot().observerErrors).toBe(2 + 4 + 1 + 4);
     expect(logger.lines.filter(([level]) => level === 'error')).toEqual([
-      ['error', 'meshlet: an observer threw; its errors are counted, reported once'],
-      ["error", "meshlet: a 'metric' listener threw; its errors are counted, reported once"],
+      ['error', 'proxyless: an observer threw; its errors are counted, reported once'],
+      ["error", "proxyless: a 'metric' listener threw; its errors are counted, reported once"],
     ]);
     await mesh.close();
   });
@@ -93,11 +93,11 @@ describe('events, observers, logs and snapshot', () => {
     await expect(mesh.updateConfig({ services: { orders: { endpoints: ['nope'] } } })).rejects.toThrow();
     await mesh.updateConfig({ services: {} });
     expect(logger.lines).toEqual([
-      ['info', `meshlet: orders endpoint-added ${a}`],
-      ['info', 'meshlet: config applied (version 1)'],
-      ['warn', 'meshlet: config rejected'],
-      ['info', `meshlet: orders endpoint-removed ${a}`],
-      ['info', 'meshlet: config applied (version 2)'],
+      ['info', `proxyless: orders endpoint-added ${a}`],
+      ['info', 'proxyless: config applied (version 1)'],
+      ['warn', 'proxyless: config rejected'],
+      ['info', `proxyless: orders endpoint-removed ${a}`],
+      ['info', 'proxyless: config applied (version 2)'],
     ]);
     await mesh.close();
   });
@@ -234,7 +234,7 @@ describe('events, observers, logs and snapshot', () => {
     ]);
   });
 
-  it('writes per-component debug channels with NODE_DEBUG=meshlet*', () => {
+  it('writes per-component debug channels with NODE_DEBUG=proxyless*', () => {
     const root = fileURLToPath(new URL('../../..', import.meta.url));
     const code = `
       import { MeshClient } from './src/index.ts';
@@ -243,12 +243,12 @@ describe('events, observers, logs and snapshot', () => {
     `;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       cwd: root,
-      env: { ...process.env, NODE_DEBUG: 'meshlet*' },
+      env: { ...process.env, NODE_DEBUG: 'proxyless*' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     expect(r.status).toBe(0);
-    const channels = new Set([...r.stderr.matchAll(/^(MESHLET[:A-Z]*) \d+:/gm)].map((m) => m[1]));
-    expect([...channels].sort()).toEqual(['MESHLET', 'MESHLET:CLIENT', 'MESHLET:TELEMETRY']);
+    const channels = new Set([...r.stderr.matchAll(/^(PROXYLESS[:A-Z]*) \d+:/gm)].map((m) => m[1]));
+    expect([...channels].sort()).toEqual(['PROXYLESS', 'PROXYLESS:CLIENT', 'PROXYLESS:TELEMETRY']);
   });
 });

@@ -56,29 +56,29 @@ describe('metrics', () => {
     for (const p of duration.dataPoints) {
       expect((p.value as { buckets: { boundaries: number[] } }).buckets.boundaries).toEqual(HTTP_DURATION_BUCKETS);
     }
-    const base = { 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'meshlet.service': 'orders', 'server.port': server.port };
+    const base = { 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'proxyless.service': 'orders', 'server.port': server.port };
     expect(points(duration)).toEqual([
       [{ ...base, 'http.response.status_code': 200, 'network.protocol.version': '1.1' }, 2],
       [{ ...base, 'http.response.status_code': 503, 'network.protocol.version': '1.1', 'error.type': '503' }, 1],
-      [{ ...base, 'meshlet.service': 'dead', 'server.port': closedPort, 'error.type': 'ECONNREFUSED' }, 1],
+      [{ ...base, 'proxyless.service': 'dead', 'server.port': closedPort, 'error.type': 'ECONNREFUSED' }, 1],
     ]);
 
-    expect(points(m.get('meshlet.requests'))).toEqual([
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 2],
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
-      [{ 'meshlet.service': 'dead', 'http.request.method': 'GET', 'meshlet.outcome': 'failure', 'error.type': 'MESH_UPSTREAM_FAILURE' }, 1],
+    expect(points(m.get('proxyless.requests'))).toEqual([
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'success' }, 2],
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'server_error' }, 1],
+      [{ 'proxyless.service': 'dead', 'http.request.method': 'GET', 'proxyless.outcome': 'failure', 'error.type': 'MESH_UPSTREAM_FAILURE' }, 1],
     ]);
-    expect(m.get('meshlet.request.duration')!.descriptor.unit).toBe('s');
-    expect(points(m.get('meshlet.endpoints.usable'))).toEqual([
-      [{ 'meshlet.service': 'orders' }, 1],
-      [{ 'meshlet.service': 'dead' }, 1],
+    expect(m.get('proxyless.request.duration')!.descriptor.unit).toBe('s');
+    expect(points(m.get('proxyless.endpoints.usable'))).toEqual([
+      [{ 'proxyless.service': 'orders' }, 1],
+      [{ 'proxyless.service': 'dead' }, 1],
     ]);
-    expect(points(m.get('meshlet.endpoint.changes'))).toEqual([
-      [{ 'meshlet.service': 'orders', 'meshlet.change': 'added' }, 1],
-      [{ 'meshlet.service': 'dead', 'meshlet.change': 'added' }, 1],
+    expect(points(m.get('proxyless.endpoint.changes'))).toEqual([
+      [{ 'proxyless.service': 'orders', 'proxyless.change': 'added' }, 1],
+      [{ 'proxyless.service': 'dead', 'proxyless.change': 'added' }, 1],
     ]);
-    expect(points(m.get('meshlet.config.updates'))).toEqual([[{ 'meshlet.outcome': 'applied' }, 1]]);
-    expect(points(m.get('meshlet.observer.errors'))).toEqual([[{}, 0]]);
+    expect(points(m.get('proxyless.config.updates'))).toEqual([[{ 'proxyless.outcome': 'applied' }, 1]]);
+    expect(points(m.get('proxyless.observer.errors'))).toEqual([[{}, 0]]);
     // Opt-in only.
     expect(m.has('http.client.active_requests')).toBe(false);
 
@@ -90,7 +90,7 @@ describe('metrics', () => {
     const mesh = new MeshClient({ services: { slow: { endpoints: [slow.url] } }, telemetry: { meterProvider: provider, activeRequests: true } });
     const pending = mesh.request('http://slow/x');
     while (parked.length === 0) await new Promise((r) => setTimeout(r, 5));
-    const attrs = { 'server.address': '127.0.0.1', 'server.port': slow.port, 'url.scheme': 'http', 'meshlet.service': 'slow' };
+    const attrs = { 'server.address': '127.0.0.1', 'server.port': slow.port, 'url.scheme': 'http', 'proxyless.service': 'slow' };
     expect(points((await reader.metrics()).get('http.client.active_requests'))).toEqual([[attrs, 1]]);
     parked.shift()!();
     await (await pending).body.text();
@@ -105,8 +105,8 @@ describe('metrics', () => {
     metrics.setGlobalMeterProvider(provider);
     await (await mesh.request('http://orders/after')).body.text();
     const m = await reader.metrics();
-    expect(points(m.get('meshlet.requests'))).toEqual([
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 1],
+    expect(points(m.get('proxyless.requests'))).toEqual([
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'success' }, 1],
     ]);
     expect(points(m.get('http.client.request.duration')).map(([, count]) => count)).toEqual([1]);
     await mesh.close();
@@ -151,38 +151,38 @@ describe('metrics', () => {
     m.health({ ...base, type: 'tls-updated', reason: 'generation 2' });
     m.health({ ...base, type: 'tls-update-rejected', reason: 'bad key' });
     const got = await reader.metrics();
-    const svc = { 'meshlet.service': 'orders' };
-    expect(points(got.get('meshlet.retries'))).toEqual([[{ ...svc, 'meshlet.reason': 'gateway-error' }, 2]]);
-    expect(points(got.get('meshlet.retries.refused'))).toEqual([
-      [{ ...svc, 'meshlet.reason': 'budget' }, 1],
-      [{ ...svc, 'meshlet.reason': 'non-idempotent' }, 1],
+    const svc = { 'proxyless.service': 'orders' };
+    expect(points(got.get('proxyless.retries'))).toEqual([[{ ...svc, 'proxyless.reason': 'gateway-error' }, 2]]);
+    expect(points(got.get('proxyless.retries.refused'))).toEqual([
+      [{ ...svc, 'proxyless.reason': 'budget' }, 1],
+      [{ ...svc, 'proxyless.reason': 'non-idempotent' }, 1],
     ]);
-    expect(points(got.get('meshlet.hedges'))).toEqual([[svc, 1]]);
-    expect(points(got.get('meshlet.rejected'))).toEqual([[{ ...svc, 'meshlet.reason': 'MESH_BULKHEAD_REJECTED' }, 1]]);
-    expect(points(got.get('meshlet.discovery.updates'))).toEqual([[{ ...svc, 'meshlet.discovery.provider': 'file' }, 1]]);
-    expect(points(got.get('meshlet.discovery.errors'))).toEqual([
-      [{ ...svc, 'meshlet.discovery.provider': 'dns', 'error.type': 'ENOTFOUND' }, 1],
+    expect(points(got.get('proxyless.hedges'))).toEqual([[svc, 1]]);
+    expect(points(got.get('proxyless.rejected'))).toEqual([[{ ...svc, 'proxyless.reason': 'MESH_BULKHEAD_REJECTED' }, 1]]);
+    expect(points(got.get('proxyless.discovery.updates'))).toEqual([[{ ...svc, 'proxyless.discovery.provider': 'file' }, 1]]);
+    expect(points(got.get('proxyless.discovery.errors'))).toEqual([
+      [{ ...svc, 'proxyless.discovery.provider': 'dns', 'error.type': 'ENOTFOUND' }, 1],
     ]);
-    expect(points(got.get('meshlet.endpoint.ejections'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1 }, 1]]);
-    expect(points(got.get('meshlet.circuit.transitions'))).toEqual([
-      [{ ...svc, 'meshlet.circuit.state': 'open', 'meshlet.endpoint': e1 }, 1],
-      [{ ...svc, 'meshlet.circuit.state': 'half-open', 'meshlet.endpoint': e1 }, 1],
-      [{ ...svc, 'meshlet.circuit.state': 'open' }, 1],
+    expect(points(got.get('proxyless.endpoint.ejections'))).toEqual([[{ ...svc, 'proxyless.endpoint': e1 }, 1]]);
+    expect(points(got.get('proxyless.circuit.transitions'))).toEqual([
+      [{ ...svc, 'proxyless.circuit.state': 'open', 'proxyless.endpoint': e1 }, 1],
+      [{ ...svc, 'proxyless.circuit.state': 'half-open', 'proxyless.endpoint': e1 }, 1],
+      [{ ...svc, 'proxyless.circuit.state': 'open' }, 1],
     ]);
-    expect(points(got.get('meshlet.circuit.state'))).toEqual([
-      [{ ...svc, 'meshlet.endpoint': e1 }, 1],
+    expect(points(got.get('proxyless.circuit.state'))).toEqual([
+      [{ ...svc, 'proxyless.endpoint': e1 }, 1],
       [svc, 2],
     ]);
-    expect(points(got.get('meshlet.panics'))).toEqual([[svc, 1]]);
-    expect(points(got.get('meshlet.endpoint.health_changes'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1, 'meshlet.health': 'unhealthy' }, 1]]);
-    expect(points(got.get('meshlet.retry_budget.remaining'))).toEqual([[svc, 7]]);
-    expect(points(got.get('meshlet.peer_identity.rejected'))).toEqual([[{ ...svc, 'meshlet.endpoint': e1 }, 1]]);
-    expect(points(got.get('meshlet.tls.updates'))).toEqual([
-      [{ ...svc, 'meshlet.outcome': 'applied' }, 1],
-      [{ ...svc, 'meshlet.outcome': 'rejected' }, 1],
+    expect(points(got.get('proxyless.panics'))).toEqual([[svc, 1]]);
+    expect(points(got.get('proxyless.endpoint.health_changes'))).toEqual([[{ ...svc, 'proxyless.endpoint': e1, 'proxyless.health': 'unhealthy' }, 1]]);
+    expect(points(got.get('proxyless.retry_budget.remaining'))).toEqual([[svc, 7]]);
+    expect(points(got.get('proxyless.peer_identity.rejected'))).toEqual([[{ ...svc, 'proxyless.endpoint': e1 }, 1]]);
+    expect(points(got.get('proxyless.tls.updates'))).toEqual([
+      [{ ...svc, 'proxyless.outcome': 'applied' }, 1],
+      [{ ...svc, 'proxyless.outcome': 'rejected' }, 1],
     ]);
-    expect(points(got.get('meshlet.endpoints'))).toEqual([[svc, 2]]);
-    expect(points(got.get('meshlet.observer.errors'))).toEqual([[{}, 2]]);
+    expect(points(got.get('proxyless.endpoints'))).toEqual([[svc, 2]]);
+    expect(points(got.get('proxyless.observer.errors'))).toEqual([[{}, 2]]);
     expect(reads).toBe(1);
     // Closing unregisters the observable callback and stops recording.
     m.close();
@@ -191,7 +191,7 @@ describe('metrics', () => {
     expect(reads).toBe(1);
   });
 
-  it('counts meshlet.requests as a cumulative monotonic sum, with the SDK’s overflow set past 2,000 attribute sets', async () => {
+  it('counts proxyless.requests as a cumulative monotonic sum, with the SDK’s overflow set past 2,000 attribute sets', async () => {
     const { provider, reader } = memoryMetrics();
     const m = new Metrics({ enabled: true, activeRequests: false, meterProvider: provider, read: () => ({ observerErrors: 0, services: {} }) });
     const request = (service: string, extra: { status?: number; error?: string; egress?: boolean } = {}) =>
@@ -200,31 +200,31 @@ describe('metrics', () => {
     request('orders', { status: 503 });
     request('api.example.com', { status: 200, egress: true });
     let got = await reader.metrics();
-    const requests = got.get('meshlet.requests')!;
+    const requests = got.get('proxyless.requests')!;
     expect(requests.dataPointType).toBe(DataPointType.SUM);
     expect((requests as { isMonotonic?: boolean }).isMonotonic).toBe(true);
     expect(points(requests)).toEqual([
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 1],
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
-      [{ 'meshlet.service': 'api.example.com', 'http.request.method': 'GET', 'meshlet.outcome': 'success', 'meshlet.egress': true }, 1],
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'success' }, 1],
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'server_error' }, 1],
+      [{ 'proxyless.service': 'api.example.com', 'http.request.method': 'GET', 'proxyless.outcome': 'success', 'proxyless.egress': true }, 1],
     ]);
     // The duration histogram records with the same attribute sets, one measurement per request.
-    expect(points(got.get('meshlet.request.duration'))).toEqual(points(requests));
+    expect(points(got.get('proxyless.request.duration'))).toEqual(points(requests));
 
     // Cumulative: a second collection still holds the first one's counts.
     request('orders', { status: 200 });
     request('orders', { error: 'MESH_TIMEOUT' });
     got = await reader.metrics();
-    expect(points(got.get('meshlet.requests'))).toEqual([
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'success' }, 2],
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'server_error' }, 1],
-      [{ 'meshlet.service': 'api.example.com', 'http.request.method': 'GET', 'meshlet.outcome': 'success', 'meshlet.egress': true }, 1],
-      [{ 'meshlet.service': 'orders', 'http.request.method': 'GET', 'meshlet.outcome': 'failure', 'error.type': 'MESH_TIMEOUT' }, 1],
+    expect(points(got.get('proxyless.requests'))).toEqual([
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'success' }, 2],
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'server_error' }, 1],
+      [{ 'proxyless.service': 'api.example.com', 'http.request.method': 'GET', 'proxyless.outcome': 'success', 'proxyless.egress': true }, 1],
+      [{ 'proxyless.service': 'orders', 'http.request.method': 'GET', 'proxyless.outcome': 'failure', 'error.type': 'MESH_TIMEOUT' }, 1],
     ]);
 
     // Unbounded attribute values (here: 2,100 hosts) are capped: nothing is lost, the excess is counted in the overflow set.
     for (let i = 0; i < 2100; i++) request(`host-${i}.example.com`, { status: 200, egress: true });
-    const capped = points((await reader.metrics()).get('meshlet.requests'));
+    const capped = points((await reader.metrics()).get('proxyless.requests'));
     expect(capped.reduce((sum, [, v]) => sum + (v as number), 0)).toBe(5 + 2100);
     const overflow = capped.filter(([attrs]) => attrs['otel.metric.overflow'] === true);
     // 1,999 sets of their own (the 4 above and 1,995 hosts) and the overflow set: the SDK's limit of 2,000.

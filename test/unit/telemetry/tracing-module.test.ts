@@ -30,12 +30,12 @@ describe('tracing hooks (module level)', () => {
     expect(clients.map((s) => s.attributes['http.request.resend_count'])).toEqual([undefined, 1]);
     expect(clients.map((s) => s.attributes['server.port'])).toEqual([8081, 8082]);
     expect(clients.map((s) => s.parentSpanContext?.spanId)).toEqual([internal!.spanContext().spanId, internal!.spanContext().spanId]);
-    expect(internal!.attributes['meshlet.attempts']).toBe(2);
+    expect(internal!.attributes['proxyless.attempts']).toBe(2);
     expect(internal!.events.map((e) => [e.name, e.attributes])).toEqual([
-      ['meshlet.endpoint.picked', { 'meshlet.endpoint': 'http://127.0.0.1:8081', 'meshlet.lb.policy': 'round-robin', 'meshlet.lb.candidates': 2, 'meshlet.attempt': 0 }],
-      ['meshlet.endpoint.ejected', { 'meshlet.endpoint': 'http://127.0.0.1:8081', 'meshlet.reason': '5 consecutive 5xx' }],
-      ['meshlet.retry.scheduled', { 'meshlet.reason': 'gateway-error', 'meshlet.delay_ms': 25, 'meshlet.attempt': 1 }],
-      ['meshlet.endpoint.picked', { 'meshlet.endpoint': 'http://127.0.0.1:8082', 'meshlet.lb.policy': 'round-robin', 'meshlet.lb.candidates': 2, 'meshlet.attempt': 1 }],
+      ['proxyless.endpoint.picked', { 'proxyless.endpoint': 'http://127.0.0.1:8081', 'proxyless.lb.policy': 'round-robin', 'proxyless.lb.candidates': 2, 'proxyless.attempt': 0 }],
+      ['proxyless.endpoint.ejected', { 'proxyless.endpoint': 'http://127.0.0.1:8081', 'proxyless.reason': '5 consecutive 5xx' }],
+      ['proxyless.retry.scheduled', { 'proxyless.reason': 'gateway-error', 'proxyless.delay_ms': 25, 'proxyless.attempt': 1 }],
+      ['proxyless.endpoint.picked', { 'proxyless.endpoint': 'http://127.0.0.1:8082', 'proxyless.lb.policy': 'round-robin', 'proxyless.lb.candidates': 2, 'proxyless.attempt': 1 }],
     ]);
     // Each attempt carries its own CLIENT span id, set once (the caller's value replaced).
     const sent = [a0.headers, a1.headers] as string[][];
@@ -110,7 +110,7 @@ describe('tracing a retried request end to end', () => {
       [200, 1],
     ]);
     expect(new Set(clients.map((s) => s.parentSpanContext?.spanId))).toEqual(new Set([internal!.spanContext().spanId]));
-    expect(internal!.attributes['meshlet.attempts']).toBe(2);
+    expect(internal!.attributes['proxyless.attempts']).toBe(2);
     expect(server.requests.map((r) => r.headers.traceparent)).toEqual(
       clients.map((s) => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`),
     );

@@ -57,7 +57,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     const [clientSpan] = spansOf(spans, SpanKind.CLIENT);
     const [internal] = spansOf(spans, SpanKind.INTERNAL);
     expect(clientSpan!.name).toBe('GET');
-    expect(clientSpan!.instrumentationScope.name).toBe('meshlet');
+    expect(clientSpan!.instrumentationScope.name).toBe('proxyless');
     expect(clientSpan!.attributes).toEqual({
       'http.request.method': 'GET',
       'server.address': '127.0.0.1',
@@ -72,17 +72,17 @@ describe('tracing (stable HTTP client conventions)', () => {
     expect(clientSpan!.parentSpanContext?.spanId).toBe(internal!.spanContext().spanId);
     expect(internal!.name).toBe('GET orders');
     expect(internal!.attributes).toEqual({
-      'meshlet.service': 'orders',
+      'proxyless.service': 'orders',
       'http.request.method': 'GET',
-      'meshlet.route': 'default',
-      'meshlet.destination': 'orders',
-      'meshlet.attempts': 1,
+      'proxyless.route': 'default',
+      'proxyless.destination': 'orders',
+      'proxyless.attempts': 1,
       'http.response.status_code': 200,
     });
     expect(internal!.events.map((e) => [e.name, e.attributes])).toEqual([
       [
-        'meshlet.endpoint.picked',
-        { 'meshlet.endpoint': server.url, 'meshlet.lb.policy': 'round-robin', 'meshlet.lb.candidates': 1, 'meshlet.attempt': 0 },
+        'proxyless.endpoint.picked',
+        { 'proxyless.endpoint': server.url, 'proxyless.lb.policy': 'round-robin', 'proxyless.lb.candidates': 1, 'proxyless.attempt': 0 },
       ],
     ]);
     // The server continues the trace of the CLIENT span.
@@ -104,7 +104,7 @@ describe('tracing (stable HTTP client conventions)', () => {
       await r2.text();
     });
     outer.end();
-    const ours = exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === 'meshlet');
+    const ours = exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === 'proxyless');
     const internals = spansOf(ours, SpanKind.INTERNAL);
     const clients = spansOf(ours, SpanKind.CLIENT);
     expect(internals.map((s) => s.parentSpanContext?.spanId)).toEqual([outer.spanContext().spanId, outer.spanContext().spanId]);
@@ -150,7 +150,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     expect(clientSpan!.status.code).toBe(SpanStatusCode.ERROR);
     expect(clientSpan!.events.map((e) => e.name)).toEqual(['exception']);
     expect(internal!.attributes['error.type']).toBe('MESH_UPSTREAM_FAILURE');
-    expect(internal!.attributes['meshlet.attempts']).toBe(1);
+    expect(internal!.attributes['proxyless.attempts']).toBe(1);
     expect(internal!.status.code).toBe(SpanStatusCode.ERROR);
     await mesh.close();
   });
@@ -178,7 +178,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     await slow.close();
   });
 
-  it('traces egress traffic with meshlet.egress', async () => {
+  it('traces egress traffic with proxyless.egress', async () => {
     const t = memoryTracing();
     const mesh = new MeshClient({ telemetry: { tracerProvider: t.provider, propagator: t.propagator } });
     const res = await mesh.request(`${server.url}/e`, { method: 'PATCH', body: 'x' });
@@ -188,7 +188,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     expect(clientSpan!.name).toBe('PATCH');
     expect(clientSpan!.attributes['url.full']).toBe(`${server.url}/e`);
     expect(internal!.name).toBe('PATCH 127.0.0.1');
-    expect(internal!.attributes['meshlet.egress']).toBe(true);
+    expect(internal!.attributes['proxyless.egress']).toBe(true);
     expect(server.requests[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     await mesh.close();
   });
@@ -207,7 +207,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     await (await mesh.request('http://orders/c', { headers: { 'x-canary': 'yes' } })).body.text();
     await (await mesh.request('http://orders/c')).body.text();
     const internals = spansOf(t.exporter.getFinishedSpans(), SpanKind.INTERNAL);
-    expect(internals.map((s) => [s.attributes['meshlet.route'], s.attributes['meshlet.destination']])).toEqual([
+    expect(internals.map((s) => [s.attributes['proxyless.route'], s.attributes['proxyless.destination']])).toEqual([
       ['canary', 'orders[version=v2]'],
       ['default', 'orders'],
     ]);
@@ -223,7 +223,7 @@ describe('tracing (stable HTTP client conventions)', () => {
     });
     for (const url of ['http://empty/x', 'http://elsewhere/y']) await mesh.request(url).catch(() => undefined);
     expect(
-      t.exporter.getFinishedSpans().map((s) => [s.kind, s.name, s.attributes['error.type'], s.attributes['meshlet.attempts'], s.status.code]),
+      t.exporter.getFinishedSpans().map((s) => [s.kind, s.name, s.attributes['error.type'], s.attributes['proxyless.attempts'], s.status.code]),
     ).toEqual([
       [SpanKind.INTERNAL, 'GET empty', 'MESH_NO_HEALTHY_ENDPOINT', 0, SpanStatusCode.ERROR],
       [SpanKind.INTERNAL, 'GET elsewhere', 'MESH_UNKNOWN_SERVICE', 0, SpanStatusCode.ERROR],
@@ -346,7 +346,7 @@ describe('tracing (stable HTTP client conventions)', () => {
       const spans = t.exporter.getFinishedSpans();
       expect(spans.map((s) => [s.kind, s.instrumentationScope.name])).toEqual([
         [SpanKind.CLIENT, '@opentelemetry/instrumentation-undici'],
-        [SpanKind.INTERNAL, 'meshlet'],
+        [SpanKind.INTERNAL, 'proxyless'],
       ]);
       const [undiciSpan, internal] = spans;
       expect(undiciSpan!.parentSpanContext?.spanId).toBe(internal!.spanContext().spanId);

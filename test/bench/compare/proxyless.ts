@@ -1,5 +1,5 @@
 /**
- * The build of meshlet the side-by-side suite measures: the package as users
+ * The build of proxyless the side-by-side suite measures: the package as users
  * run it, `dist/` (plain `tsc` output), not `src/` through tsx.
  *
  * tsx compiles with esbuild's `keepNames`, which wraps every closure bound to
@@ -12,7 +12,7 @@
  * When any file in `src/` is newer than `dist/index.js` (or there is no
  * build), this runs `npm run build` first (a few seconds), so a figure is
  * never taken from a stale build. Under vitest (the suite's own unit tests)
- * and with `MESHLET_BENCH_SOURCE=src` it loads `src/` instead: those check
+ * and with `PROXYLESS_BENCH_SOURCE=src` it loads `src/` instead: those check
  * the harness, not the numbers, and must not write `dist/` while other test
  * files read it.
  */
@@ -22,15 +22,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Source from '../../../src/index.js';
 
-type Meshlet = typeof Source;
+type Proxyless = typeof Source;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Which build to load: `dist` unless under vitest or told otherwise. */
 export function selectedSource(env: NodeJS.ProcessEnv = process.env): 'dist' | 'src' {
-  const asked = env.MESHLET_BENCH_SOURCE;
+  const asked = env.PROXYLESS_BENCH_SOURCE;
   if (asked !== undefined && asked !== 'dist' && asked !== 'src') {
-    throw new Error(`MESHLET_BENCH_SOURCE must be "dist" or "src", got "${asked}"`);
+    throw new Error(`PROXYLESS_BENCH_SOURCE must be "dist" or "src", got "${asked}"`);
   }
   return asked ?? (env.VITEST ? 'src' : 'dist');
 }
@@ -52,7 +52,7 @@ export function distIsStale(root: string = ROOT): boolean {
   return !existsSync(built) || statSync(built).mtimeMs < newestSource(join(root, 'src'));
 }
 
-async function load(): Promise<{ source: 'dist' | 'src'; lib: Meshlet }> {
+async function load(): Promise<{ source: 'dist' | 'src'; lib: Proxyless }> {
   const source = selectedSource();
   if (source === 'src') return { source, lib: await import('../../../src/index.js') };
   if (distIsStale()) {
@@ -60,13 +60,13 @@ async function load(): Promise<{ source: 'dist' | 'src'; lib: Meshlet }> {
     const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
     if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status ?? built.signal}); the bench measures dist/`);
   }
-  return { source, lib: (await import(pathToFileURL(join(ROOT, 'dist/index.js')).href)) as Meshlet };
+  return { source, lib: (await import(pathToFileURL(join(ROOT, 'dist/index.js')).href)) as Proxyless };
 }
 
 const loaded = await load();
 
 /** `dist` or `src`: recorded with the results. */
-export const MESHLET_SOURCE = loaded.source;
+export const PROXYLESS_SOURCE = loaded.source;
 export const MeshClient = loaded.lib.MeshClient;
 export type MeshClient = InstanceType<typeof MeshClient>;
 export const MeshConfigError = loaded.lib.MeshConfigError;
