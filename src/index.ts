@@ -6,6 +6,8 @@
  */
 export {
   MeshClient,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type CloseOptions,
   type MeshRequestOptions,
   type MeshSnapshot,
   type ServiceSnapshot,

@@ -185,6 +185,13 @@ export class EndpointState implements BalancerEndpoint {
     return this.#pool;
   }
 
+  /** Destroys the pool at once: its requests fail and its sockets close. */
+  async destroy(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await pool.destroy();
+  }
+
   /** Closes the pool once in-flight requests finish. */
   async close(): Promise<void> {
     const pool = this.#pool;

@@ -93,6 +93,11 @@ export interface RequestEnvironment {
   readonly clock: Clock;
   readonly random: () => number;
   readonly tracing: Tracing;
+  /**
+   * The requests in flight (from `start` to their end, body included), which
+   * `MeshClient.close` drains and `MeshClient.destroy` aborts.
+   */
+  readonly live: Set<MeshRequest>;
 }
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
@@ -221,6 +226,20 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   abort(reason: Error): void {
+    this.#abort(reason);
+  }
+
+  /**
+   * Ends the request on the mesh's side (`MeshClient.close` past its drain
+   * time, `MeshClient.destroy`): like a caller's abort, except that the
+   * caller sees `error` (`MESH_CLOSED`). Feeds no breaker or detector.
+   * @internal
+   */
+  shutdown(error: MeshError): void {
+    this.#abort(error);
+  }
+
+  #abort(reason: Error): void {
     if (this.#aborted || this.#done) return;
     this.#aborted = true;
     this.#reason = reason;
@@ -250,6 +269,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /** Hands the caller its controller, then admits the request and sends the first attempt. */
   start(): void {
+    this.#env.live.add(this);
     const legacy = this.#legacy;
     if (legacy === undefined) super.onRequestStart(this, {});
     else legacy.onConnect?.((reason) => this.abort(reason as Error), {});
@@ -832,7 +852,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #deadlineExpired(totalMs: number): void {
     this.#deadlineTimer = undefined;
     if (this.#done) return;
-    this.abort(
+    this.#abort(
       new MeshError('MESH_TIMEOUT', `request to ${this.#serviceName()} exceeded its deadline of ${totalMs} ms (timeout.totalMs)`, {
         service: this.#serviceName(),
         endpoint: this.#current?.endpoint?.url ?? this.#lastEndpoint,
@@ -981,6 +1001,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #report(error: Error | undefined): void {
+    this.#env.live.delete(this);
     this.#trace?.end(this.#status, error, this.#attempts, this.#aborted);
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;

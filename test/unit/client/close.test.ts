@@ -6,6 +6,47 @@ import { MeshClient, isMeshError } from '../../../src/index.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
 
 const child = fileURLToPath(new URL('../../fixtures/close-child.ts', import.meta.url));
+const hungChild = fileURLToPath(new URL('../../fixtures/close-hung-child.ts', import.meta.url));
+
+interface HungRun {
+  report: { closeMs: number; results: string[]; after: string } | undefined;
+  /** From the child's report (written once the shutdown resolved) to its exit, in ms. */
+  exitAfterMs: number;
+  exitCode: number | string;
+  stderr: string;
+}
+
+/** Runs close-hung-child.ts: requests to an upstream that never answers, then one way of shutting down. */
+function runHung(upstream: string, how: string, what: 'headers' | 'body'): Promise<HungRun> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', hungChild, upstream, how, what], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  let reportedAt = 0;
+  proc.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('\n') && reportedAt === 0) reportedAt = performance.now();
+  });
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    const finish = (exitCode: number | string) => {
+      const line = out.split('\n')[0];
+      resolve({
+        report: line ? (JSON.parse(line) as HungRun['report']) : undefined,
+        exitAfterMs: reportedAt === 0 ? Infinity : performance.now() - reportedAt,
+        exitCode,
+        stderr,
+      });
+    };
+    const killer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      finish('still running after 20 s');
+    }, 20_000);
+    proc.on('exit', (code) => {
+      clearTimeout(killer);
+      finish(code ?? -1);
+    });
+  });
+}
 
 describe('close()', () => {
   let server: TestServer;
@@ -73,5 +114,51 @@ describe('close()', () => {
     expect(await pending).toBe('late');
     await closed;
     await slow.close();
+  });
+
+  describe('is bounded when an upstream never answers', () => {
+    let silent: TestServer;
+    let streaming: TestServer;
+    beforeAll(async () => {
+      // Never answers: the request waits for headers for ever (no deadline configured).
+      silent = await startServer('silent', () => {});
+      // Sends headers and a first chunk, then never ends the body.
+      streaming = await startServer('streaming', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first chunk');
+      });
+    });
+    afterAll(async () => {
+      await silent.close();
+      await streaming.close();
+    });
+
+    const cases = [
+      // how, what, expected outcome of the three in-flight requests, at least / at most how long the shutdown took
+      { how: 'close', what: 'headers', expected: 'MESH_CLOSED', min: 150, max: 1_500 },
+      { how: 'close', what: 'body', expected: 'MESH_CLOSED', min: 150, max: 1_500 },
+      { how: 'destroy', what: 'headers', expected: 'MESH_CLOSED (cause)', min: 0, max: 150 },
+      { how: 'destroy', what: 'body', expected: 'MESH_CLOSED (cause)', min: 0, max: 150 },
+      { how: 'dispatcher-destroy', what: 'headers', expected: 'MESH_CLOSED (cause)', min: 0, max: 150 },
+      { how: 'dispatcher-destroy', what: 'body', expected: 'MESH_CLOSED (cause)', min: 0, max: 150 },
+      // undici's close() drains: the default drain time (5 s), then MESH_CLOSED.
+      { how: 'dispatcher-close', what: 'headers', expected: 'MESH_CLOSED', min: 4_900, max: 6_500 },
+    ] as const;
+    it.each(cases)(
+      '$how with requests waiting for $what: in-flight requests fail with $expected and the process exits within 1 s',
+      async ({ how, what, expected, min, max }) => {
+        const run = await runHung(what === 'body' ? streaming.url : silent.url, how, what);
+        expect(run.stderr).toBe('');
+        expect(run.exitCode).toBe(0);
+        const report = run.report!;
+        // mesh.request, mesh.fetch, fetch with mesh.dispatcher
+        expect(report.results).toEqual([expected, expected, expected]);
+        expect(report.after).toBe('MESH_CLOSED');
+        expect(report.closeMs).toBeGreaterThanOrEqual(min);
+        expect(report.closeMs).toBeLessThan(max);
+        expect(run.exitAfterMs).toBeLessThan(1_000);
+      },
+      20_000,
+    );
   });
 });
