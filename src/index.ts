@@ -97,6 +97,7 @@ export type {
   ConfigAppliedEvent,
   ConfigRejectedEvent,
   RequestMetricEvent,
+  RequestOutcome,
   AttemptMetricEvent,
   RetryMetricEvent,
   RetryBudgetExhaustedMetricEvent,

@@ -156,6 +156,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #committed = false;
   #done = false;
   #aborted = false;
+  /** The caller aborted (through the controller): outcome `cancelled`, not a failure. */
+  #cancelled = false;
   #reason: Error | null = null;
   #paused = false;
   #status: number | undefined;
@@ -225,7 +227,14 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     return this.#reason;
   }
 
+  /**
+   * The caller gives up (an `AbortSignal`, a destroyed or cancelled body,
+   * `controller.abort()`): outcome `cancelled`, which feeds no breaker,
+   * detector, balancer failure or budget.
+   */
   abort(reason: Error): void {
+    if (this.#aborted || this.#done) return;
+    this.#cancelled = true;
     this.#abort(reason);
   }
 
@@ -1002,7 +1011,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   #report(error: Error | undefined): void {
     this.#env.live.delete(this);
-    this.#trace?.end(this.#status, error, this.#attempts, this.#aborted);
+    const cancelled = this.#cancelled;
+    this.#trace?.end(this.#status, error, this.#attempts, cancelled);
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;
     const endpoint =
@@ -1013,12 +1023,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       service: this.#serviceName(),
       time: this.#env.clock.wallNow(),
       method: this.#opts.method,
+      outcome: 'success',
       durationMs: this.#env.clock.now() - this.#startedAt,
       attempts: this.#attempts,
     };
     if (endpoint !== undefined) event.endpoint = endpoint;
     if (this.#status !== undefined) event.status = this.#status;
-    if (error !== undefined) event.error = errorCode(error);
+    if (cancelled) event.outcome = 'cancelled';
+    else if (error !== undefined) {
+      event.outcome = 'failure';
+      event.error = errorCode(error);
+    } else if (this.#status !== undefined && this.#status >= 500) event.outcome = 'server_error';
     if (this.#route.kind === 'egress') event.egress = true;
     bus.metric(event);
   }
