@@ -110,6 +110,11 @@ export class EndpointState implements BalancerEndpoint {
     return this.#endpoint.labels;
   }
 
+  /** True when the endpoint's dispatcher is its own undici Pool (not one from the client's `transport` option). */
+  get pooled(): boolean {
+    return this.#transport === undefined;
+  }
+
   /** True when nothing keeps the endpoint from being picked. */
   get up(): boolean {
     return this.#down === undefined || this.#down.size === 0;
