@@ -60,7 +60,8 @@ export interface CloseOptions {
   /**
    * How long requests in flight may take to finish (streaming bodies
    * included) before they are aborted with `MESH_CLOSED`, in milliseconds.
-   * Default {@link DEFAULT_CLOSE_TIMEOUT_MS}; `0` aborts at once.
+   * Default {@link DEFAULT_CLOSE_TIMEOUT_MS}; `0` aborts at once;
+   * `Infinity` waits for ever (undici's `close()`).
    */
   timeoutMs?: number;
 }
@@ -514,7 +515,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    if (!(timeoutMs >= 0)) throw new TypeError(`close: timeoutMs must be a number >= 0, found ${describe(timeoutMs)}`);
+    if (!(timeoutMs >= 0)) return Promise.reject(new TypeError(`close: timeoutMs must be a number >= 0, found ${describe(timeoutMs)}`));
     this.#stopControl();
     this.#closing = this.#drain(timeoutMs).then((drained) => this.#release(drained));
     return this.#closing;

@@ -116,6 +116,57 @@ describe('close()', () => {
     await slow.close();
   });
 
+  it('close({ timeoutMs }) drains that long, then fails what is left with MESH_CLOSED; no breaker counts it', async () => {
+    const late = await startServer('late', (req, res) => {
+      setTimeout(() => res.end('late'), req.url === '/quick' ? 30 : 2_000);
+    });
+    const mesh = new MeshClient({
+      services: { late: { endpoints: [late.url], circuitBreaker: { consecutiveFailures: 1, service: { consecutiveFailures: 1 } } } },
+    });
+    const outcomes: unknown[] = [];
+    mesh.on('metric', (e) => {
+      if (e.type === 'request') outcomes.push([e.outcome, e.error]);
+    });
+    const quick = mesh.request('http://late/quick').then((r) => r.body.text());
+    const slow = mesh.request('http://late/slow').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 10));
+    const started = performance.now();
+    await mesh.close({ timeoutMs: 150 });
+    const took = performance.now() - started;
+    expect(await quick).toBe('late');
+    const error = (await slow) as Error;
+    expect(isMeshError(error, 'MESH_CLOSED')).toBe(true);
+    expect(error.message).toContain('150 ms drain');
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(1_000);
+    expect(outcomes).toEqual([
+      ['success', undefined],
+      ['failure', 'MESH_CLOSED'],
+    ]);
+    const svc = mesh.snapshot().services.late!;
+    expect([svc.endpoints[0]!.failures, svc.endpoints[0]!.circuit, svc.resilience.circuit]).toEqual([0, 'closed', 'closed']);
+    await late.close();
+  });
+
+  it('destroy() during a close() drain aborts what is left at once; close rejects a bad timeoutMs', async () => {
+    const silent = await startServer('silent', () => {});
+    const mesh = new MeshClient({ services: { silent: { endpoints: [silent.url] } } });
+    await expect(mesh.close({ timeoutMs: -1 })).rejects.toThrow(TypeError);
+    expect(mesh.closed).toBe(false);
+    const pending = mesh.request('http://silent/').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    const closing = mesh.close({ timeoutMs: 60_000 });
+    const cause = new Error('now');
+    const started = performance.now();
+    expect(mesh.destroy(cause)).toBe(closing);
+    const error = (await pending) as Error;
+    expect(isMeshError(error, 'MESH_CLOSED')).toBe(true);
+    expect(error.cause).toBe(cause);
+    await closing;
+    expect(performance.now() - started).toBeLessThan(500);
+    await silent.close();
+  });
+
   describe('is bounded when an upstream never answers', () => {
     let silent: TestServer;
     let streaming: TestServer;

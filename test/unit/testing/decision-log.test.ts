@@ -162,3 +162,19 @@ describe('decision log ordering tolerance', () => {
     expect(log.requests.map((r) => [r.tried, r.retries.map((t) => t.attempt), r.status])).toEqual([[[A, B, A], [2], 200]]);
   });
 });
+
+describe('decision log of a cancelled request', () => {
+  it('records the cancel, not a failure, and says so in its text', () => {
+    const log = new DecisionLog(() => 0);
+    const base = { service: 'orders', time: 0 };
+    log.observer.onMetric?.({ ...base, requestId: 1, type: 'attempt', endpoint: A, method: 'GET', status: 200, durationMs: 1, attempt: 0 });
+    log.observer.onMetric?.({ ...base, requestId: 1, type: 'request', outcome: 'cancelled', endpoint: A, method: 'GET', status: 200, durationMs: 5, attempts: 1 });
+    log.observer.onMetric?.({ ...base, requestId: 2, type: 'request', outcome: 'cancelled', method: 'GET', durationMs: 5, attempts: 1 });
+    expect(log.requests.map((r) => [r.cancelled, r.status, r.error])).toEqual([
+      [true, 200, undefined],
+      [true, undefined, undefined],
+    ]);
+    expect(log.format()).toContain('-> cancelled after 200 (1 attempt)');
+    expect(log.format()).toContain('-> cancelled (0 attempts)');
+  });
+});
