@@ -546,13 +546,13 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const r of this.#resilience.values()) r.close();
   }
 
-  /** Resolves true once no request is in flight, or false after `timeoutMs` (the rest are then aborted). */
+  /** Resolves true once no request is in flight, or false after `timeoutMs` (the rest are then aborted, and the pools are destroyed). */
   #drain(timeoutMs: number): Promise<boolean> {
     const live = this.#env.live;
     if (live.size === 0) return Promise.resolve(true);
     if (timeoutMs === 0) {
       this.#abortLive(undefined, 0);
-      return Promise.resolve(live.size === 0);
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
       // Polled, not signalled: the request path stays free of close-time hooks. The timers are unref'd:
@@ -563,7 +563,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
         if (live.size === 0) resolve(true);
         else if (this.#clock.now() - started >= timeoutMs) {
           this.#abortLive(undefined, timeoutMs);
-          resolve(live.size === 0);
+          resolve(false);
         } else this.#clock.setTimeout(poll, tick);
       };
       this.#clock.setTimeout(poll, tick);
