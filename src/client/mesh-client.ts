@@ -98,7 +98,7 @@ export interface MeshSnapshot {
   version: number;
   /** When the snapshot was taken: milliseconds since the epoch (the client's clock). */
   time: number;
-  /** True once {@link MeshClient.close} was called. */
+  /** True once {@link MeshClient.close} or {@link MeshClient.destroy} was called. */
   closed: boolean;
   /** The egress rule in force. */
   egress: 'allow' | 'deny';
@@ -250,7 +250,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#apply(config);
   }
 
-  /** True once {@link MeshClient.close} was called. */
+  /** True once {@link MeshClient.close} or {@link MeshClient.destroy} was called: new requests fail with `MESH_CLOSED`. */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
