@@ -6,6 +6,8 @@
  */
 export {
   MeshClient,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type CloseOptions,
   type MeshRequestOptions,
   type MeshSnapshot,
   type ServiceSnapshot,
@@ -95,6 +97,7 @@ export type {
   ConfigAppliedEvent,
   ConfigRejectedEvent,
   RequestMetricEvent,
+  RequestOutcome,
   AttemptMetricEvent,
   RetryMetricEvent,
   RetryBudgetExhaustedMetricEvent,

@@ -110,6 +110,11 @@ export class EndpointState implements BalancerEndpoint {
     return this.#endpoint.labels;
   }
 
+  /** True when the endpoint's dispatcher is its own undici Pool (not one from the client's `transport` option). */
+  get pooled(): boolean {
+    return this.#transport === undefined;
+  }
+
   /** True when nothing keeps the endpoint from being picked. */
   get up(): boolean {
     return this.#down === undefined || this.#down.size === 0;
@@ -183,6 +188,13 @@ export class EndpointState implements BalancerEndpoint {
           : { connectTimeout: c.connectTimeoutMs }),
     });
     return this.#pool;
+  }
+
+  /** Destroys the pool at once: its requests fail and its sockets close. */
+  async destroy(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await pool.destroy();
   }
 
   /** Closes the pool once in-flight requests finish. */

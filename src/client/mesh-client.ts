@@ -46,6 +46,25 @@ import { ServiceResilience } from '../resilience/service-resilience.js';
 const trace = debugChannel('client');
 const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport', 'telemetry'] as const;
 const ROUTE_CACHE_LIMIT = 1024;
+/** How often a draining {@link MeshClient.close} looks for requests still in flight. */
+const CLOSE_POLL_MS = 25;
+
+/**
+ * How long {@link MeshClient.close} lets requests in flight finish before it
+ * aborts them with `MESH_CLOSED`: 5 s, like Envoy's default drain time.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/** Options of {@link MeshClient.close}. */
+export interface CloseOptions {
+  /**
+   * How long requests in flight may take to finish (streaming bodies
+   * included) before they are aborted with `MESH_CLOSED`, in milliseconds.
+   * Default {@link DEFAULT_CLOSE_TIMEOUT_MS}; `0` aborts at once;
+   * `Infinity` waits for ever (undici's `close()`).
+   */
+  timeoutMs?: number;
+}
 
 /**
  * Options of {@link MeshClient.request}: undici's request options without the
@@ -79,7 +98,7 @@ export interface MeshSnapshot {
   version: number;
   /** When the snapshot was taken: milliseconds since the epoch (the client's clock). */
   time: number;
-  /** True once {@link MeshClient.close} was called. */
+  /** True once {@link MeshClient.close} or {@link MeshClient.destroy} was called. */
   closed: boolean;
   /** The egress rule in force. */
   egress: 'allow' | 'deny';
@@ -208,10 +227,11 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#telemetry = new Telemetry(telemetry, () => this.snapshot());
     this.#bus.setSink(this.#telemetry);
     this.#security = new SecurityRegistry(clock, this.#bus);
-    this.#env = { bus: this.#bus, clock, random: this.#random, tracing: this.#telemetry.tracing };
+    this.#env = { bus: this.#bus, clock, random: this.#random, tracing: this.#telemetry.tracing, live: new Set() };
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
+      destroy: (error) => this.destroy(error),
     });
     this.#state = { version: 0, config, services: new Map(), routes: new Map() };
     this.#registry = new DiscoveryRegistry(
@@ -230,7 +250,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#apply(config);
   }
 
-  /** True once {@link MeshClient.close} was called. */
+  /** True once {@link MeshClient.close} or {@link MeshClient.destroy} was called: new requests fail with `MESH_CLOSED`. */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
@@ -479,29 +499,102 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * Closes every connection pool (after in-flight requests finish) and stops
-   * every timer, so a process with a closed mesh exits by itself. Later
-   * requests fail with `MESH_CLOSED`. Calling it again returns the same promise.
+   * Shuts the mesh down gracefully, like Envoy's drain: new requests are
+   * refused with `MESH_CLOSED` at once; requests in flight (streaming
+   * response bodies included) get up to `timeoutMs` (default
+   * {@link DEFAULT_CLOSE_TIMEOUT_MS}, 5 s) to finish, then are aborted with
+   * `MESH_CLOSED`. Then every connection pool, timer and watch is freed, so a
+   * process with a closed mesh exits by itself. Calling it again returns the
+   * same promise; {@link MeshClient.destroy} during the drain aborts at once.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void mesh.close({ timeoutMs: 10_000 }));
+   * ```
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    if (!(timeoutMs >= 0)) return Promise.reject(new TypeError(`close: timeoutMs must be a number >= 0, found ${describe(timeoutMs)}`));
+    this.#stopControl();
+    this.#closing = this.#drain(timeoutMs).then((drained) => this.#release(drained));
+    return this.#closing;
+  }
+
+  /**
+   * Shuts the mesh down at once: every request in flight (streaming response
+   * bodies included) fails with `MESH_CLOSED` (whose `cause` is `error`, when
+   * given), then pools, timers and watches are freed as by
+   * {@link MeshClient.close}. Also ends a {@link MeshClient.close} still
+   * draining; resolves when everything is freed.
+   */
+  destroy(error?: Error | null): Promise<void> {
+    this.#abortLive(error ?? undefined);
+    if (this.#closing) return this.#closing;
+    this.#stopControl();
+    this.#closing = this.#release(false);
+    return this.#closing;
+  }
+
+  /** Stops everything that is not a request: watches, timers, telemetry, discovery, health checks. */
+  #stopControl(): void {
     for (const stop of [...this.#configWatches]) stop();
     if (this.#rampTimer !== undefined) this.#clock.clearTimeout(this.#rampTimer);
     this.#rampTimer = undefined;
-    const closing: Promise<unknown>[] = [];
-    for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(e.close());
-    if (this.#egressAgent) closing.push(this.#egressAgent.close());
     this.#telemetry.close();
     this.#security.close();
     for (const r of this.#resilience.values()) r.close();
+  }
+
+  /** Resolves true once no request is in flight, or false after `timeoutMs` (the rest are then aborted, and the pools are destroyed). */
+  #drain(timeoutMs: number): Promise<boolean> {
+    const live = this.#env.live;
+    if (live.size === 0) return Promise.resolve(true);
+    if (timeoutMs === 0) {
+      this.#abortLive(undefined, 0);
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      // Polled, not signalled: the request path stays free of close-time hooks. The timers are unref'd:
+      // the requests themselves hold the process (src/util/process-hold.ts).
+      const started = this.#clock.now();
+      const tick = Math.max(1, Math.min(CLOSE_POLL_MS, timeoutMs));
+      const poll = (): void => {
+        if (live.size === 0) resolve(true);
+        else if (this.#clock.now() - started >= timeoutMs) {
+          this.#abortLive(undefined, timeoutMs);
+          resolve(false);
+        } else this.#clock.setTimeout(poll, tick);
+      };
+      this.#clock.setTimeout(poll, tick);
+    });
+  }
+
+  /** Fails every request in flight with `MESH_CLOSED`. */
+  #abortLive(cause: Error | undefined, drainedMs?: number): void {
+    const live = this.#env.live;
+    if (live.size === 0) return;
+    const message =
+      drainedMs === undefined ? 'the mesh was destroyed' : `the mesh closed: the request did not finish within the ${drainedMs} ms drain`;
+    for (const request of [...live]) {
+      request.shutdown(new MeshError('MESH_CLOSED', message, cause === undefined ? {} : { cause }));
+    }
+    live.clear();
+  }
+
+  /** Frees pools (closed when drained, destroyed otherwise), discovery and health checkers. */
+  #release(drained: boolean): Promise<void> {
+    const closing: Promise<unknown>[] = [];
+    for (const byUrl of this.#endpoints.values()) for (const e of byUrl.values()) closing.push(drained ? e.close() : e.destroy());
+    const egress = this.#egressAgent;
     this.#egressAgent = undefined;
+    if (egress) closing.push(drained ? egress.close() : egress.destroy());
     closing.push(this.#registry.close());
     for (const checker of this.#checkers.values()) closing.push(checker.close());
     this.#checkers.clear();
-    this.#closing = Promise.all(closing).then(() => {
+    return Promise.all(closing).then(() => {
       trace('closed');
     });
-    return this.#closing;
   }
 
   // ---- request path ----

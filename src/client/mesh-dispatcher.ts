@@ -4,13 +4,16 @@ import { Dispatcher } from 'undici';
 export interface DispatcherTarget {
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
   close(): Promise<void>;
+  destroy(error: Error | null): Promise<void>;
 }
 
 /**
  * The mesh as an undici `Dispatcher`: `fetch(url, { dispatcher })`,
  * `undici.request(url, { dispatcher })` and anything else that takes a
- * dispatcher route through the same pipeline as `mesh.fetch`. Closing or
- * destroying it closes the mesh.
+ * dispatcher route through the same pipeline as `mesh.fetch`. With undici's
+ * Dispatcher semantics: `close()` is `MeshClient.close()` (new requests are
+ * refused, those in flight drain, for at most the default drain time), and
+ * `destroy(err)` is `MeshClient.destroy(err)` (those in flight fail at once).
  */
 export class MeshDispatcher extends Dispatcher {
   readonly #target: DispatcherTarget;
@@ -39,16 +42,21 @@ export class MeshDispatcher extends Dispatcher {
     return done;
   }
 
-  /** Same as {@link MeshDispatcher.close}: in-flight requests finish. */
+  /** Destroys the mesh (see `MeshClient.destroy`): requests in flight fail with `MESH_CLOSED` at once. */
   override destroy(): Promise<void>;
-  /** Same as {@link MeshDispatcher.close}; the error is ignored. */
+  /** Destroys the mesh; requests in flight fail with `MESH_CLOSED` whose `cause` is `err`. */
   override destroy(err: Error | null): Promise<void>;
-  /** Same as {@link MeshDispatcher.close}, then calls `callback`. */
+  /** Destroys the mesh, then calls `callback`. */
   override destroy(callback: () => void): void;
-  /** Same as {@link MeshDispatcher.close}, then calls `callback`; the error is ignored. */
+  /** Destroys the mesh (`err` as the `cause` of the requests' `MESH_CLOSED`), then calls `callback`. */
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
     const callback = typeof a === 'function' ? a : b;
-    return this.close(callback as () => void);
+    const done = this.#target.destroy(typeof a === 'function' ? null : (a ?? null));
+    if (callback) {
+      done.then(callback, callback);
+      return;
+    }
+    return done;
   }
 }

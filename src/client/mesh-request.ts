@@ -93,6 +93,11 @@ export interface RequestEnvironment {
   readonly clock: Clock;
   readonly random: () => number;
   readonly tracing: Tracing;
+  /**
+   * The requests in flight (from `start` to their end, body included), which
+   * `MeshClient.close` drains and `MeshClient.destroy` aborts.
+   */
+  readonly live: Set<MeshRequest>;
 }
 
 /** Where a request goes: a configured service, or straight to its origin (egress). */
@@ -151,6 +156,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #committed = false;
   #done = false;
   #aborted = false;
+  /** The caller aborted (through the controller): outcome `cancelled`, not a failure. */
+  #cancelled = false;
   #reason: Error | null = null;
   #paused = false;
   #status: number | undefined;
@@ -220,7 +227,28 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     return this.#reason;
   }
 
+  /**
+   * The caller gives up (an `AbortSignal`, a destroyed or cancelled body,
+   * `controller.abort()`): outcome `cancelled`, which feeds no breaker,
+   * detector, balancer failure or budget.
+   */
   abort(reason: Error): void {
+    if (this.#aborted || this.#done) return;
+    this.#cancelled = true;
+    this.#abort(reason);
+  }
+
+  /**
+   * Ends the request on the mesh's side (`MeshClient.close` past its drain
+   * time, `MeshClient.destroy`): like a caller's abort, except that the
+   * caller sees `error` (`MESH_CLOSED`). Feeds no breaker or detector.
+   * @internal
+   */
+  shutdown(error: MeshError): void {
+    this.#abort(error);
+  }
+
+  #abort(reason: Error): void {
     if (this.#aborted || this.#done) return;
     this.#aborted = true;
     this.#reason = reason;
@@ -250,6 +278,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /** Hands the caller its controller, then admits the request and sends the first attempt. */
   start(): void {
+    this.#env.live.add(this);
     const legacy = this.#legacy;
     if (legacy === undefined) super.onRequestStart(this, {});
     else legacy.onConnect?.((reason) => this.abort(reason as Error), {});
@@ -530,9 +559,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   /** @internal */
   attemptStarted(attempt: Attempt, controller: Controller): void {
     if (attempt.state !== 'pending') {
-      controller.abort(attempt.timedOut ?? this.#reason ?? new Error('attempt discarded'));
+      // Given up while queued for a connection (per-try deadline, cancel, hedge lost) and now handed one.
+      const reason = attempt.timedOut ?? this.#reason ?? new Error('attempt discarded');
+      // On the endpoint's own undici Pool, throwing here drops the request before anything is written
+      // and keeps the connection for the next one (client-h1's writeH1 catches a throwing onConnect,
+      // errors the request and moves on); `controller.abort()` would destroy the socket. Any other
+      // dispatcher (a `transport`) gets the abort.
+      if (attempt.endpoint?.pooled === true) throw reason;
+      controller.abort(reason);
       return;
     }
+    if (attempt.timer !== undefined) attempt.sentAt = this.#env.clock.now();
     if (this.#paused) controller.pause();
   }
 
@@ -638,7 +675,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
     const cause = attempt.timedOut ?? error;
     const kind = classifyError(cause);
-    this.#settle(attempt, undefined, cause);
+    // Queued for a connection until the per-try deadline: the endpoint never saw it.
+    this.#settle(attempt, undefined, cause, attempt.sentAt < 0 && isMeshError(cause, 'MESH_POOL_TIMEOUT'));
     const failure = attempt.timedOut ?? this.#upstreamError(error, attempt, false);
     this.#lastError = failure;
     this.#forget(attempt);
@@ -816,10 +854,34 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     }
   }
 
+  /**
+   * The per-try timer fired. It was armed at dispatch, but per-try time runs
+   * from the moment the attempt is written on a connection (Envoy starts
+   * `per_try_timeout` when the pool hands over a connection), so: still
+   * queued for a connection → `MESH_POOL_TIMEOUT` (not the endpoint's
+   * fault); sent later than dispatched → re-armed for the time it has left
+   * (one timer per attempt on the common path); else `MESH_TIMEOUT`.
+   */
   #perTryExpired(attempt: Attempt, ms: number): void {
     attempt.timer = undefined;
     if (attempt.state !== 'pending') return;
     const where = attempt.endpoint?.url;
+    // Only the mesh's own pools are known to call onRequestStart at the write (undici's client-h1 does);
+    // a `transport` dispatcher may call it at any time, or never: its tries keep the plain deadline.
+    if (attempt.sentAt < 0 && attempt.endpoint?.pooled === true) {
+      attempt.timedOut = new MeshError(
+        'MESH_POOL_TIMEOUT',
+        `try ${attempt.index + 1} to ${this.#serviceName()} (${where}) waited ${ms} ms (timeout.perTryMs) for a free connection of the endpoint's pool and was not sent`,
+        { service: this.#serviceName(), endpoint: where, attempts: this.#attempts },
+      );
+      this.attemptError(attempt, attempt.timedOut);
+      return;
+    }
+    const left = attempt.sentAt + ms - this.#env.clock.now();
+    if (left >= 1) {
+      attempt.timer = this.#env.clock.setTimeout(() => this.#perTryExpired(attempt, ms), left);
+      return;
+    }
     attempt.timedOut = new MeshError(
       'MESH_TIMEOUT',
       `try ${attempt.index + 1} to ${this.#serviceName()} (${where}) got no response within ${ms} ms (timeout.perTryMs)`,
@@ -832,7 +894,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #deadlineExpired(totalMs: number): void {
     this.#deadlineTimer = undefined;
     if (this.#done) return;
-    this.abort(
+    this.#abort(
       new MeshError('MESH_TIMEOUT', `request to ${this.#serviceName()} exceeded its deadline of ${totalMs} ms (timeout.totalMs)`, {
         service: this.#serviceName(),
         endpoint: this.#current?.endpoint?.url ?? this.#lastEndpoint,
@@ -877,7 +939,8 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     const breaker = res.serviceBreaker;
     if (breaker && this.#breakerPending) {
       this.#breakerPending = false;
-      if (this.#aborted && !isMeshError(this.#reason, 'MESH_TIMEOUT')) breaker.cancel();
+      // A cancel, a shutdown or a wait for a pooled connection says nothing about the service.
+      if (this.#aborted ? !isMeshError(this.#reason, 'MESH_TIMEOUT') : isMeshError(this.#lastError, 'MESH_POOL_TIMEOUT')) breaker.cancel();
       else breaker.failure();
     }
   }
@@ -893,13 +956,21 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   // ---- internals ----
 
-  /** Accounts for the end of an attempt's waiting phase (headers or failure). */
-  #settle(attempt: Attempt, status: number | undefined, error: Error | undefined): void {
+  /**
+   * Accounts for the end of an attempt's waiting phase (headers or failure).
+   * A `blameless` failure (queued for a connection until the per-try
+   * deadline) is reported in events and spans but feeds nothing that judges
+   * the endpoint: failure count, balancer, breaker, outlier detection, latency.
+   */
+  #settle(attempt: Attempt, status: number | undefined, error: Error | undefined, blameless = false): void {
     attempt.trace?.end(status, error, false);
     const durationMs = this.#env.clock.now() - attempt.startedAt;
     const endpoint = attempt.endpoint;
     const ok = error === undefined && (status === undefined || status < 500);
-    if (endpoint) {
+    if (endpoint && blameless) {
+      this.#lastEndpoint = endpoint.url;
+      if (this.#res?.watching) this.#res.attemptCancelled(endpoint);
+    } else if (endpoint) {
       this.#lastEndpoint = endpoint.url;
       if (!ok) endpoint.failures++;
       this.#destination?.picker.report(endpoint, { durationMs, ok });
@@ -981,7 +1052,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   }
 
   #report(error: Error | undefined): void {
-    this.#trace?.end(this.#status, error, this.#attempts, this.#aborted);
+    this.#env.live.delete(this);
+    const cancelled = this.#cancelled;
+    this.#trace?.end(this.#status, error, this.#attempts, cancelled);
     const bus = this.#env.bus;
     if (!bus.wantsMetrics) return;
     const endpoint =
@@ -992,12 +1065,17 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       service: this.#serviceName(),
       time: this.#env.clock.wallNow(),
       method: this.#opts.method,
+      outcome: 'success',
       durationMs: this.#env.clock.now() - this.#startedAt,
       attempts: this.#attempts,
     };
     if (endpoint !== undefined) event.endpoint = endpoint;
     if (this.#status !== undefined) event.status = this.#status;
-    if (error !== undefined) event.error = errorCode(error);
+    if (cancelled) event.outcome = 'cancelled';
+    else if (error !== undefined) {
+      event.outcome = 'failure';
+      event.error = errorCode(error);
+    } else if (this.#status !== undefined && this.#status >= 500) event.outcome = 'server_error';
     if (this.#route.kind === 'egress') event.egress = true;
     bus.metric(event);
   }
@@ -1042,6 +1120,12 @@ class Attempt implements Handler {
   timer: TimerHandle | undefined;
   /** Set when the per-try deadline expired: the error the attempt failed with. */
   timedOut: MeshError | undefined;
+  /**
+   * When the attempt got a connection and began to be written (undici calls
+   * `onRequestStart` then, not at dispatch: before that it waits in the
+   * pool's queue); -1 while queued. Per-try time runs from here.
+   */
+  sentAt = -1;
   /** The attempt's CLIENT span, when tracing records. */
   trace: AttemptTrace | undefined = undefined;
 

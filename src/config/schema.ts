@@ -311,7 +311,7 @@ export const RETRY_SCHEMA = Type.Object(
 /** `timeout`. */
 export const TIMEOUT_SCHEMA = Type.Object(
   {
-    /** Each try's deadline, until its response headers arrive, in milliseconds. Default: none. */
+    /** Each try's deadline, from its write on a connection until its response headers, in milliseconds (a try queued for a connection that long fails with `MESH_POOL_TIMEOUT`; docs/timeouts.md). Default: none. */
     perTryMs: opt(int('Each try, until response headers, ms. Must be <= totalMs.', 1)),
     /** The whole request's deadline (tries, backoffs, hedges and the response body), in milliseconds. Default: none. */
     totalMs: opt(int('The whole request (tries, backoffs, hedges, body), ms.', 1)),

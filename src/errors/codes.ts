@@ -13,6 +13,14 @@ export const MeshErrorCodes = {
   MESH_CIRCUIT_OPEN: 'MESH_CIRCUIT_OPEN',
   /** A deadline (per try or total) expired before a response arrived. */
   MESH_TIMEOUT: 'MESH_TIMEOUT',
+  /**
+   * The try waited its whole per-try deadline (`timeout.perTryMs`) for a free
+   * connection of the endpoint's pool and was never sent: the client is
+   * saturated, not the endpoint, so it counts against no breaker, ejection
+   * or balancer, and it is not retried. Not in the original contract list;
+   * see docs/timeouts.md.
+   */
+  MESH_POOL_TIMEOUT: 'MESH_POOL_TIMEOUT',
   /** The bulkhead of the service is full: the request was refused without being sent. */
   MESH_BULKHEAD_REJECTED: 'MESH_BULKHEAD_REJECTED',
   /** The peer's certificate does not carry an allowed workload identity. */

@@ -138,6 +138,19 @@ export interface RequestEventBase extends MeshEventBase {
   readonly requestId?: number;
 }
 
+/**
+ * How a logical request ended:
+ * - `success`: a response below 500 was handed over and its body read to the end;
+ * - `server_error`: the same with a 5xx status (after retries);
+ * - `failure`: the mesh or the transport failed it (`error` says how: a
+ *   {@link MeshError} code, `MESH_CLOSED` included when a shutdown cut it);
+ * - `cancelled`: the caller gave up (an `AbortSignal`, `body.cancel()` or
+ *   destroying the body, `controller.abort()` by a dispatcher user), before or
+ *   after the response headers. Not a failure: it feeds no breaker, outlier
+ *   detector, balancer failure count or retry budget.
+ */
+export type RequestOutcome = 'success' | 'server_error' | 'failure' | 'cancelled';
+
 /** One logical request finished (successfully or not). */
 export interface RequestMetricEvent extends RequestEventBase {
   /** Discriminant. */
@@ -148,9 +161,14 @@ export interface RequestMetricEvent extends RequestEventBase {
   readonly method: string;
   /** The response status, when a response was received. */
   readonly status?: number;
-  /** The error code (a {@link MeshError} code) when the request failed. */
+  /**
+   * How the request ended (the `proxyless.outcome` attribute of the
+   * `proxyless.requests` metric): see {@link RequestOutcome}.
+   */
+  readonly outcome: RequestOutcome;
+  /** The error code (a {@link MeshError} code) when the request failed (outcome `failure`); absent when cancelled. */
   readonly error?: string;
-  /** From the call to the end of the response body (or the failure), in milliseconds. */
+  /** From the call to the end of the response body (or the failure or cancel), in milliseconds. */
   readonly durationMs: number;
   /** How many attempts were sent. */
   readonly attempts: number;

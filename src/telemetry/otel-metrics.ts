@@ -355,7 +355,7 @@ class Instruments {
         this.#httpDuration.record(event.durationMs / 1000, this.#attemptAttributes(event));
         return;
       case 'request': {
-        const outcome = event.error !== undefined ? 'failure' : event.status !== undefined && event.status >= 500 ? 'server_error' : 'success';
+        const outcome = event.outcome;
         const method = normalizeMethod(event.method);
         const egress = event.egress === true;
         let entry = this.#requestEntries.get(event.service, method, outcome, event.error, egress);

@@ -304,9 +304,10 @@ export class RequestTrace {
 
   /**
    * The request finished: `status` is the committed response's, `error` the
-   * failure. A caller's abort (`aborted`) is not an error of the mesh.
+   * failure. A caller's cancel (`cancelled`) is not an error: the span gets
+   * `proxyless.outcome` `cancelled`, no `error.type` and no Error status.
    */
-  end(status: number | undefined, error: Error | undefined, attempts: number, aborted: boolean): void {
+  end(status: number | undefined, error: Error | undefined, attempts: number, cancelled: boolean): void {
     if (this.ended) return;
     this.ended = true;
     if (this.#tracing.settling === this) this.#tracing.settling = undefined;
@@ -314,9 +315,14 @@ export class RequestTrace {
     if (span.isRecording()) {
       span.setAttribute(MESH_ATTR.ATTEMPTS, attempts);
       if (status !== undefined) span.setAttribute(ATTR.HTTP_RESPONSE_STATUS_CODE, status);
+      if (cancelled) {
+        span.setAttribute(MESH_ATTR.OUTCOME, 'cancelled');
+        span.end();
+        return;
+      }
       const type = error !== undefined ? errorType(undefined, error) : status !== undefined && status >= 500 ? String(status) : undefined;
       if (type !== undefined) span.setAttribute(ATTR.ERROR_TYPE, type);
-      if (!aborted && type !== undefined) {
+      if (type !== undefined) {
         span.setStatus(error ? { code: SpanStatusCode.ERROR, message: error.message } : { code: SpanStatusCode.ERROR });
       }
     }

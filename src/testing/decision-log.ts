@@ -50,6 +50,8 @@ export interface RequestDecision {
   status?: number;
   /** The final error code, when the request failed. */
   error?: string;
+  /** True when the caller cancelled the request (outcome `cancelled`: not a failure). */
+  cancelled?: boolean;
   /** True while the request has not finished. */
   pending: boolean;
   /** Test-clock time the request was first seen. */
@@ -238,6 +240,7 @@ export class DecisionLog {
         r.pending = false;
         if (e.status !== undefined) r.status = e.status;
         if (e.error !== undefined) r.error = e.error;
+        if (e.outcome === 'cancelled') r.cancelled = true;
         if (id !== undefined) this.#byId.delete(id);
         return;
       }
@@ -277,7 +280,13 @@ export function formatDecisions(requests: readonly RequestDecision[], health: re
   const blocks: { time: number; order: number; text: string }[] = [];
   let order = 0;
   for (const r of requests) {
-    const outcome = r.pending ? 'pending' : r.status !== undefined ? String(r.status) : `error ${r.error ?? '?'}`;
+    const outcome = r.pending
+      ? 'pending'
+      : r.cancelled === true
+        ? `cancelled${r.status === undefined ? '' : ` after ${r.status}`}`
+        : r.status !== undefined
+          ? String(r.status)
+          : `error ${r.error ?? '?'}`;
     const lines = [`#${r.id} ${r.method} ${r.service}${r.path === undefined ? '' : ` ${r.path}`} -> ${outcome} (${r.attempts.length} attempt${r.attempts.length === 1 ? '' : 's'})`];
     const retries = [...r.retries];
     for (const a of r.attempts) {

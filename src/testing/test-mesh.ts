@@ -173,10 +173,14 @@ export class TestMesh {
     return this.clock.settle();
   }
 
-  /** Closes the mesh and the MockAgent the kit made, and drops pending test timers. */
+  /**
+   * Tears down: destroys the mesh (requests still pending fail with
+   * `MESH_CLOSED`: test time would never let them drain), closes the
+   * MockAgent the kit made and drops pending test timers.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.mesh.close();
+      await this.mesh.destroy();
       if (this.#ownsAgent) await this.agent.close();
       if (this.clock.source === 'manual') this.clock.reset();
     })();

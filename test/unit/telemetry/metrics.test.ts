@@ -194,8 +194,10 @@ describe('metrics', () => {
   it('counts proxyless.requests as a cumulative monotonic sum, with the SDK’s overflow set past 2,000 attribute sets', async () => {
     const { provider, reader } = memoryMetrics();
     const m = new Metrics({ enabled: true, activeRequests: false, meterProvider: provider, read: () => ({ observerErrors: 0, services: {} }) });
-    const request = (service: string, extra: { status?: number; error?: string; egress?: boolean } = {}) =>
-      m.metric({ type: 'request', service, time: 0, method: 'get', durationMs: 4, attempts: 1, ...extra });
+    const request = (service: string, extra: { status?: number; error?: string; egress?: boolean } = {}) => {
+      const outcome = extra.error !== undefined ? 'failure' : (extra.status ?? 200) >= 500 ? 'server_error' : 'success';
+      m.metric({ type: 'request', service, time: 0, method: 'get', outcome, durationMs: 4, attempts: 1, ...extra });
+    };
     request('orders', { status: 200 });
     request('orders', { status: 503 });
     request('api.example.com', { status: 200, egress: true });

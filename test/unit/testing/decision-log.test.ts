@@ -99,13 +99,13 @@ describe('decision log from resilience events', () => {
       { ...base, type: 'attempt', endpoint: A, method: 'GET', error: 'ECONNRESET', durationMs: 1, attempt: 0 },
       { ...base, type: 'retry', reason: 'reset', delayMs: 25, attempt: 1 },
       { ...base, type: 'attempt', endpoint: B, method: 'GET', status: 200, durationMs: 2, attempt: 1 },
-      { ...base, type: 'request', endpoint: B, method: 'GET', status: 200, durationMs: 28, attempts: 2 },
+      { ...base, type: 'request', outcome: 'success', endpoint: B, method: 'GET', status: 200, durationMs: 28, attempts: 2 },
       { ...base, type: 'attempt', endpoint: A, method: 'GET', status: 503, durationMs: 1, attempt: 0 },
       { ...base, type: 'retry-budget-exhausted' },
-      { ...base, type: 'request', endpoint: A, method: 'GET', status: 503, durationMs: 1, attempts: 1 },
+      { ...base, type: 'request', outcome: 'server_error', endpoint: A, method: 'GET', status: 503, durationMs: 1, attempts: 1 },
       { ...base, type: 'circuit-open', endpoint: A, reason: '5 consecutive failures' },
       { ...base, type: 'rejected', reason: 'MESH_CIRCUIT_OPEN' },
-      { ...base, type: 'request', method: 'GET', error: 'MESH_CIRCUIT_OPEN', durationMs: 0, attempts: 0 },
+      { ...base, type: 'request', outcome: 'failure', method: 'GET', error: 'MESH_CIRCUIT_OPEN', durationMs: 0, attempts: 0 },
     ]);
     now = 10_000;
     feed(log, [{ ...base, type: 'circuit-half-open', endpoint: A }]);
@@ -140,8 +140,8 @@ describe('decision log from resilience events', () => {
       ev(2, { type: 'attempt', endpoint: B, method: 'GET', status: 200, durationMs: 1, attempt: 0 }),
       ev(1, { type: 'hedge', endpoint: B }),
       ev(1, { type: 'attempt', endpoint: B, method: 'GET', status: 200, durationMs: 1, attempt: 1 }),
-      ev(2, { type: 'request', endpoint: B, method: 'GET', status: 200, durationMs: 1, attempts: 1 }),
-      ev(1, { type: 'request', endpoint: B, method: 'GET', status: 200, durationMs: 2, attempts: 2 }),
+      ev(2, { type: 'request', outcome: 'success', endpoint: B, method: 'GET', status: 200, durationMs: 1, attempts: 1 }),
+      ev(1, { type: 'request', outcome: 'success', endpoint: B, method: 'GET', status: 200, durationMs: 2, attempts: 2 }),
     ]);
     expect(log.tried()).toEqual([[A, B], [B]]);
     expect(log.requests.map((r) => r.hedges)).toEqual([[B], []]);
@@ -158,7 +158,23 @@ describe('decision log ordering tolerance', () => {
     log.observer.onMetric?.({ ...base, type: 'retry', reason: '5xx', delayMs: 10, attempt: 2 });
     log.observer.onMetric?.({ ...base, type: 'attempt', endpoint: B, method: 'GET', status: 503, durationMs: 1, attempt: 1 });
     log.observer.onMetric?.({ ...base, type: 'attempt', endpoint: A, method: 'GET', status: 200, durationMs: 1, attempt: 2 });
-    log.observer.onMetric?.({ ...base, type: 'request', endpoint: A, method: 'GET', status: 200, durationMs: 13, attempts: 3 });
+    log.observer.onMetric?.({ ...base, type: 'request', outcome: 'success', endpoint: A, method: 'GET', status: 200, durationMs: 13, attempts: 3 });
     expect(log.requests.map((r) => [r.tried, r.retries.map((t) => t.attempt), r.status])).toEqual([[[A, B, A], [2], 200]]);
+  });
+});
+
+describe('decision log of a cancelled request', () => {
+  it('records the cancel, not a failure, and says so in its text', () => {
+    const log = new DecisionLog(() => 0);
+    const base = { service: 'orders', time: 0 };
+    log.observer.onMetric?.({ ...base, requestId: 1, type: 'attempt', endpoint: A, method: 'GET', status: 200, durationMs: 1, attempt: 0 });
+    log.observer.onMetric?.({ ...base, requestId: 1, type: 'request', outcome: 'cancelled', endpoint: A, method: 'GET', status: 200, durationMs: 5, attempts: 1 });
+    log.observer.onMetric?.({ ...base, requestId: 2, type: 'request', outcome: 'cancelled', method: 'GET', durationMs: 5, attempts: 1 });
+    expect(log.requests.map((r) => [r.cancelled, r.status, r.error])).toEqual([
+      [true, 200, undefined],
+      [true, undefined, undefined],
+    ]);
+    expect(log.format()).toContain('-> cancelled after 200 (1 attempt)');
+    expect(log.format()).toContain('-> cancelled (0 attempts)');
   });
 });
