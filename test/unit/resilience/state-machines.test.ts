@@ -70,14 +70,16 @@ describe('circuit breaker (fake clock)', () => {
     clock.advance(1);
     expect(b.tryAcquire()).toBe(true); // the probe
     expect(b.tryAcquire()).toBe(false); // only one
-    b.failure();
-    clock.advance(1000);
+    b.failure(); // the second opening in a row stays open twice as long
+    clock.advance(1999);
+    expect(b.tryAcquire()).toBe(false);
+    clock.advance(1);
     expect(b.tryAcquire()).toBe(true);
     b.cancel(); // the probe was abandoned: the slot is free again
     expect(b.tryAcquire()).toBe(true);
     b.success();
     expect(b.tryAcquire()).toBe(true);
-    expect(log).toEqual(['0:open', '1000:half-open', '1000:open', '2000:half-open', '2000:closed']);
+    expect(log).toEqual(['0:open', '1000:half-open', '1000:open', '3000:half-open', '3000:closed']);
     expect(b.opened).toBe(2);
   });
 
