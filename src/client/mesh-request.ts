@@ -747,11 +747,14 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
 
   /**
    * A requeue (src/resilience/requeue.ts) of an attempt that sent nothing: a
-   * replayable body, under the per-request cap, before the deadline, and one
-   * from the service's requeue budget (never the retry budget).
+   * replayable body, under the per-request cap, an endpoint left untried,
+   * before the deadline, and one from the service's requeue budget (never the
+   * retry budget).
    */
   #mayRequeue(): boolean {
     if (!this.#requeueOk || this.#aborted || this.#done || this.#requeues >= REQUEUE_LIMITS.maxPerRequest) return false;
+    // Only to an endpoint not tried yet: with none left, a requeue would hit one that just refused.
+    if ((this.#destination?.picker.eligible ?? 0) <= (this.#tried?.size ?? 1)) return false;
     if (this.#env.clock.now() >= this.#deadline || !this.#res!.requeues.tryWithdraw()) return false;
     this.#requeues++;
     return true;

@@ -104,11 +104,11 @@ export class CircuitBreaker {
   }
 
   #open(): void {
+    this.#streak = this.#streakAfterNextOpen(); // reads the state it leaves
     this.#state = 'open';
     this.#probing = false;
     this.opened++;
     this.dispose();
-    this.#streak = this.#streakAfterNextOpen();
     const openMs = (this.#lastOpenMs = this.#openMs(this.#streak));
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
