@@ -14,6 +14,7 @@ import {
   retryReasonForError,
   retryReasonForStatus,
 } from '../resilience/retry-policy.js';
+import { REQUEUE_LIMITS } from '../resilience/requeue.js';
 import type { ServiceResilience } from '../resilience/service-resilience.js';
 import type { Credentials } from '../security/auth.js';
 import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
@@ -170,6 +171,10 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #retrySent = false;
   /** May retry when nothing was sent (replayable body). */
   #retryUnsent = false;
+  /** May requeue a connect failure to another endpoint (replayable body; any method, retry policy or not). */
+  #requeueOk = false;
+  /** Requeues sent (they do not count toward `retry.attempts`). */
+  #requeues = 0;
   /** May hedge (idempotent method, replayable body, hedging on). */
   #hedgeOk = false;
   #perTryMs: number | undefined;
@@ -467,7 +472,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#retrySent = replayable && methodRetriable(retry, method);
     }
     if (config.hedge) this.#hedgeOk = replayable && (retry ? methodRetriable(retry, method) : IDEMPOTENT.has(method));
+    this.#requeueOk = replayable;
     res.budget?.deposit();
+    res.requeues.deposit();
     this.#send();
   }
 
@@ -681,6 +688,10 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
     this.#lastError = failure;
     this.#forget(attempt);
     if (this.#current?.state === 'pending') return; // the hedge partner may still answer
+    if (nothingSent(kind) && attempt.endpoint !== undefined && this.#mayRequeue()) {
+      this.#schedule('requeue', 0);
+      return;
+    }
     const retry = this.#retry;
     const reason = retry === undefined ? undefined : retryReasonForError(retry, kind);
     if (reason !== undefined) {
@@ -762,7 +773,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
    */
   #mayRetry(delay: number): string | undefined {
     if (this.#aborted || this.#done) return 'cancelled';
-    if (this.#attempts >= this.#retry!.attempts) return 'attempts';
+    if (this.#attempts - this.#requeues >= this.#retry!.attempts) return 'attempts';
     if (this.#env.clock.now() + delay >= this.#deadline) return 'deadline';
     const budget = this.#res?.budget;
     if (budget && !budget.tryWithdraw()) {
@@ -770,6 +781,21 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       return 'budget';
     }
     return undefined;
+  }
+
+  /**
+   * A requeue (src/resilience/requeue.ts) of an attempt that sent nothing: a
+   * replayable body, under the per-request cap, an endpoint left untried,
+   * before the deadline, and one from the service's requeue budget (never the
+   * retry budget).
+   */
+  #mayRequeue(): boolean {
+    if (!this.#requeueOk || this.#aborted || this.#done || this.#requeues >= REQUEUE_LIMITS.maxPerRequest) return false;
+    // Only to an endpoint not tried yet: with none left, a requeue would hit one that just refused.
+    if ((this.#destination?.picker.eligible ?? 0) <= (this.#tried?.size ?? 1)) return false;
+    if (this.#env.clock.now() >= this.#deadline || !this.#res!.requeues.tryWithdraw()) return false;
+    this.#requeues++;
+    return true;
   }
 
   /** Why a request that was (maybe) sent may not be retried: its body, or its method. */

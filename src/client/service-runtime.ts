@@ -150,7 +150,8 @@ export class ServiceRuntime {
       }
     }
     const before = this.main.panic;
-    if (force || !sameList(up ?? all, this.usable)) this.setUsable(up);
+    // In panic the groups also depend on which endpoints are circuit-open (Picker.refresh), not only on usable.
+    if (force || this.main.panic || !sameList(up ?? all, this.usable)) this.setUsable(up);
     return before !== this.main.panic;  }
 
   /**

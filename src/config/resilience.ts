@@ -31,6 +31,7 @@ export interface ResolvedBreaker {
   readonly samplingWindowMs: number;
   readonly minimumRequests: number;
   readonly halfOpenAfterMs: number;
+  readonly maxHalfOpenAfterMs: number;
   readonly count5xx: boolean;
 }
 
@@ -82,7 +83,8 @@ const BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
   failureRatePercent: 50,
   samplingWindowMs: 10_000,
   minimumRequests: 20,
-  halfOpenAfterMs: 10_000,
+  halfOpenAfterMs: 1_000,
+  maxHalfOpenAfterMs: 30_000,
   count5xx: false,
 });
 
@@ -297,6 +299,7 @@ const BREAKER_KEYS = [
   'samplingWindowMs',
   'minimumRequests',
   'halfOpenAfterMs',
+  'maxHalfOpenAfterMs',
   'count5xx',
 ];
 
@@ -317,6 +320,7 @@ function resolveBreaker(o: Record<string, unknown>, path: string, issues: Config
     samplingWindowMs: checkNumber(o.samplingWindowMs, join(path, 'samplingWindowMs'), issues, { min: 100, integer: true }, b.samplingWindowMs),
     minimumRequests: checkNumber(o.minimumRequests, join(path, 'minimumRequests'), issues, count, b.minimumRequests),
     halfOpenAfterMs: checkNumber(o.halfOpenAfterMs, join(path, 'halfOpenAfterMs'), issues, ms, b.halfOpenAfterMs),
+    maxHalfOpenAfterMs: checkNumber(o.maxHalfOpenAfterMs, join(path, 'maxHalfOpenAfterMs'), issues, ms, b.maxHalfOpenAfterMs),
     count5xx: typeof o.count5xx === 'boolean' ? o.count5xx : b.count5xx,
   });
 }

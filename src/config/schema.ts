@@ -330,8 +330,18 @@ const breakerSettings = {
   samplingWindowMs: opt(int('The sampling window in milliseconds. Default 10,000.', 100)),
   /** Calls needed in the window before the rate counts. Default 20. */
   minimumRequests: opt(int('Calls needed in the window before the rate counts. Default 20.', 1)),
-  /** How long the breaker stays open before it lets one probe through, in milliseconds. Default 10,000. */
-  halfOpenAfterMs: opt(int('Time open before one probe, in milliseconds. Default 10,000.', 1)),
+  /**
+   * How long the breaker stays open before it lets one probe through, in
+   * milliseconds, the first time in a row it opens; each further opening in a
+   * row doubles it, up to `maxHalfOpenAfterMs`. Default 1,000.
+   */
+  halfOpenAfterMs: opt(int('Time open before one probe, in milliseconds, doubling per opening in a row. Default 1,000.', 1)),
+  /**
+   * The longest open time the doubling reaches, in milliseconds (at least
+   * `halfOpenAfterMs` is used). The streak ends once the breaker stays closed
+   * as long as it was last open. Default 30,000.
+   */
+  maxHalfOpenAfterMs: opt(int('Longest open time as openings in a row double it, ms. Default 30,000.', 1)),
   /** Count 5xx responses as failures, not only transport failures and timeouts. Default false for endpoints (outlier detection handles 5xx), true for the service breaker. */
   count5xx: opt(bool('Count 5xx responses as failures. Default false for endpoints, true for the service breaker.')),
 };

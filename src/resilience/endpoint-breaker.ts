@@ -12,10 +12,17 @@ export type CircuitStateName = 'closed' | 'open' | 'half-open';
  * delegated to a cockatiel {@link IBreaker}: `ConsecutiveBreaker` in
  * `consecutive` mode, {@link ClockSamplingBreaker} in `sampling` mode.
  *
- * closed → open when the counter says so; open → half-open after
- * `halfOpenAfterMs` (a clock timer); in half-open one probe is let through
+ * closed → open when the counter says so; open → half-open after the open
+ * time (a clock timer); in half-open one probe is let through
  * ({@link CircuitBreaker.tryAcquire}); its success closes the breaker, its
  * failure opens it again. `onChange` hears every transition.
+ *
+ * The open time grows with consecutive openings, like Envoy's ejection time:
+ * `halfOpenAfterMs × 2^(n-1)` for the n-th opening in a row, capped at
+ * `max(halfOpenAfterMs, maxHalfOpenAfterMs)`. The streak ends (n starts again
+ * at 1) once the breaker has stayed closed for at least the open time that
+ * preceded its closing, so an endpoint back for good is probed quickly the
+ * next time it fails, while one that keeps failing is probed less and less.
  */
 export class CircuitBreaker {
   readonly settings: ResolvedBreaker;
@@ -27,6 +34,12 @@ export class CircuitBreaker {
   #timer: TimerHandle | undefined;
   /** Times the breaker opened. */
   opened = 0;
+  /** Openings in the current streak (see the class comment). */
+  #streak = 0;
+  /** The open time of the last opening, in milliseconds. */
+  #lastOpenMs = 0;
+  /** When the breaker last closed (clock time), or undefined while it never has. */
+  #closedAt: number | undefined;
 
   constructor(settings: ResolvedBreaker, clock: Clock, onChange: (state: CircuitStateName) => void) {
     this.settings = settings;
@@ -79,6 +92,11 @@ export class CircuitBreaker {
     else if (this.#state === 'closed' && this.#counter.failure(CircuitState.Closed)) this.#open();
   }
 
+  /** The open time the next opening would get now, in milliseconds (grows with the streak). */
+  get nextOpenMs(): number {
+    return this.#openMs(this.#streakAfterNextOpen());
+  }
+
   /** Stops the half-open timer. */
   dispose(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
@@ -86,19 +104,32 @@ export class CircuitBreaker {
   }
 
   #open(): void {
+    this.#streak = this.#streakAfterNextOpen(); // reads the state it leaves
     this.#state = 'open';
     this.#probing = false;
     this.opened++;
     this.dispose();
+    const openMs = (this.#lastOpenMs = this.#openMs(this.#streak));
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#state = 'half-open';
       this.#onChange('half-open');
-    }, this.settings.halfOpenAfterMs);
+    }, openMs);
     this.#onChange('open');
   }
 
+  #streakAfterNextOpen(): number {
+    const stayedClosed = this.#state === 'closed' && this.#closedAt !== undefined && this.#clock.now() - this.#closedAt >= this.#lastOpenMs;
+    return stayedClosed ? 1 : this.#streak + 1;
+  }
+
+  #openMs(streak: number): number {
+    const { halfOpenAfterMs: base, maxHalfOpenAfterMs: max } = this.settings;
+    return Math.min(base * 2 ** Math.min(streak - 1, 30), Math.max(base, max));
+  }
+
   #close(): void {
+    this.#closedAt = this.#clock.now();
     this.#state = 'closed';
     this.#probing = false;
     this.#counter = this.#makeCounter();

@@ -7,6 +7,7 @@ import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker } from './endpoint-breaker.js';
 import { LatencyTracker } from './hedging.js';
 import { OutlierDetector } from './outlier-detector.js';
+import { requeueBudget } from './requeue.js';
 import { RetryBudget } from './retry-budget.js';
 
 const trace = debugChannel('resilience');
@@ -49,6 +50,8 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
   readonly #env: ResilienceEnvironment;
   config: ResolvedResilience | undefined;
   budget: RetryBudget | undefined;
+  /** The requeue budget (`requeue.ts`): always on, apart from the retry budget. */
+  readonly requeues: RetryBudget;
   serviceBreaker: CircuitBreaker | undefined;
   bulkhead: Bulkhead | undefined;
   latency: LatencyTracker | undefined;
@@ -67,6 +70,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
   constructor(service: string, env: ResilienceEnvironment) {
     this.service = service;
     this.#env = env;
+    this.requeues = requeueBudget(env.clock);
   }
 
   /** True when attempts need reporting (some breaker or detector listens). */
@@ -192,6 +196,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
     return {
       ...(this.serviceBreaker ? { circuit: this.serviceBreaker.state } : {}),
       ...(this.budget ? { retryBudget: this.budget.toJSON() } : {}),
+      requeueBudget: this.requeues.toJSON(),
       ...(this.bulkhead
         ? { bulkhead: { active: this.bulkhead.active, pending: this.bulkhead.pending, rejected: this.bulkhead.rejected } }
         : {}),

@@ -24,7 +24,8 @@ interface Group {
  * first a priority level and locality group, as Envoy does (traffic stays at
  * the highest healthy priority and in the local zone, spilling over as health
  * drops, scaled by the overprovisioning factor; below the panic threshold all
- * endpoints are used), then the service's load balancer within the group.
+ * endpoints are used, preferring those not behind an open circuit breaker),
+ * then the service's load balancer within the group.
  *
  * Groups are computed on the control side in {@link Picker.refresh}; `pick`
  * only draws a group (when there is more than one) and asks its balancer.
@@ -79,7 +80,11 @@ export class Picker {
     const specs: { key: string; endpoints: EndpointState[]; share: number }[] = [];
     this.panic = all.length > 0 && panicThreshold > 0 && normalisedTotal < panicThreshold;
     if (this.panic) {
-      specs.push({ key: 'panic', endpoints: [...all], share: 1 });
+      // Panic spreads load over every endpoint, but one behind an open breaker (endpoint breakers count transport
+      // failures: refused connects, resets, timeouts) is left out while some other endpoint is not, as a connect
+      // to it would most likely fail again; its half-open probe lets it back in.
+      const connectable = all.filter((e) => !e.isDown('circuit-open'));
+      specs.push({ key: 'panic', endpoints: connectable.length > 0 ? connectable : [...all], share: 1 });
     } else {
       let remaining = 100;
       ordered.forEach(([priority, level], i) => {

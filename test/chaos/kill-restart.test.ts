@@ -6,10 +6,12 @@ import { startServer, type TestHandler, type TestServer } from '../helpers/serve
 
 const ENDPOINTS = 4;
 const DURATION_MS = 10_000;
-const WORKERS = 16;
+const WORKERS = 64;
 
+// Issue 24's rolling restart, with the DEFAULT resilience config (only the random source is seeded): 4 endpoints,
+// 64 callers, one endpoint killed every second while the one killed before comes back on its port.
 describe('chaos: endpoints killed and restarted every second under steady load', () => {
-  it('keeps >= 99.9% of idempotent requests successful and never sends a non-idempotent request twice', async () => {
+  it('keeps >= 99.9% of idempotent requests successful with the default config and never sends a non-idempotent request twice', async () => {
     const received: { method: string; body: string }[] = [];
     const handler: TestHandler = (req, res, body) => {
       received.push({ method: req.method ?? '', body });
@@ -24,14 +26,13 @@ describe('chaos: endpoints killed and restarted every second under steady load',
       services: {
         api: {
           endpoints: ports.map((p) => `http://127.0.0.1:${p}`),
-          timeout: { perTryMs: 1_000, totalMs: 5_000 },
-          circuitBreaker: { halfOpenAfterMs: 1_000 },
-          outlierDetection: { baseEjectionTimeMs: 1_000 },
         },
       },
     });
     mesh.on('metric', (e: MetricEvent) => {
-      if (e.type !== 'attempt' && e.type !== 'request') metrics[e.type] = (metrics[e.type] ?? 0) + 1;
+      if (e.type === 'attempt' || e.type === 'request') return;
+      const key = e.type === 'retry' || e.type === 'retry-refused' ? `${e.type}:${e.reason}` : e.type;
+      metrics[key] = (metrics[key] ?? 0) + 1;
     });
     const health: string[] = [];
     mesh.on('health', (e) => health.push(e.type));
@@ -86,9 +87,16 @@ describe('chaos: endpoints killed and restarted every second under steady load',
     const gets = results.getOk + results.getFailed;
     const posts = received.filter((r) => r.method === 'POST').map((r) => r.body);
     const duplicates = posts.filter((b, i) => posts.indexOf(b) !== i);
-    console.log('chaos results', { ...results, metrics, health: countBy(health), failures: failures.slice(0, 5) });
+    const rate = results.getOk / gets;
+    console.log('chaos results', {
+      getSuccessRate: `${(rate * 100).toFixed(3)}%`,
+      ...results,
+      metrics,
+      health: countBy(health),
+      failures: failures.slice(0, 5),
+    });
     expect(gets).toBeGreaterThan(2_000);
-    expect(results.getOk / gets).toBeGreaterThanOrEqual(0.999);
+    expect(rate).toBeGreaterThanOrEqual(0.999);
     expect(duplicates).toEqual([]);
     expect(results.postOk).toBeGreaterThan(0);
     expect(health).toContain('circuit-open');

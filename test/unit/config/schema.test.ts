@@ -33,6 +33,7 @@ const breaker = {
   mode: maybe(fc.constantFrom('consecutive', 'sampling')),
   consecutiveFailures: maybe(fc.integer({ min: 1, max: 20 })),
   halfOpenAfterMs: maybe(fc.integer({ min: 1, max: 60_000 })),
+  maxHalfOpenAfterMs: maybe(fc.integer({ min: 1, max: 600_000 })),
   count5xx: maybe(fc.boolean()),
 };
 const shared = {

@@ -63,9 +63,15 @@ describe('down reasons (the plug-in point for health, ejection and breakers)', (
     states[1]!.setDown('ejected', true);
     expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([2, 2, false]); // 1.4 x 50% = 70%: not panic
     states[2]!.setDown('unhealthy', true);
-    expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([1, 4, true]); // 1.4 x 25% = 35% < 50%
+    // 1.4 x 25% = 35% < 50%: panic uses all endpoints but the one behind an open breaker (a connect would fail).
+    expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([1, 3, true]);
     for (const s of states) s.setDown('unhealthy', true);
-    expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([0, 4, true]); // none up: still all used
+    expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([0, 3, true]); // none up: still all used but the open one
+    states[1]!.setDown('circuit-open', true);
+    states[2]!.setDown('circuit-open', true);
+    states[3]!.setDown('circuit-open', true);
+    expect([rt.usable.length, pickable(rt), rt.panic]).toEqual([0, 4, true]); // every breaker open: all of them again
+    for (const s of states) s.setDown('circuit-open', false);
     for (const s of states) s.setDown('unhealthy', false);
     expect(panics).toEqual(['enter 1/4', 'leave 2/4']);
   });

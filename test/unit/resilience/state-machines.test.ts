@@ -70,15 +70,61 @@ describe('circuit breaker (fake clock)', () => {
     clock.advance(1);
     expect(b.tryAcquire()).toBe(true); // the probe
     expect(b.tryAcquire()).toBe(false); // only one
-    b.failure();
-    clock.advance(1000);
+    b.failure(); // the second opening in a row stays open twice as long
+    clock.advance(1999);
+    expect(b.tryAcquire()).toBe(false);
+    clock.advance(1);
     expect(b.tryAcquire()).toBe(true);
     b.cancel(); // the probe was abandoned: the slot is free again
     expect(b.tryAcquire()).toBe(true);
     b.success();
     expect(b.tryAcquire()).toBe(true);
-    expect(log).toEqual(['0:open', '1000:half-open', '1000:open', '2000:half-open', '2000:closed']);
+    expect(log).toEqual(['0:open', '1000:half-open', '1000:open', '3000:half-open', '3000:closed']);
     expect(b.opened).toBe(2);
+  });
+
+  it('open time doubles per opening in a row up to maxHalfOpenAfterMs, and starts again after staying closed that long', () => {
+    const clock = manualClock();
+    const t0 = clock.now();
+    const log: string[] = [];
+    const b = new CircuitBreaker(
+      breakerSettings({ consecutiveFailures: 1, halfOpenAfterMs: 1000, maxHalfOpenAfterMs: 5000 }),
+      clock,
+      (s) => log.push(`${clock.now() - t0}:${s}`),
+    );
+    const probe = (ok: boolean) => {
+      expect(b.tryAcquire()).toBe(true);
+      if (ok) b.success();
+      else b.failure();
+    };
+    expect(b.nextOpenMs).toBe(1000);
+    b.failure(); // open for 1 s
+    clock.advance(1000);
+    probe(false); // open for 2 s
+    clock.advance(2000);
+    probe(false); // 4 s
+    clock.advance(4000);
+    probe(false); // 8 s capped at 5 s
+    clock.advance(4999);
+    expect(b.state).toBe('open');
+    clock.advance(1);
+    probe(true); // closed at 12 s after 5 s open
+    clock.advance(1000);
+    expect(b.nextOpenMs).toBe(5000); // closed only 1 s: the streak goes on
+    b.failure(); // 13 s: open 5 s
+    clock.advance(5000);
+    probe(true); // closed at 18 s
+    clock.advance(4999);
+    expect(b.nextOpenMs).toBe(5000);
+    clock.advance(1);
+    expect(b.nextOpenMs).toBe(1000); // closed as long as it was last open: the streak is over
+    b.failure(); // 23 s: open 1 s
+    clock.advance(1000);
+    expect(log).toEqual([
+      '0:open', '1000:half-open', '1000:open', '3000:half-open', '3000:open', '7000:half-open', '7000:open',
+      '12000:half-open', '12000:closed', '13000:open', '18000:half-open', '18000:closed', '23000:open', '24000:half-open',
+    ]);
+    expect(b.opened).toBe(6);
   });
 
   it('sampling: opens at the failure rate once the window has enough calls, and forgets old calls', () => {

@@ -175,6 +175,7 @@ describe('events, observers, logs and snapshot', () => {
           inflight: 0,
           resilience: {
             retryBudget: { requests: 2, retries: 0, available: 10, withdrawn: 0, exhausted: 0 },
+            requeueBudget: { requests: 2, retries: 0, available: 11, withdrawn: 0, exhausted: 0 },
             ejected: 0,
           },
           endpoints: [
