@@ -12,6 +12,7 @@ export {
   type RequestPolicyOverrides,
 } from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
+export type { MeshFetch } from './client/fetch.js';
 export {
   MeshError,
   MeshConfigError,
