@@ -55,7 +55,7 @@ export function createMeshFetch(target: FetchTarget): MeshFetch {
     if (closed) throw closed;
     let url: string | URL | Request = input as string | URL | Request;
     let options = init as RequestInit | undefined;
-    if (isForeignRequest(input)) [url, options] = fromForeignRequest(input, options);
+    if (isRequest(input)) [url, options] = await fromRequest(input, options);
     let dispatcher = target.dispatcher;
     const body = options?.body;
     if (body != null) {
@@ -76,15 +76,27 @@ export function createMeshFetch(target: FetchTarget): MeshFetch {
   return meshFetch as MeshFetch;
 }
 
-/** A `Request` that is not this undici copy's (Node's global `Request`, another bundle's). */
-function isForeignRequest(input: unknown): input is globalThis.Request {
-  if (typeof input !== 'object' || input === null || input instanceof URL || input instanceof UndiciRequest) return false;
+/** Bodies of a `Request` up to this size whose bytes are already there are read, so they are replayable. */
+const PEEK_LIMIT = 1024 * 1024;
+const LATER = Symbol('later');
+
+/** A `Request`: undici's, Node's global one (another undici copy), another bundle's. */
+function isRequest(input: unknown): input is Request | globalThis.Request {
+  if (typeof input !== 'object' || input === null || input instanceof URL) return false;
   const r = input as { url?: unknown; method?: unknown; headers?: unknown };
   return typeof r.url === 'string' && typeof r.method === 'string' && typeof r.headers === 'object';
 }
 
-/** The same request as undici's `fetch` arguments: every field undici's `Request` takes, then `init` over them. */
-function fromForeignRequest(request: globalThis.Request, init: RequestInit | undefined): [string, RequestInit] {
+/**
+ * The same request as undici's `fetch` arguments: every field undici's
+ * `Request` takes, then `init` over them. A `Request` hides its body's
+ * origin behind a stream (ky and axios always send one): the bytes that are
+ * already there (a string, buffer or form the `Request` was made from: its
+ * reads settle without waiting for I/O) are read, up to {@link PEEK_LIMIT},
+ * and become a known body; a body still being produced streams on, the
+ * bytes read so far first.
+ */
+async function fromRequest(request: Request | globalThis.Request, init: RequestInit | undefined): Promise<[string, RequestInit]> {
   const base: RequestInit = {
     method: request.method,
     headers: [...(request.headers as unknown as Iterable<[string, string]>)],
@@ -96,11 +108,50 @@ function fromForeignRequest(request: globalThis.Request, init: RequestInit | und
     keepalive: request.keepalive,
     referrerPolicy: request.referrerPolicy as RequestInit['referrerPolicy'],
   };
-  if (request.body !== null) {
-    base.body = request.body as RequestInit['body'];
-    base.duplex = 'half';
+  if (request.body !== null && init?.body === undefined) {
+    const body = await peek(request.body as ReadableStream<Uint8Array>);
+    base.body = body as RequestInit['body'];
+    if (!(body instanceof Uint8Array)) base.duplex = 'half';
   }
   return [request.url, init === undefined ? base : assignOver(base, init)];
+}
+
+/**
+ * Reads `stream` while its reads settle before the next turn of the event
+ * loop (the bytes are in memory) and it stays within {@link PEEK_LIMIT}:
+ * its bytes if it ended, else a stream of the bytes read then the rest.
+ */
+async function peek(stream: ReadableStream<Uint8Array>): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let pending: ReturnType<typeof reader.read> | undefined;
+  while (size <= PEEK_LIMIT) {
+    const read = reader.read();
+    let timer: NodeJS.Immediate | undefined;
+    const later = new Promise<typeof LATER>((resolve) => (timer = setImmediate(resolve, LATER)));
+    const result = await Promise.race([read, later]);
+    clearImmediate(timer);
+    if (result === LATER) {
+      pending = read;
+      break;
+    }
+    if (result.done) return Buffer.concat(chunks);
+    chunks.push(result.value);
+    size += result.value.byteLength;
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = chunks.shift();
+      if (next !== undefined) return controller.enqueue(next);
+      const read = pending ?? reader.read();
+      pending = undefined;
+      const { done, value } = await read;
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /**

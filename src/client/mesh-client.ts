@@ -33,6 +33,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
 import { serverNameOf } from './headers.js';
+import { BorrowedDispatcher } from './borrowed-dispatcher.js';
 import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
@@ -275,6 +276,24 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const method = options?.method || (options?.body ? 'PUT' : 'GET');
     const path = parsed.search ? `${parsed.pathname}${parsed.search}` : parsed.pathname;
     return assignOver(options, { dispatcher: this.dispatcher, origin: parsed.origin, path, method }) as Dispatcher.RequestOptions;
+  }
+
+  /**
+   * A view of {@link MeshClient.dispatcher} for a consumer that closes the
+   * dispatcher it is given (an SDK whose `client.close()` closes its agent):
+   * it routes through the mesh like `mesh.dispatcher`, but its `close()` and
+   * `destroy()` detach only the view. Later dispatches through a detached
+   * view fail with undici's `ClientClosedError`; the mesh keeps serving. The
+   * mesh stays owned by this client: close it with {@link MeshClient.close}.
+   *
+   * @example
+   * ```ts
+   * const sdk = new SomeClient({ dispatcher: mesh.borrowDispatcher() });
+   * await sdk.close(); // closes the view, not the mesh
+   * ```
+   */
+  borrowDispatcher(): BorrowedDispatcher {
+    return new BorrowedDispatcher(this.dispatcher);
   }
 
   /**

@@ -116,6 +116,34 @@ describe('mesh.fetch as a drop-in fetch', () => {
     }
   });
 
+  it("replays the body of a Request made from known bytes (what ky and axios send); a live stream streams once", async () => {
+    const server = await flakyServer();
+    cleanup.push(() => server.close());
+    const { mesh, requests } = await meshFor([server.url]);
+    const made = new globalThis.Request('http://api/doc', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"k":"v"}' });
+    const res = await mesh.fetch(made);
+    expect(await res.json()).toEqual({ method: 'PUT', type: 'application/json', body: '{"k":"v"}' });
+    expect(requests.at(-1)).toMatchObject({ attempts: 2 });
+
+    const streaming = await flakyServer(0);
+    cleanup.push(() => streaming.close());
+    const m2 = await meshFor([streaming.url]);
+    let push: ((chunk: string | null) => void) | undefined;
+    const live = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(new TextEncoder().encode(chunk)));
+      },
+    });
+    const pending = m2.mesh.fetch(new globalThis.Request('http://api/up', { method: 'PUT', body: live, duplex: 'half' } as RequestInit));
+    push!('first ');
+    setTimeout(() => {
+      push!('second');
+      push!(null);
+    }, 30);
+    expect(((await (await pending).json()) as { body: string }).body).toBe('first second');
+    expect(m2.requests.at(-1)).toMatchObject({ attempts: 1 });
+  });
+
   it('resends a POST to another endpoint after a connect failure', async () => {
     const dead = await startServer('dead');
     const deadUrl = dead.url;
