@@ -14,6 +14,8 @@ export {
   type RequestPolicyOverrides,
 } from './client/mesh-client.js';
 export { MeshDispatcher } from './client/mesh-dispatcher.js';
+export type { MeshFetch } from './client/fetch.js';
+export { BorrowedDispatcher } from './client/borrowed-dispatcher.js';
 export {
   MeshError,
   MeshConfigError,

@@ -1,12 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   Agent,
-  fetch as undiciFetch,
   request as undiciRequest,
   type Dispatcher,
-  type RequestInfo,
-  type RequestInit,
-  type Response,
 } from 'undici';
 import { checkObject } from '../config/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
@@ -24,7 +20,7 @@ import { describe, type Endpoint } from '../discovery/endpoint.js';
 import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
 import { HealthChecker } from '../health/checker.js';
 import { buildHealthReport, type MeshHealth } from '../health/report.js';
-import { MeshConfigError, MeshError, isMeshError, type ConfigIssue } from '../errors/mesh-error.js';
+import { MeshConfigError, MeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import { egressAllowed } from '../security/egress.js';
 import { SecurityRegistry } from '../security/registry.js';
 import type { TlsMaterialUpdate } from '../security/types.js';
@@ -37,6 +33,8 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
 import { serverNameOf } from './headers.js';
+import { BorrowedDispatcher } from './borrowed-dispatcher.js';
+import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
@@ -167,6 +165,24 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   readonly dispatcher: Dispatcher;
 
+  /**
+   * WHATWG `fetch` through the mesh (undici's own `fetch`, so the response is
+   * undici's `Response`). A plain function, usable unbound
+   * (`{ fetch: mesh.fetch }`), typed as {@link MeshFetch} (assignable to
+   * `typeof globalThis.fetch`); it takes any `Request`, Node's global one
+   * too. Bodies whose bytes are known (string, `ArrayBuffer` and views,
+   * `Buffer`, `URLSearchParams`, `Blob`, `FormData`) are replayable, so
+   * retried like `mesh.request`'s; streams are sent once.
+   *
+   * Mesh refusals and transport failures before the response reject with
+   * the {@link MeshError} itself rather than fetch's generic `TypeError`; a
+   * failure while the body streams errors the body with fetch's
+   * `TypeError('terminated')` whose `cause` is the {@link MeshError}; a
+   * caller's abort rejects with the usual `AbortError`.
+   * See docs/http-clients.md for third-party clients.
+   */
+  readonly fetch: MeshFetch;
+
   readonly #bus: EventBus;
   readonly #telemetry: Telemetry;
   readonly #clock: Clock;
@@ -233,6 +249,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       close: () => this.close(),
       destroy: (error) => this.destroy(error),
     });
+    this.fetch = createMeshFetch({ dispatcher: this.dispatcher, closedError: () => (this.closed ? closedError() : undefined) });
     this.#state = { version: 0, config, services: new Map(), routes: new Map() };
     this.#registry = new DiscoveryRegistry(
       { clock, random: this.#random, logger },
@@ -282,20 +299,21 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   }
 
   /**
-   * WHATWG `fetch` through the mesh (undici's own `fetch`, so the response is
-   * undici's `Response`). Mesh refusals and transport failures reject with
-   * the {@link MeshError} itself rather than fetch's generic `TypeError`; a
-   * caller's abort rejects with the usual `AbortError`.
+   * A view of {@link MeshClient.dispatcher} for a consumer that closes the
+   * dispatcher it is given (an SDK whose `client.close()` closes its agent):
+   * it routes through the mesh like `mesh.dispatcher`, but its `close()` and
+   * `destroy()` detach only the view. Later dispatches through a detached
+   * view fail with undici's `ClientClosedError`; the mesh keeps serving. The
+   * mesh stays owned by this client: close it with {@link MeshClient.close}.
+   *
+   * @example
+   * ```ts
+   * const sdk = new SomeClient({ dispatcher: mesh.borrowDispatcher() });
+   * await sdk.close(); // closes the view, not the mesh
+   * ```
    */
-  async fetch(input: RequestInfo, init?: RequestInit): Promise<Response> {
-    if (this.closed) throw closedError();
-    try {
-      return await undiciFetch(input, assignOver(init, { dispatcher: this.dispatcher }));
-    } catch (error) {
-      const cause = (error as { cause?: unknown } | undefined)?.cause;
-      if (error instanceof TypeError && isMeshError(cause)) throw cause;
-      throw error;
-    }
+  borrowDispatcher(): BorrowedDispatcher {
+    return new BorrowedDispatcher(this.dispatcher);
   }
 
   /**
