@@ -747,6 +747,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       });
       this.#checkers.set(runtime.name, checker);
     }
+    runtime.traffic = checker;
     checker.setEndpoints(runtime.endpoints);
   }
 
