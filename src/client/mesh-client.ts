@@ -127,8 +127,8 @@ interface State {
 
 /**
  * A client-side service mesh around undici. Requests to `http://<service>/...`
- * go to the endpoints of `<service>`, balanced, observed and (as features land)
- * retried, timed out and broken by circuit breakers; other hosts follow the
+ * go to the endpoints of `<service>`: balanced, retried, timed out, guarded by
+ * circuit breakers and outlier detection, and observed; other hosts follow the
  * `egress` rule.
  *
  * Three doors share one pipeline: {@link MeshClient.fetch},
