@@ -11,7 +11,8 @@ import { join, relative } from 'node:path';
  *   test/.snippets/, its `proxyless` imports are pointed at src/, `vitest`
  *   imports at a small sequential runner (test/helpers/snippet-vitest.ts), and
  *   it is run with tsx in a child process; it must exit 0 within the time
- *   limit (so it must close what it opens: servers, meshes, timers).
+ *   limit (so it must close what it opens: servers, meshes, timers). The
+ *   runnable ts blocks are also type-checked together in one tsc run.
  * - A block that cannot run alone (a type signature, part of a config, code
  *   needing the reader's app) is marked by an HTML comment on the line before
  *   its fence (blank lines allowed): `<!-- snippet: fragment: <why> -->`. The
