@@ -210,6 +210,8 @@ export class ServiceRuntime {
       }
       if (chosen.picker) return { picker: chosen.picker, route: r.route.name, name: chosen.name, faults: r.faults };
       const other = this.#env.lookup(chosen.service!);
+      const woken = other?.traffic;
+      if (woken !== undefined && woken.waiting) woken.onTraffic(); // the other service carries this traffic
       return other ? { picker: other.main, route: r.route.name, name: chosen.name, faults: r.faults } : undefined;
     }
     return this.#mainDestination;

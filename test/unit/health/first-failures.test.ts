@@ -204,6 +204,27 @@ describe('health checks act on the first failures', () => {
     await mesh.close();
   });
 
+  it('traffic split to another service re-arms that service\'s checks', async () => {
+    const clock = manualClock();
+    const calls: number[] = [];
+    const mesh = new MeshClient({
+      clock,
+      services: {
+        front: { routes: [{ split: [{ service: 'orders', weight: 1 }] }] },
+        orders: {
+          endpoints: [good[0]!.url],
+          healthCheck: { check: () => void calls.push(clock.now()), intervalMs: 1_000, noTrafficIntervalMs: 60_000, jitterPercent: 0 },
+        },
+      },
+    });
+    await clock.advance(0);
+    await clock.advance(5_000);
+    await (await mesh.request('http://front/')).body.text();
+    await clock.advance(1_000);
+    expect(calls).toEqual([0, 6_000]);
+    await mesh.close();
+  });
+
   it('re-arms sleeping checks on the first request, once', async () => {
     const clock = manualClock();
     const calls: number[] = [];
