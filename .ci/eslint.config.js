@@ -9,7 +9,7 @@ const NO_PROPERTY_CLOSURES = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/**', 'node_modules/**', 'coverage/**', '.bench-out/**'] },
+  { ignores: ['dist/**', 'docs/**', 'test/.snippets/**', 'node_modules/**', 'coverage/**', '.bench-out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,7 @@
 import { checkNumber, type NumberRule } from '../config/checks.js';
 import type { BalancerEndpoint } from './balancer.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { unknownOptionMessage } from '../util/suggest.js';
 
 /**
  * Records an issue for every option name not in `allowed`, so a typo in an
@@ -20,7 +21,7 @@ export function checkOptionNames(
       message:
         allowed.length === 0
           ? `${policy} takes no option "${key}"`
-          : `unknown option "${key}" for ${policy} (expected one of: ${allowed.join(', ')})`,
+          : unknownOptionMessage(key, allowed, `for ${policy}`),
     });
   }
 }

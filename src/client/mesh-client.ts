@@ -144,8 +144,8 @@ interface State {
 
 /**
  * A client-side service mesh around undici. Requests to `http://<service>/...`
- * go to the endpoints of `<service>`, balanced, observed and (as features land)
- * retried, timed out and broken by circuit breakers; other hosts follow the
+ * go to the endpoints of `<service>`: balanced, retried, timed out, guarded by
+ * circuit breakers and outlier detection, and observed; other hosts follow the
  * `egress` rule.
  *
  * Three doors share one pipeline: {@link MeshClient.fetch},
@@ -858,6 +858,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       });
       this.#checkers.set(runtime.name, checker);
     }
+    runtime.traffic = checker;
     checker.setEndpoints(runtime.endpoints);
   }
 

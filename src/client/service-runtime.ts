@@ -17,6 +17,17 @@ export interface RuntimeEnvironment {
   onPanic(service: string, destination: string, entering: boolean, detail: PanicDetail): void;
 }
 
+/**
+ * Told of a service's requests while it asks to be: the active health
+ * checker, whose checks sleep at the no-traffic interval until the first one.
+ */
+export interface TrafficListener {
+  /** True while the listener wants the next request (read once per request). */
+  readonly waiting: boolean;
+  /** A request for the service arrived while `waiting`. */
+  onTraffic(): void;
+}
+
 /** The numbers behind a panic transition. */
 export interface PanicDetail {
   /** Usable endpoints of the destination. */
@@ -75,6 +86,8 @@ export class ServiceRuntime {
   readonly #mainDestination: Destination;
   /** TLS runtime, credential cache and `requireTls` of the service. */
   readonly security: ServiceSecurity | undefined;
+  /** Told of the next request when waiting (set by the client: the service's health checker). */
+  traffic: TrafficListener | undefined;
 
   constructor(
     config: ResolvedService,
@@ -182,6 +195,8 @@ export class ServiceRuntime {
 
   /** Request path: the first matching route's weighted choice, or the whole service. */
   destination(request: PickRequest): Destination | undefined {
+    const traffic = this.traffic;
+    if (traffic !== undefined && traffic.waiting) traffic.onTraffic();
     const routes = this.#routes;
     for (let i = 0; i < routes.length; i++) {
       const r = routes[i]!;
@@ -196,6 +211,8 @@ export class ServiceRuntime {
       }
       if (chosen.picker) return { picker: chosen.picker, route: r.route.name, name: chosen.name, faults: r.faults };
       const other = this.#env.lookup(chosen.service!);
+      const woken = other?.traffic;
+      if (woken !== undefined && woken.waiting) woken.onTraffic(); // the other service carries this traffic
       return other ? { picker: other.main, route: r.route.name, name: chosen.name, faults: r.faults } : undefined;
     }
     return this.#mainDestination;

@@ -1,5 +1,6 @@
 import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { unknownOptionMessage } from '../util/suggest.js';
 
 /** Joins a path and a key: `join('services', 'orders')` is `services.orders`. */
 export function join(path: string, key: string | number): string {
@@ -25,7 +26,7 @@ export function checkObject(
   if (allowed) {
     for (const key of Object.keys(record)) {
       if (!allowed.includes(key)) {
-        issues.push({ path: join(path, key), message: `unknown option "${key}" (expected one of: ${allowed.join(', ')})` });
+        issues.push({ path: join(path, key), message: unknownOptionMessage(key, allowed) });
       }
     }
   }

@@ -1,4 +1,4 @@
-import { getLoadBalancer } from '../balancing/balancer.js';
+import { getLoadBalancer, listLoadBalancers } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { resolveDiscovery } from '../discovery/config.js';
 import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
@@ -19,6 +19,7 @@ import { mergeIssues, schemaIssues } from './validate.js';
 import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
+import { closestName } from '../util/suggest.js';
 
 /** Pool settings with every default filled in. */
 export type ResolvedConnection = Readonly<Required<ConnectionOptions>>;
@@ -276,7 +277,12 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
   }
   const definition = getLoadBalancer(policy);
   if (!definition) {
-    issues.push({ path: policyPath, message: `unknown load balancer "${policy}"` });
+    const known = listLoadBalancers();
+    const near = closestName(policy, known);
+    issues.push({
+      path: policyPath,
+      message: `unknown load balancer "${policy}" (${near === undefined ? '' : `did you mean "${near}"? `}known: ${known.join(', ')})`,
+    });
     return DEFAULTS.loadBalancer;
   }
   for (const issue of definition.validate?.(options) ?? []) {

@@ -227,6 +227,16 @@ export const HEALTH_CHECK_SCHEMA = Type.Object(
         minItems: 1,
       }),
     ),
+    /**
+     * Failing statuses that only count towards `unhealthyThreshold` (Envoy's
+     * `retriable_statuses`); any other status outside `expectedStatuses` marks
+     * the endpoint unhealthy at once. Numbers or classes. Default none.
+     */
+    retriableStatuses: opt(
+      Type.Array(Type.Union([int('A status.', 100, 599), Type.String({ pattern: '^[1-5]xx$' })], { expects: 'a status (100-599) or a class like "2xx"' }), {
+        description: "Failing statuses that count towards unhealthyThreshold instead of failing at once: numbers (503) or classes ('5xx'). Default none.",
+      }),
+    ),
     /** Extra request headers for HTTP checks. */
     headers: opt(strings('Headers sent with each check.')),
     /** The `Host` header of HTTP checks. Default: the service name. */
@@ -238,7 +248,8 @@ export const HEALTH_CHECK_SCHEMA = Type.Object(
     /**
      * Interval used for healthy endpoints while the service carries no
      * traffic, in milliseconds (Envoy's `no_traffic_interval`). Default 60,000.
-     * Unhealthy endpoints are always checked every `intervalMs`.
+     * An endpoint that is unhealthy or failed its last check is checked every
+     * `intervalMs`, and a service's first request re-arms sleeping checks.
      */
     noTrafficIntervalMs: opt(int('Interval for healthy endpoints while the service has no traffic, ms. Default 60,000.', 1)),
   },

@@ -12,6 +12,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { CODE_KIND, SERVICE_NAME_PATTERN, type CodeValue } from './schema.js';
+import { unknownOptionMessage } from '../util/suggest.js';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -58,7 +59,7 @@ export function schemaIssues(value: unknown, schema: TSchema, base = ''): Config
           return;
         }
         const known = Object.keys(s.properties ?? {});
-        add(path, `one of: ${known.join(', ')}`, `"${key}"`, `unknown option "${key}" (expected one of: ${known.join(', ')})`);
+        add(path, `one of: ${known.join(', ')}`, `"${key}"`, unknownOptionMessage(String(key), known));
         return;
       }
       case ValueErrorType.Union: {

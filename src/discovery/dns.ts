@@ -1,3 +1,4 @@
+import { unknownOptionMessage } from '../util/suggest.js';
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import type { ConfigIssue } from '../errors/mesh-error.js';
@@ -266,7 +267,7 @@ export const dnsDiscoveryType: DiscoveryProviderDefinition = {
     const issues: ConfigIssue[] = [];
     const keys = [...OPTION_KEYS.filter((k) => k !== 'type'), 'recordType'];
     for (const k of Object.keys(o)) {
-      if (!keys.includes(k)) issues.push({ path: k, message: `unknown option "${k}" (expected one of: ${keys.join(', ')})` });
+      if (!keys.includes(k)) issues.push({ path: k, message: unknownOptionMessage(k, keys) });
     }
     if (o.hostname !== undefined && (typeof o.hostname !== 'string' || o.hostname === '')) {
       issues.push({ path: 'hostname', message: `expected a DNS name, found ${describe(o.hostname)}` });

@@ -1,3 +1,4 @@
+import { unknownOptionMessage } from '../util/suggest.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigIssue } from '../errors/mesh-error.js';
@@ -183,7 +184,7 @@ export const fileDiscoveryType: DiscoveryProviderDefinition = {
   validate(o) {
     const issues: ConfigIssue[] = [];
     for (const k of Object.keys(o)) {
-      if (!OPTION_KEYS.includes(k)) issues.push({ path: k, message: `unknown option "${k}" (expected one of: ${OPTION_KEYS.join(', ')})` });
+      if (!OPTION_KEYS.includes(k)) issues.push({ path: k, message: unknownOptionMessage(k, OPTION_KEYS) });
     }
     if (typeof o.path !== 'string' || o.path === '') issues.push({ path: 'path', message: `expected a file path, found ${describe(o.path)}` });
     if (o.format !== undefined && o.format !== 'json' && o.format !== 'yaml') {

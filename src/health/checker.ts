@@ -35,20 +35,40 @@ interface Tracked {
   failures: number;
   lastFailure: string | undefined;
   timer: TimerHandle | undefined;
+  /** When the timer fires (mesh clock). */
+  dueAt: number;
+  /** The timer waits the no-traffic interval: traffic re-arms it. */
+  sleeping: boolean;
   running: AbortController | undefined;
   /** Service traffic (attempts) seen at the previous check. */
   traffic: number;
   gone: boolean;
 }
 
+/** What one check found: nothing when it passed. */
+interface Failure {
+  readonly message: string;
+  /** An HTTP status outside `expectedStatuses` and `retriableStatuses`: unhealthy at once. */
+  readonly immediate: boolean;
+}
+
 /**
  * Active health checking of one service's endpoints: each endpoint is
- * checked on its own timer (interval plus jitter, a slower interval while
- * the service carries no traffic); `unhealthyThreshold` consecutive failures
- * mark it down (reason `unhealthy`), `healthyThreshold` consecutive
- * successes bring it back. Endpoints start healthy. Control side only.
+ * checked on its own timer (interval plus jitter). `unhealthyThreshold`
+ * consecutive failures mark it down (reason `unhealthy`), or one HTTP answer
+ * with a status outside `expectedStatuses` and `retriableStatuses`, as in
+ * Envoy; `healthyThreshold` consecutive successes bring it back. A healthy
+ * endpoint whose last check passed waits the slower `noTrafficIntervalMs`
+ * while the service carries no traffic, and the service's next request
+ * ({@link HealthChecker.onTraffic}) re-arms it at `intervalMs`. Endpoints
+ * start healthy. Control side only.
  */
 export class HealthChecker {
+  /**
+   * True while some check waits the no-traffic interval: the request path
+   * then calls {@link HealthChecker.onTraffic} (one field read per request).
+   */
+  waiting = false;
   readonly #service: string;
   #config: ResolvedHealthCheck;
   readonly #env: HealthCheckerEnvironment;
@@ -86,13 +106,34 @@ export class HealthChecker {
         failures: 0,
         lastFailure: undefined,
         timer: undefined,
+        dueAt: 0,
+        sleeping: false,
         running: undefined,
         traffic: this.#traffic(),
         gone: false,
       };
       this.#tracked.set(state.url, t);
       const c = this.#config;
-      this.#schedule(t, (c.intervalMs * c.jitterPercent * this.#env.random()) / 100);
+      this.#schedule(t, (c.intervalMs * c.jitterPercent * this.#env.random()) / 100, false);
+    }
+  }
+
+  /**
+   * The service carries traffic again: checks sleeping at the no-traffic
+   * interval are re-armed to run within `intervalMs` (plus jitter), so a
+   * failing endpoint is found before the traffic reaches it for long.
+   */
+  onTraffic(): void {
+    this.waiting = false;
+    if (this.#closed) return;
+    const now = this.#env.clock.now();
+    for (const t of this.#tracked.values()) {
+      if (!t.sleeping || t.timer === undefined) continue;
+      const delay = this.#delay(this.#config.intervalMs);
+      if (t.dueAt - now <= delay) continue;
+      trace('%s %s traffic: check re-armed', this.#service, t.state.url);
+      this.#env.clock.clearTimeout(t.timer);
+      this.#schedule(t, delay, false);
     }
   }
 
@@ -132,10 +173,19 @@ export class HealthChecker {
     return n;
   }
 
-  #schedule(t: Tracked, delayMs: number): void {
+  /** A base interval plus up to `jitterPercent` % of it. */
+  #delay(base: number): number {
+    return base + (base * this.#config.jitterPercent * this.#env.random()) / 100;
+  }
+
+  #schedule(t: Tracked, delayMs: number, sleeping: boolean): void {
     if (t.gone || this.#closed) return;
+    t.sleeping = sleeping;
+    if (sleeping) this.waiting = true;
+    t.dueAt = this.#env.clock.now() + delayMs;
     t.timer = this.#env.clock.setTimeout(() => {
       t.timer = undefined;
+      t.sleeping = false;
       void this.#run(t);
     }, delayMs);
   }
@@ -147,11 +197,12 @@ export class HealthChecker {
     t.running = controller;
     const clock = this.#env.clock;
     const timeout = clock.setTimeout(() => controller.abort(new Error(`timed out after ${c.timeoutMs} ms`)), c.timeoutMs);
-    let failure: string | undefined;
+    let failure: Failure | undefined;
     try {
       failure = await Promise.race([this.#probe(t.state, c, controller.signal), aborted(controller.signal)]);
     } catch (error) {
-      failure = controller.signal.aborted ? reasonOf(controller.signal) : ((error as Error)?.message ?? String(error));
+      const message = controller.signal.aborted ? reasonOf(controller.signal) : ((error as Error)?.message ?? String(error));
+      failure = { message, immediate: false };
     } finally {
       clock.clearTimeout(timeout);
     }
@@ -165,14 +216,17 @@ export class HealthChecker {
     const traffic = this.#traffic();
     const idle = traffic === t.traffic;
     t.traffic = traffic;
-    const base = t.healthy && idle ? Math.max(c.noTrafficIntervalMs, c.intervalMs) : c.intervalMs;
-    this.#schedule(t, base + (base * c.jitterPercent * this.#env.random()) / 100);
+    // Envoy's rule: the no-traffic interval only for an idle endpoint with no
+    // pending transition (healthy, last check passed); every other one keeps
+    // `intervalMs`, so a first failure is confirmed (or cleared) promptly.
+    const slow = idle && t.healthy && t.failures === 0 && c.noTrafficIntervalMs > c.intervalMs;
+    this.#schedule(t, this.#delay(slow ? c.noTrafficIntervalMs : c.intervalMs), slow);
   }
 
   /** Counts one result and applies a threshold crossing. */
-  #record(t: Tracked, failure: string | undefined): void {
+  #record(t: Tracked, result: Failure | undefined): void {
     const c = this.#config;
-    if (failure === undefined) {
+    if (result === undefined) {
       t.failures = 0;
       t.successes++;
       t.lastFailure = undefined;
@@ -184,30 +238,33 @@ export class HealthChecker {
       }
       return;
     }
+    const failure = result.message;
     t.successes = 0;
     t.failures++;
     t.lastFailure = failure;
-    if (t.healthy && t.failures >= c.unhealthyThreshold) {
+    if (t.healthy && (result.immediate || t.failures >= c.unhealthyThreshold)) {
       t.healthy = false;
       trace('%s %s unhealthy: %s', this.#service, t.state.url, failure);
-      this.#env.emit({
-        type: 'endpoint-unhealthy',
-        service: this.#service,
-        endpoint: t.state.url,
-        reason: `${t.failures} checks failed; last: ${failure}`,
-      });
+      const reason =
+        result.immediate && t.failures < c.unhealthyThreshold
+          ? `${failure} is not an expected status: unhealthy at once`
+          : `${t.failures} checks failed; last: ${failure}`;
+      this.#env.emit({ type: 'endpoint-unhealthy', service: this.#service, endpoint: t.state.url, reason });
       t.state.setDown('unhealthy', true); // may emit 'panic' after the event above
     }
   }
 
   /** Runs one check; resolves `undefined` when healthy, else why not. */
-  async #probe(state: EndpointState, c: ResolvedHealthCheck, signal: AbortSignal): Promise<string | undefined> {
+  async #probe(state: EndpointState, c: ResolvedHealthCheck, signal: AbortSignal): Promise<Failure | undefined> {
     if (c.type === 'custom') {
       const target: HealthCheckTarget = { service: this.#service, url: state.url, host: state.host, port: state.port, signal };
       const ok = await c.check!(target);
-      return ok === false ? 'the check function returned false' : undefined;
+      return ok === false ? { message: 'the check function returned false', immediate: false } : undefined;
     }
-    if (c.type === 'tcp') return tcpProbe(state.host, state.port, signal);
+    if (c.type === 'tcp') {
+      const message = await tcpProbe(state.host, state.port, signal);
+      return message === undefined ? undefined : { message, immediate: false };
+    }
     // The endpoint's own dispatcher: the service's TLS (mTLS, identity check) and a user's
     // transport apply to checks too, as Envoy's checks use the cluster's transport socket.
     const res = await request(`${state.url}${c.path}`, {
@@ -218,8 +275,8 @@ export class HealthChecker {
     });
     res.body.resume();
     const status = res.statusCode;
-    for (const [lo, hi] of c.expectedStatuses) if (status >= lo && status <= hi) return undefined;
-    return `status ${status}`;
+    if (inRanges(status, c.expectedStatuses)) return undefined;
+    return { message: `status ${status}`, immediate: !inRanges(status, c.retriableStatuses) };
   }
 }
 
@@ -238,10 +295,16 @@ function tcpProbe(host: string, port: number, signal: AbortSignal): Promise<stri
   });
 }
 
-function aborted(signal: AbortSignal): Promise<string> {
+function inRanges(status: number, ranges: readonly (readonly [number, number])[]): boolean {
+  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true;
+  return false;
+}
+
+function aborted(signal: AbortSignal): Promise<Failure> {
   return new Promise((resolve) => {
-    if (signal.aborted) resolve(reasonOf(signal));
-    else signal.addEventListener('abort', () => resolve(reasonOf(signal)), { once: true });
+    const fail = (): void => resolve({ message: reasonOf(signal), immediate: false });
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
   });
 }
 

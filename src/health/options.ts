@@ -38,6 +38,8 @@ export interface ResolvedHealthCheck {
   readonly unhealthyThreshold: number;
   /** Inclusive status ranges. */
   readonly expectedStatuses: readonly (readonly [number, number])[];
+  /** Inclusive status ranges that count towards the threshold instead of failing at once. */
+  readonly retriableStatuses: readonly (readonly [number, number])[];
   readonly headers: Readonly<Record<string, string>>;
   readonly host: string | undefined;
   readonly check: HealthCheckFunction | undefined;
@@ -54,6 +56,7 @@ export const HEALTH_CHECK_DEFAULTS = Object.freeze({
   healthyThreshold: 2,
   unhealthyThreshold: 3,
   expectedStatuses: Object.freeze([Object.freeze([200, 299] as const)]),
+  retriableStatuses: Object.freeze([] as const),
   jitterPercent: 10,
   noTrafficIntervalMs: 60_000,
 });
@@ -66,6 +69,7 @@ const KEYS = [
   'healthyThreshold',
   'unhealthyThreshold',
   'expectedStatuses',
+  'retriableStatuses',
   'headers',
   'host',
   'check',
@@ -94,18 +98,8 @@ export function resolveHealthCheck(value: unknown, path: string, issues: ConfigI
   }
   const intervalMs = checkNumber(o.intervalMs, join(path, 'intervalMs'), issues, int, d.intervalMs);
   const timeoutMs = checkNumber(o.timeoutMs, join(path, 'timeoutMs'), issues, int, d.timeoutMs);
-  const statuses: (readonly [number, number])[] = [];
-  if (o.expectedStatuses !== undefined) {
-    if (!Array.isArray(o.expectedStatuses) || o.expectedStatuses.length === 0) {
-      issues.push({ path: join(path, 'expectedStatuses'), message: `expected a non-empty array, found ${describe(o.expectedStatuses)}` });
-    } else {
-      o.expectedStatuses.forEach((s: unknown, i) => {
-        if (typeof s === 'number' && Number.isInteger(s) && s >= 100 && s <= 599) statuses.push([s, s]);
-        else if (typeof s === 'string' && /^[1-5]xx$/.test(s)) statuses.push([Number(s[0]) * 100, Number(s[0]) * 100 + 99]);
-        else issues.push({ path: join(join(path, 'expectedStatuses'), i), message: `expected a status (100-599) or a class like "2xx", found ${describe(s)}` });
-      });
-    }
-  }
+  const statuses = checkStatuses(o.expectedStatuses, join(path, 'expectedStatuses'), issues, false);
+  const retriable = checkStatuses(o.retriableStatuses, join(path, 'retriableStatuses'), issues, true);
   let headers: Record<string, string> = {};
   if (o.headers !== undefined) {
     const h = checkObject(o.headers, join(path, 'headers'), issues);
@@ -129,10 +123,27 @@ export function resolveHealthCheck(value: unknown, path: string, issues: ConfigI
     healthyThreshold: checkNumber(o.healthyThreshold, join(path, 'healthyThreshold'), issues, int, d.healthyThreshold),
     unhealthyThreshold: checkNumber(o.unhealthyThreshold, join(path, 'unhealthyThreshold'), issues, int, d.unhealthyThreshold),
     expectedStatuses: statuses.length > 0 ? Object.freeze(statuses) : d.expectedStatuses,
+    retriableStatuses: retriable.length > 0 ? Object.freeze(retriable) : d.retriableStatuses,
     headers: Object.freeze(headers),
     host,
     check,
     jitterPercent: checkNumber(o.jitterPercent, join(path, 'jitterPercent'), issues, { min: 0, max: 100 }, d.jitterPercent),
     noTrafficIntervalMs: checkNumber(o.noTrafficIntervalMs, join(path, 'noTrafficIntervalMs'), issues, int, d.noTrafficIntervalMs),
   });
+}
+
+/** Reads a list of statuses (`503`) and classes (`'5xx'`) into inclusive ranges. */
+function checkStatuses(value: unknown, path: string, issues: ConfigIssue[], emptyOk: boolean): (readonly [number, number])[] {
+  const out: (readonly [number, number])[] = [];
+  if (value === undefined) return out;
+  if (!Array.isArray(value) || (!emptyOk && value.length === 0)) {
+    issues.push({ path, message: `expected a${emptyOk ? 'n' : ' non-empty'} array, found ${describe(value)}` });
+    return out;
+  }
+  value.forEach((s: unknown, i) => {
+    if (typeof s === 'number' && Number.isInteger(s) && s >= 100 && s <= 599) out.push([s, s]);
+    else if (typeof s === 'string' && /^[1-5]xx$/.test(s)) out.push([Number(s[0]) * 100, Number(s[0]) * 100 + 99]);
+    else issues.push({ path: join(path, i), message: `expected a status (100-599) or a class like "2xx", found ${describe(s)}` });
+  });
+  return out;
 }

@@ -14,6 +14,7 @@ import {
   type TlsMaterial,
 } from './tls-material.js';
 import type { AuthHook, EgressOption } from './types.js';
+import { unknownOptionMessage } from '../util/suggest.js';
 
 /** Defaults of the security options. */
 export const SECURITY_DEFAULTS = Object.freeze({
@@ -73,7 +74,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function unknownKeys(obj: Record<string, unknown>, path: string, allowed: readonly string[], issues: ConfigIssue[]): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
-      issues.push({ path: join(path, key), message: `unknown option "${key}" (expected one of: ${allowed.join(', ')})` });
+      issues.push({ path: join(path, key), message: unknownOptionMessage(key, allowed) });
     }
   }
 }

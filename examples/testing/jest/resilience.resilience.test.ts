@@ -1,5 +1,5 @@
-// Example: testing the mesh's retries and breakers with jest (ESM). Needs the resilience work
-// (retry, circuitBreaker); run with: npm run test:examples-testing -- --resilience
+// Example: testing the mesh's retries and breakers with jest (ESM);
+// run with the other example suites: npm run test:examples-testing
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'proxyless/testing';
 import { resilientConfig } from '../config.js';

@@ -1,5 +1,5 @@
-// Example: testing the mesh's retries and breakers with node:test. Needs the resilience work
-// (retry, circuitBreaker); run with: npm run test:examples-testing -- --resilience
+// Example: testing the mesh's retries and breakers with node:test;
+// run with the other example suites: npm run test:examples-testing
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { createTestMesh, expectCalls, expectDecisions, type TestMesh } from 'proxyless/testing';

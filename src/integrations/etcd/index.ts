@@ -10,6 +10,7 @@
 import type { DiscoveryProviderDefinition } from '../../discovery/provider.js';
 import type { ConfigIssue } from '../../errors/mesh-error.js';
 import { etcdDiscovery, type EtcdDiscoveryOptions } from './discovery.js';
+import { unknownOptionMessage } from '../../util/suggest.js';
 
 export { etcdDiscovery, DEFAULT_ETCD_PREFIX, type EtcdDiscoveryOptions } from './discovery.js';
 export { registerWithEtcd, type EtcdRegistration, type EtcdRegistrationOptions } from './registration.js';
@@ -32,7 +33,7 @@ export const etcdDiscoveryType: DiscoveryProviderDefinition = {
   create: (o) => etcdDiscovery(o as EtcdDiscoveryOptions),
   validate(o) {
     const issues: ConfigIssue[] = [];
-    for (const k of Object.keys(o)) if (!KEYS.includes(k)) issues.push({ path: k, message: `unknown option "${k}" (expected one of: ${KEYS.join(', ')})` });
+    for (const k of Object.keys(o)) if (!KEYS.includes(k)) issues.push({ path: k, message: unknownOptionMessage(k, KEYS) });
     if (o.endpoints !== undefined) {
       if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) issues.push({ path: 'endpoints', message: 'expected a non-empty array of URLs' });
       else

@@ -148,16 +148,17 @@ describe('active health checking', () => {
     await clock.advance(0);
     await clock.advance(10_000);
     expect(calls).toEqual([0, 10_000]); // idle: every 10 s
-    await (await mesh.request('http://orders/')).body.text(); // traffic
+    await (await mesh.request('http://orders/')).body.text(); // traffic: the sleeping check is re-armed
     await clock.advance(10_000);
-    await clock.advance(1_000);
-    expect(calls).toEqual([0, 10_000, 20_000, 21_000]); // busy: every 1 s
-    hang = true; // idle again since 20 s: the next check is at 31 s and times out at 31.3 s
-    await clock.advance(10_300);
-    expect(calls.at(-1)).toBe(31_000);
+    // 11 s: re-armed at intervalMs; 12 s: traffic was seen since, so intervalMs again;
+    // no traffic since 11 s: back to the slow interval, next at 22 s.
+    expect(calls).toEqual([0, 10_000, 11_000, 12_000]);
+    hang = true; // the check at 22 s times out at 22.3 s
+    await clock.advance(2_300);
+    expect(calls.at(-1)).toBe(22_000);
     expect(events).toEqual([
-      '31300 endpoint-unhealthy 1 checks failed; last: timed out after 300 ms',
-      '31300 panic entered panic mode: 0 of 1 endpoints up (threshold 50%); using all',
+      '22300 endpoint-unhealthy 1 checks failed; last: timed out after 300 ms',
+      '22300 panic entered panic mode: 0 of 1 endpoints up (threshold 50%); using all',
     ]);
     await mesh.close();
   });
