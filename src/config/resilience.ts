@@ -188,11 +188,17 @@ export function resolveResilience(
       }
     }
   }
+  // Checked where the timeout is written: a timeout inherited whole was
+  // checked (and reported) at the level that set it.
   const t = r.timeout;
-  if (t?.perTryMs !== undefined && t.totalMs !== undefined && t.perTryMs > t.totalMs) {
+  const own = raw.timeout;
+  if (typeof own === 'object' && own !== null && t?.perTryMs !== undefined && t.totalMs !== undefined && t.perTryMs > t.totalMs) {
+    const wrotePerTry = (own as { perTryMs?: unknown }).perTryMs !== undefined;
     issues.push({
-      path: join(join(path, 'timeout'), 'perTryMs'),
-      message: `must be <= timeout.totalMs (${t.totalMs}), found ${t.perTryMs}`,
+      path: join(join(path, 'timeout'), wrotePerTry ? 'perTryMs' : 'totalMs'),
+      message: wrotePerTry
+        ? `must be <= timeout.totalMs (${t.totalMs}), found ${t.perTryMs}`
+        : `must be >= timeout.perTryMs (${t.perTryMs}), found ${t.totalMs}`,
     });
   }
   return Object.freeze({ ...r, endpointBreaker, serviceBreaker });

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import ts from 'typescript';
 
 /**
  * The code blocks of the docs, as the snippet harness (test/unit/docs/snippets.test.ts)
@@ -13,11 +14,22 @@ import { join, relative } from 'node:path';
  *   it is run with tsx in a child process; it must exit 0 within the time
  *   limit (so it must close what it opens: servers, meshes, timers). The
  *   runnable ts blocks are also type-checked together in one tsc run.
- * - A block that cannot run alone (a type signature, part of a config, code
- *   needing the reader's app) is marked by an HTML comment on the line before
- *   its fence (blank lines allowed): `<!-- snippet: fragment: <why> -->`. The
- *   reason is required and shows in the markdown source. Fragments are only
- *   parsed (a syntax error fails the test). Keep them few.
+ * - A block that is not a program alone is marked by an HTML comment on the
+ *   line before its fence (blank lines allowed), and checked another way:
+ *   - `<!-- snippet: options: service -->` (or `options: config`): the block is
+ *     the members of a service's options (or of a MeshClient config), one
+ *     option or alternative a line. Each member becomes a config that a
+ *     generated program type-checks and gives to `new MeshClient` (so an
+ *     invalid option fails), then closes.
+ *   - `<!-- snippet: in: examples/x.ts -->`: the block appears as written (line
+ *     by line, indentation aside) in that example or test file, where it runs
+ *     in the context it needs (a mesh set up earlier on the page, a scripted
+ *     state). The file must be an example (CI runs them all) or a
+ *     `test/**\/*.test.ts` file.
+ *   - `<!-- snippet: fragment: <why> -->`: cannot run here (a type's shape,
+ *     code needing an etcd server or the reader's app). The reason is required
+ *     and shows in the markdown source. Fragments are only parsed (a syntax
+ *     error fails the test). They are a ratchet: keep them few.
  */
 export interface Snippet {
   /** Repository-relative markdown file. */
@@ -28,6 +40,10 @@ export interface Snippet {
   readonly code: string;
   /** Why the block is not run, when it is marked as a fragment. */
   readonly fragment: string | undefined;
+  /** The example or test file the block appears in, when marked `in:`. */
+  readonly within: string | undefined;
+  /** The level of an option block, when marked `options:`. */
+  readonly options: 'service' | 'config' | undefined;
 }
 
 const FENCE = /^(\s*)```(ts|typescript|js|javascript)\s*$/;
@@ -58,13 +74,27 @@ export function extractSnippets(file: string, text: string): Snippet[] {
     while (k >= 0 && lines[k]!.trim() === '') k--;
     const mark = k >= 0 ? MARK.exec(lines[k]!) : null;
     let fragment: string | undefined;
+    let within: string | undefined;
+    let options: 'service' | 'config' | undefined;
     if (mark) {
-      if (mark[1] !== 'fragment') throw new Error(`${file}:${k + 1}: unknown snippet marker "${mark[1]}" (only "fragment")`);
-      if (!mark[2]) throw new Error(`${file}:${k + 1}: a fragment marker needs a reason: <!-- snippet: fragment: why -->`);
-      fragment = mark[2];
+      const [, kind, arg] = mark;
+      if (kind === 'fragment') {
+        if (!arg) throw new Error(`${file}:${k + 1}: a fragment marker needs a reason: <!-- snippet: fragment: why -->`);
+        fragment = arg;
+      } else if (kind === 'in') {
+        if (!arg || !/^(examples\/.+\.ts|test\/.+\.test\.ts)$/.test(arg)) {
+          throw new Error(`${file}:${k + 1}: "in" names an example or a test file that CI runs: <!-- snippet: in: examples/x.ts --> (got "${arg ?? ''}")`);
+        }
+        within = arg;
+      } else if (kind === 'options') {
+        if (arg !== 'service' && arg !== 'config') throw new Error(`${file}:${k + 1}: "options" is "options: service" or "options: config" (got "${arg ?? ''}")`);
+        options = arg;
+      } else {
+        throw new Error(`${file}:${k + 1}: unknown snippet marker "${kind}" (fragment, in, options)`);
+      }
     }
     const lang = m[2]!.startsWith('t') ? 'ts' : 'js';
-    out.push({ file, line: i + 1, lang, code: body.join('\n') + '\n', fragment });
+    out.push({ file, line: i + 1, lang, code: body.join('\n') + '\n', fragment, within, options });
     i = j;
   }
   return out;
@@ -107,4 +137,72 @@ export function rewriteImports(code: string, exportsMap: Record<string, unknown>
     const to = targets.get(spec);
     return to === undefined ? all : `${head}${q}${to}${q}`;
   });
+}
+
+/** A text's non-blank lines with their indentation and trailing spaces removed. */
+function normalizedLines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+/**
+ * Whether `code` appears in `text` as written: its non-blank lines, in order
+ * and adjacent, indentation aside (a block inside a test's `it` is indented).
+ */
+export function appearsIn(code: string, text: string): boolean {
+  const want = normalizedLines(code);
+  const have = normalizedLines(text);
+  if (want.length === 0) return false;
+  outer: for (let i = 0; i + want.length <= have.length; i++) {
+    for (let j = 0; j < want.length; j++) if (have[i + j] !== want[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The members of an option block, each as the source text of one property
+ * (`retry: { ... }`), comments dropped. Lines are read as object members, so a
+ * block may list alternatives of one option a line. Throws when the block is
+ * not a list of properties.
+ */
+export function optionMembers(code: string): string[] {
+  const members = code.replace(/([}\]'"\w])[ \t]*(\/\/[^\n]*)?\n(?=\s*[\w'"]+\??:)/g, '$1, $2\n');
+  for (const candidate of [code, members]) {
+    const text = `({\n${candidate}\n})`;
+    const out = ts.transpileModule(text, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+    if ((out.diagnostics ?? []).length > 0) continue;
+    const sf = ts.createSourceFile('block.ts', text, ts.ScriptTarget.ES2022, true);
+    const stmt = sf.statements[0];
+    const expr = stmt && ts.isExpressionStatement(stmt) && ts.isParenthesizedExpression(stmt.expression) ? stmt.expression.expression : undefined;
+    if (!expr || !ts.isObjectLiteralExpression(expr)) break;
+    const props = expr.properties.map((p) => {
+      if (!ts.isPropertyAssignment(p)) throw new Error(`not an option: ${p.getText(sf)}`);
+      return p.getText(sf);
+    });
+    if (props.length > 0) return props;
+  }
+  throw new Error('an option block is a list of options, one `name: value` a line');
+}
+
+/**
+ * The program that checks an option block: each member is one config, typed
+ * (`ServiceOptions` or `MeshClientOptions`) and given to `new MeshClient`,
+ * which throws on an invalid option. `src` is the import path of the package's
+ * main entry.
+ */
+export function optionsProgram(s: Snippet, src: string): string {
+  const configs = optionMembers(s.code).map((m) => `  {\n${m}\n  },`).join('\n');
+  const service = s.options === 'service';
+  return [
+    `import { MeshClient, type ${service ? 'ServiceOptions' : 'MeshClientOptions'} } from '${src}';`,
+    `const configs: ${service ? 'ServiceOptions' : 'MeshClientOptions'}[] = [`,
+    configs,
+    '];',
+    'for (const c of configs) {',
+    service ? "  const mesh = new MeshClient({ services: { docs: { endpoints: ['http://127.0.0.1:9'], ...c } } });" : '  const mesh = new MeshClient(c);',
+    '  await mesh.close();',
+    '}',
+    `console.log(configs.length, 'valid');`,
+    '',
+  ].join('\n');
 }
