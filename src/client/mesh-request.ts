@@ -1002,7 +1002,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#destination?.picker.report(endpoint, { durationMs, ok });
       if (this.#route.kind === 'service') {
         const res = this.#res!;
-        if (res.watching) res.attemptDone(endpoint, status);
+        if (res.watching) res.attemptDone(endpoint, status, error !== undefined && nothingSent(classifyError(error)));
         if (status !== undefined) res.latency?.record(durationMs);
       }
     }
