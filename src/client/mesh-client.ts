@@ -39,7 +39,8 @@ import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
 import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
-import { ServiceResilience } from '../resilience/service-resilience.js';
+import { tcpConnectProbe } from '../resilience/connect-probe.js';
+import { ServiceResilience, type ResilienceEnvironment } from '../resilience/service-resilience.js';
 
 const trace = debugChannel('client');
 const CLIENT_KEYS = ['observers', 'logger', 'random', 'clock', 'transport', 'telemetry'] as const;
@@ -194,6 +195,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #registry: DiscoveryRegistry;
   readonly #checkers = new Map<string, HealthChecker>();
   readonly #env: RequestEnvironment;
+  /** What each service's resilience runtime gets: the request environment's bus, clock and random, and the connect probe. */
+  readonly #resilienceEnv: ResilienceEnvironment;
   /** Resilience runtime by service: budgets, breakers, ejections survive config updates. */
   readonly #resilience = new Map<string, ServiceResilience<EndpointState>>();
   #egressAgent: Agent | undefined;
@@ -244,6 +247,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     this.#bus.setSink(this.#telemetry);
     this.#security = new SecurityRegistry(clock, this.#bus);
     this.#env = { bus: this.#bus, clock, random: this.#random, tracing: this.#telemetry.tracing, live: new Set() };
+    // A user's transport dials the endpoints itself: a TCP connect would say nothing about it.
+    this.#resilienceEnv = { bus: this.#bus, clock, random: this.#random, connectProbe: transport ? undefined : tcpConnectProbe };
     this.dispatcher = new MeshDispatcher({
       dispatch: (opts, handler) => this.#dispatch(opts, handler),
       close: () => this.close(),
@@ -808,7 +813,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       events.push({ type: 'endpoint-removed', service: name, endpoint: url });
     }
     let resilience = this.#resilience.get(name);
-    if (!resilience) this.#resilience.set(name, (resilience = new ServiceResilience(name, this.#env)));
+    if (!resilience) this.#resilience.set(name, (resilience = new ServiceResilience(name, this.#resilienceEnv)));
     const runtime = new ServiceRuntime(svc, states, this.#runtimeEnv(), old, security, resilience);
     resilience.configure(svc.resilience, runtime);
     if (runtime.endpoints.some((e) => e.ramping)) this.#scheduleRamp();

@@ -792,7 +792,9 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
   #mayRequeue(): boolean {
     if (!this.#requeueOk || this.#aborted || this.#done || this.#requeues >= REQUEUE_LIMITS.maxPerRequest) return false;
     // Only to an endpoint not tried yet: with none left, a requeue would hit one that just refused.
-    if ((this.#destination?.picker.eligible ?? 0) <= (this.#tried?.size ?? 1)) return false;
+    const picker = this.#destination?.picker;
+    const tried = this.#tried ?? (this.#first === undefined ? undefined : new Set([this.#first]));
+    if (picker === undefined || tried === undefined || !picker.hasUntried(tried)) return false;
     if (this.#env.clock.now() >= this.#deadline || !this.#res!.requeues.tryWithdraw()) return false;
     this.#requeues++;
     return true;
@@ -1002,7 +1004,7 @@ export class MeshRequest extends Decorator implements Controller, PickRequest {
       this.#destination?.picker.report(endpoint, { durationMs, ok });
       if (this.#route.kind === 'service') {
         const res = this.#res!;
-        if (res.watching) res.attemptDone(endpoint, status);
+        if (res.watching) res.attemptDone(endpoint, status, error !== undefined && nothingSent(classifyError(error)));
         if (status !== undefined) res.latency?.record(durationMs);
       }
     }

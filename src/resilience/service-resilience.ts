@@ -4,6 +4,7 @@ import type { EventBus } from '../telemetry/event-bus.js';
 import type { Clock } from '../util/clock.js';
 import { debugChannel } from '../util/logger.js';
 import { Bulkhead } from './bulkhead.js';
+import type { ConnectProbe } from './connect-probe.js';
 import { CircuitBreaker } from './endpoint-breaker.js';
 import { LatencyTracker } from './hedging.js';
 import { OutlierDetector } from './outlier-detector.js';
@@ -15,6 +16,10 @@ const trace = debugChannel('resilience');
 /** The endpoint view this module needs (an `EndpointState`). */
 export interface GuardedEndpoint {
   readonly url: string;
+  /** The host a connect probe dials (no brackets around an IPv6 address). */
+  readonly host: string;
+  /** The TCP port a connect probe dials. */
+  readonly port: number;
   /**
    * Marks or clears a reason the endpoint may not be picked; the service
    * runtime recomputes its usable set (and panic) when the reasons change.
@@ -34,6 +39,13 @@ export interface ResilienceEnvironment {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly random: () => number;
+  /**
+   * Probes endpoints ejected for connect failures (`tcpConnectProbe` when
+   * the mesh dials its endpoints itself); undefined when a user's
+   * `transport` does, since a TCP connect would then say nothing about it:
+   * those ejections last their full time.
+   */
+  readonly connectProbe?: ConnectProbe | undefined;
 }
 
 /**
@@ -121,19 +133,27 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
     if (!sameJson(old?.outlierDetection, config.outlierDetection)) {
       this.#outliers?.dispose();
       const od = config.outlierDetection;
+      const probe = this.#env.connectProbe;
       this.#outliers = od
-        ? new OutlierDetector<E>(od, this.#env.clock, this.#env.random, {
-            ejected: (e, reason, durationMs) => {
-              trace('%s: ejected %s for %d ms (%s)', this.service, e.url, durationMs, reason);
-              this.#health('endpoint-ejected', e.url, `${reason}; for ${durationMs} ms`);
-              this.refreshUsable();
+        ? new OutlierDetector<E>(
+            od,
+            this.#env.clock,
+            this.#env.random,
+            {
+              ejected: (e, reason, durationMs, probing) => {
+                trace('%s: ejected %s for %d ms (%s)%s', this.service, e.url, durationMs, reason, probing ? ', probing connects' : '');
+                const until = probing ? ' or until a connect probe succeeds' : '';
+                this.#health('endpoint-ejected', e.url, `${reason}; for ${durationMs} ms${until}`);
+                this.refreshUsable();
+              },
+              restored: (e, by) => {
+                trace('%s: restored %s (%s)', this.service, e.url, by);
+                this.#health('endpoint-restored', e.url, by === 'probe' ? 'connect probe succeeded' : 'ejection time elapsed');
+                this.refreshUsable();
+              },
             },
-            restored: (e) => {
-              trace('%s: restored %s', this.service, e.url);
-              this.#health('endpoint-restored', e.url, 'ejection time elapsed');
-              this.refreshUsable();
-            },
-          })
+            probe === undefined ? {} : { connectProbe: (e, timeoutMs) => probe({ host: e.host, port: e.port }, timeoutMs) },
+          )
         : undefined;
     }
     this.#outliers?.setEndpoints(endpoints);
@@ -154,9 +174,10 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
 
   /**
    * Feeds one attempt's outcome: `status` when response headers arrived,
-   * otherwise a local-origin failure (connect failure, reset, per-try timeout).
+   * otherwise a local-origin failure (connect failure, reset, per-try
+   * timeout); `connectFailure` when nothing was sent (refused or unreachable).
    */
-  attemptDone(endpoint: E, status: number | undefined): void {
+  attemptDone(endpoint: E, status: number | undefined, connectFailure = false): void {
     let b = this.#breakers.get(endpoint);
     if (b === undefined && this.#endpointBreaker !== undefined && endpoint.isDown?.('draining') !== true) {
       this.#breakers.set(endpoint, (b = this.#breaker(this.#endpointBreaker, endpoint)));
@@ -165,7 +186,7 @@ export class ServiceResilience<E extends GuardedEndpoint = GuardedEndpoint> {
       if (status === undefined || (status >= 500 && b.settings.count5xx)) b.failure();
       else b.success();
     }
-    this.#outliers?.report(endpoint, status);
+    this.#outliers?.report(endpoint, status, connectFailure);
   }
 
   /** Marks every endpoint's `circuit-open` and `ejected` down reasons from the breakers and the detector. */

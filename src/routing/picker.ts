@@ -124,6 +124,17 @@ export class Picker {
     return this.panic;
   }
 
+  /**
+   * Whether the groups cover an endpoint not in `tried`. The tried ones may
+   * have left the groups since (ejected by the very failure being handled),
+   * so counts alone would say no while an untried endpoint is left.
+   */
+  hasUntried(tried: ReadonlySet<EndpointState>): boolean {
+    if (this.eligible > tried.size) return true;
+    for (const e of this.#byEndpoint.keys()) if (!tried.has(e)) return true;
+    return false;
+  }
+
   /** Picks an endpoint, preferring ones the request has not tried; `undefined` when there is none. */
   pick(context: PickContext): EndpointState | undefined {
     const groups = this.#groups;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RESILIENCE_DEFAULTS, type ResolvedBreaker, type ResolvedOutlierDetection } from '../../../src/config/resilience.js';
 import { CircuitBreaker, type CircuitStateName } from '../../../src/resilience/endpoint-breaker.js';
+import { CONNECT_PROBE } from '../../../src/resilience/connect-probe.js';
 import { OutlierDetector } from '../../../src/resilience/outlier-detector.js';
 import { RetryBudget } from '../../../src/resilience/retry-budget.js';
 import { fullJitterDelay, parseRetryAfter } from '../../../src/resilience/backoff.js';
@@ -243,6 +244,166 @@ describe('outlier detection (fake clock)', () => {
     });
     clock.advance(10_000);
     expect(log).toEqual(['10000:eject e1 30000', '30000:eject e0 30000']);
+    d.dispose();
+  });
+});
+
+describe('outlier detection: connect probes (fake clock)', () => {
+  /** Lets probe answers (promises) settle: the detector acts on them in microtasks. */
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  const make = (answers: (boolean | Promise<boolean>)[], over: Partial<ResolvedOutlierDetection> = {}) => {
+    const clock = manualClock(0);
+    const log: string[] = [];
+    const endpoints = Array.from({ length: 3 }, (_, i) => ({ url: `e${i}` }));
+    const probes: string[] = [];
+    const d = new OutlierDetector<{ url: string }>(
+      { ...RESILIENCE_DEFAULTS.outlierDetection!, consecutive5xx: 3, successRate: undefined, ...over },
+      clock,
+      () => 0,
+      {
+        ejected: (e, _reason, ms, probing) => log.push(`${clock.now()}:eject ${e.url} ${ms}${probing ? ' probing' : ''}`),
+        restored: (e, by) => log.push(`${clock.now()}:restore ${e.url} by ${by}`),
+      },
+      {
+        connectProbe: (e, timeoutMs) => {
+          const answer = answers.shift() ?? false;
+          probes.push(`${clock.now()}:probe ${e.url} ${timeoutMs}`);
+          return Promise.resolve(answer);
+        },
+      },
+    );
+    d.setEndpoints(endpoints);
+    return { clock, log, probes, endpoints, d };
+  };
+
+  it('the defaults: first probe after 500 ms, doubling to 5 s, 1 s connect timeout', () => {
+    expect(CONNECT_PROBE).toEqual({ firstDelayMs: 500, maxDelayMs: 5_000, timeoutMs: 1_000 });
+  });
+
+  it('probes an endpoint ejected for refused connects on a growing interval; a successful probe restores it early and keeps the multiplier', async () => {
+    const { clock, log, probes, endpoints, d } = make([false, false, true, true]);
+    const e0 = endpoints[0]!;
+    const refuse = (n: number): void => {
+      for (let i = 0; i < n; i++) d.report(e0, undefined, true);
+    };
+    refuse(3);
+    expect(d.describe(e0)).toEqual({ ejected: true, ejectedUntilMs: 30_000, timesEjected: 1, probing: true });
+    clock.advance(499);
+    await settle();
+    expect(probes).toEqual([]);
+    clock.advance(1); // 500: first probe, refused
+    await settle();
+    clock.advance(999);
+    await settle();
+    expect(probes).toHaveLength(1);
+    clock.advance(1); // 1500: second probe (1 s later), refused
+    await settle();
+    clock.advance(2000); // 3500: third probe (2 s later), accepted
+    await settle();
+    expect(d.isEjected(e0)).toBe(false);
+    expect(d.describe(e0)).toEqual({ ejected: false, timesEjected: 1 });
+    expect(log).toEqual(['0:eject e0 30000 probing', '3500:restore e0 by probe']);
+
+    // It flaps: ejected again with the multiplier kept, so for 60 s, and the first probe waits 1 s.
+    refuse(3);
+    expect(d.describe(e0)).toMatchObject({ ejectedUntilMs: 60_000, timesEjected: 2, probing: true });
+    clock.advance(999);
+    await settle();
+    expect(probes).toHaveLength(3);
+    clock.advance(1);
+    await settle();
+    // Both ejection timers were cancelled: nothing else happens.
+    clock.advance(100_000);
+    await settle();
+    expect(probes).toEqual(['500:probe e0 1000', '1500:probe e0 1000', '3500:probe e0 1000', '4500:probe e0 1000']);
+    expect(log).toEqual([
+      '0:eject e0 30000 probing',
+      '3500:restore e0 by probe',
+      '3500:eject e0 60000 probing',
+      '4500:restore e0 by probe',
+    ]);
+    expect(d.ejectedCount).toBe(0);
+    d.dispose();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('caps the probe interval at 5 s and stops probing when the ejection time ends', async () => {
+    const { clock, log, probes, endpoints, d } = make([], { baseEjectionTimeMs: 20_000 });
+    for (let i = 0; i < 3; i++) d.report(endpoints[0]!, undefined, true);
+    for (let t = 0; t < 20_000; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+    // 0.5, 1, 2, 4, then 5 s apart; the next would be at 22.5 s, after the ejection ends at 20 s.
+    expect(probes.map((p) => Number(p.split(':')[0]))).toEqual([500, 1500, 3500, 7500, 12_500, 17_500]);
+    expect(log).toEqual(['0:eject e0 20000 probing', '20000:restore e0 by timer']);
+    d.dispose();
+  });
+
+  it('does not probe ejections for 5xx, for resets or at the interval checks: they last their full time', async () => {
+    const { clock, log, probes, endpoints, d } = make([true, true, true], {
+      consecutive5xx: undefined,
+      consecutiveGatewayFailure: 3,
+      consecutiveLocalOriginFailure: 3,
+      maxEjectionPercent: 100,
+      failurePercentage: { threshold: 85, enforcementPercent: 100, minimumHosts: 3, requestVolume: 10 },
+    });
+    const [e0, e1, e2] = endpoints as [{ url: string }, { url: string }, { url: string }];
+    // e0: refused connects, then a 503 ends the gateway-failure run; e1: resets (something was sent).
+    d.report(e0, undefined, true);
+    d.report(e0, undefined, true);
+    d.report(e0, 503);
+    for (let i = 0; i < 3; i++) d.report(e1, undefined, false);
+    // e2: 18 of 20 tries answer 500 (not a gateway failure); the failure-percentage check ejects it at 10 s.
+    for (let i = 0; i < 20; i++) d.report(e2, i < 2 ? 200 : 500);
+    for (let i = 0; i < 10; i++) {
+      d.report(e0, 200);
+      d.report(e1, 200);
+    }
+    expect(d.describe(e0)).toEqual({ ejected: true, ejectedUntilMs: 30_000, timesEjected: 1 });
+    for (let t = 0; t < 40_000; t += 250) {
+      clock.advance(250);
+      await settle();
+    }
+    expect(probes).toEqual([]);
+    expect(log).toEqual([
+      '0:eject e0 30000',
+      '0:eject e1 30000',
+      '10000:eject e2 30000',
+      '30000:restore e0 by timer',
+      '30000:restore e1 by timer',
+      '40000:restore e2 by timer',
+    ]);
+    d.dispose();
+  });
+
+  it('runs no probe after dispose, and ignores the answer of one in flight', async () => {
+    let answer!: (ok: boolean) => void;
+    const { clock, log, probes, endpoints, d } = make([new Promise<boolean>((resolve) => (answer = resolve))]);
+    for (let i = 0; i < 3; i++) d.report(endpoints[0]!, undefined, true);
+    clock.advance(500);
+    expect(probes).toEqual(['500:probe e0 1000']);
+    d.dispose();
+    expect(clock.pending).toBe(0);
+    answer(true);
+    await settle();
+    clock.advance(60_000);
+    await settle();
+    expect(probes).toHaveLength(1);
+    expect(log).toEqual(['0:eject e0 30000 probing']);
+  });
+
+  it('forgets the probe of a removed endpoint', async () => {
+    const { clock, log, probes, endpoints, d } = make([true]);
+    for (let i = 0; i < 3; i++) d.report(endpoints[0]!, undefined, true);
+    d.setEndpoints(endpoints.slice(1));
+    clock.advance(60_000);
+    await settle();
+    expect(probes).toEqual([]);
+    expect(log).toEqual(['0:eject e0 30000 probing']);
+    expect(d.ejectedCount).toBe(0);
     d.dispose();
   });
 });
