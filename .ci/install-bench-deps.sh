@@ -17,5 +17,5 @@ $sudo apt-get install -y --no-install-recommends haproxy nginx
 if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
   $sudo systemctl disable --now haproxy nginx >/dev/null 2>&1 || true
 fi
-haproxy -v | head -n 1
+haproxy -v | sed -n 1p  # sed reads to the end: head would close the pipe early and, under pipefail, fail the step on SIGPIPE
 nginx -v
