@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { Pool, interceptors, type Dispatcher } from 'undici';
 import { MeshClient, MeshConfigError, isMeshError, type ConnectionOptions, type HealthEvent } from '../../../src/index.js';
 import { createTestMesh } from '../../../src/testing/index.js';
+import { publishedSchema, type JsonSchema } from '../../../src/config/schema.js';
 import { serverTlsOptions } from '../../../src/server/index.js';
 import { createCa, issueCert } from '../../helpers/pki.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
@@ -280,6 +281,14 @@ describe('connection.interceptors', () => {
     expect(mesh.snapshot().version).toBe(version);
     expect(mesh.snapshot().services.orders!.connection).not.toHaveProperty('interceptors');
     await mesh.close();
+  });
+
+  it('is code only: the published JSON Schema (config files) has no interceptors', () => {
+    const schema = publishedSchema();
+    const service = schema.properties!.services!.additionalProperties as JsonSchema;
+    for (const block of [service, schema.properties!.defaults!]) {
+      expect(Object.keys(block.properties!.connection!.properties!)).toEqual(['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs']);
+    }
   });
 
   it('types the option as undici 7\'s compose interceptors', () => {
