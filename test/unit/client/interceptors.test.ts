@@ -305,9 +305,10 @@ describe('connection.interceptors over TLS', () => {
   let impostor: TestTlsServer;
   let tls: { ca: string; cert: string; key: string; identity: { trustDomain: string; allow: string[] } };
   let clientFingerprint: string;
+  let ca: Awaited<ReturnType<typeof createCa>>;
 
   beforeAll(async () => {
-    const ca = await createCa();
+    ca = await createCa();
     const web = await issueCert(ca, { uris: [WEB] });
     clientFingerprint = new X509Certificate(web.cert).fingerprint256;
     tls = { ca: ca.cert, cert: web.cert, key: web.key, identity: { trustDomain: TD, allow: [ORDERS] } };
@@ -332,6 +333,18 @@ describe('connection.interceptors over TLS', () => {
     expect(seen.headers['x-signature']).toBe(signatureOf('GET', orders.url, '/pay'));
     expect(sign.seen).toEqual([orders.url]);
     await mesh.close();
+
+    // A rotation of the client certificate: a new pool for new requests, and the same interceptors in front of it.
+    const rotated = await issueCert(ca, { uris: [WEB] });
+    const again = new MeshClient({ services: { orders: { endpoints: [orders.url], tls, connection: { interceptors: [sign.interceptor] } } } });
+    await (await again.request('https://orders/a')).body.text();
+    await again.updateTls('orders', { cert: rotated.cert, key: rotated.key });
+    await (await again.request('https://orders/b')).body.text();
+    expect(orders.requests.slice(-2).map((r) => [r.url, r.peer, r.headers['x-signature']])).toEqual([
+      ['/a', clientFingerprint, signatureOf('GET', orders.url, '/a')],
+      ['/b', new X509Certificate(rotated.cert).fingerprint256, signatureOf('GET', orders.url, '/b')],
+    ]);
+    await again.close();
 
     const wrong = new MeshClient({ services: { orders: { endpoints: [impostor.url], tls, connection: { interceptors: [sign.interceptor] }, retry: false } } });
     const error = await rejection(wrong.request('https://orders/pay'));
