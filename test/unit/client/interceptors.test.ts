@@ -119,6 +119,28 @@ describe('connection.interceptors', () => {
     await mesh.close();
   });
 
+  it('a hedge goes through the interceptors too, with the other endpoint\'s origin', async () => {
+    const slow = await startServer('slow', (_req, res) => void setTimeout(() => res.end('slow'), 300));
+    const fast = await startServer('fast');
+    servers.push(slow, fast);
+    const sign = signing();
+    const mesh = new MeshClient({
+      services: {
+        orders: { endpoints: [slow.url, fast.url], connection: { interceptors: [sign.interceptor] }, hedge: { delayMs: 30 }, retry: false },
+      },
+    });
+    // Round-robin: one of two requests starts on the slow endpoint and is hedged to the fast one.
+    const bodies = [];
+    for (let i = 0; i < 2; i++) bodies.push(await (await mesh.request('http://orders/h')).body.text());
+    expect(bodies).toEqual(['fast', 'fast']);
+    // Every try, first or hedge, was signed with the origin of the endpoint it went to.
+    expect(sign.seen.filter((o) => o === fast.url)).toHaveLength(2);
+    expect(sign.seen.filter((o) => o === slow.url).length).toBeGreaterThanOrEqual(1);
+    expect(sign.seen).toHaveLength(fast.requests.length + slow.requests.length);
+    for (const s of [slow, fast]) for (const r of s.requests) expect(r.headers['x-signature']).toBe(signatureOf('GET', s.url, '/h'));
+    await mesh.close();
+  });
+
   it('runs in undici\'s compose order: the last interceptor sees the request first', async () => {
     const meshLog: string[] = [];
     const mesh = new MeshClient({
