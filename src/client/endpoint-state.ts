@@ -3,6 +3,7 @@ import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
 import type { Endpoint } from '../discovery/endpoint.js';
 import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
+import { InterceptedDispatcher } from './intercepted-dispatcher.js';
 
 /**
  * Why an endpoint is not picked. Each subsystem sets and clears its own
@@ -25,6 +26,9 @@ export class EndpointState implements BalancerEndpoint {
   #pool: Pool | undefined;
   readonly #transport: ((origin: string) => Dispatcher) | undefined;
   #external: Dispatcher | undefined;
+  /** `connection.interceptors` in front of `#chainOver` (the current pool or transport dispatcher), when there are any. */
+  #chain: Dispatcher | undefined;
+  #chainOver: Dispatcher | undefined;
   #rampStart = 0;
   #rampEnd = 0;
   #rampMin = 1;
@@ -150,12 +154,18 @@ export class EndpointState implements BalancerEndpoint {
   /**
    * Applies a new descriptor and pool settings for the same URL (control
    * side). Returns the old pool when the settings changed, for the caller to
-   * drain; in-flight attempts finish on it.
+   * drain; in-flight attempts finish on it. New interceptors alone keep the
+   * pool (its sockets stay warm): new tries go through the new chain, tries
+   * in flight finish on the old one.
    */
   reconfigure(endpoint: Endpoint, connection: ResolvedConnection, tls?: TlsRuntime): Pool | undefined {
     this.#endpoint = endpoint;
     const nextTls = endpoint.protocol === 'https:' ? tls : undefined;
-    if (sameConnection(connection, this.#connection) && nextTls === this.#tls) return undefined;
+    if (!sameInterceptors(connection.interceptors, this.#connection.interceptors)) this.#chainOver = this.#chain = undefined;
+    if (samePool(connection, this.#connection) && nextTls === this.#tls) {
+      this.#connection = connection;
+      return undefined;
+    }
     this.#connection = connection;
     this.#tls = nextTls;
     const old = this.#pool;
@@ -164,13 +174,31 @@ export class EndpointState implements BalancerEndpoint {
   }
 
   /**
-   * The endpoint's dispatcher: its own undici Pool, created on first use,
-   * or the one the client's `transport` option returns (never closed by the
-   * mesh). With TLS, a pool belongs to
-   * one material generation: after a rotation the next call opens a new pool
-   * for new requests and drains the old one (requests in flight finish on it).
+   * What each try to the endpoint is dispatched on: {@link EndpointState.direct}
+   * with the service's `connection.interceptors` in front (composed once
+   * per pool, not per request), or the direct dispatcher itself when there
+   * are none.
    */
   pool(): Dispatcher {
+    const direct = this.direct();
+    const interceptors = this.#connection.interceptors;
+    if (interceptors.length === 0) return direct;
+    if (this.#chainOver !== direct) {
+      this.#chain = new InterceptedDispatcher(direct, interceptors);
+      this.#chainOver = direct;
+    }
+    return this.#chain!;
+  }
+
+  /**
+   * The endpoint's dispatcher without the interceptors (what health checks
+   * use, as Envoy's checks skip the HTTP filter chain): its own undici Pool,
+   * created on first use, or the one the client's `transport` option
+   * returns (never closed by the mesh). With TLS, a pool belongs to one
+   * material generation: after a rotation the next call opens a new pool
+   * for new requests and drains the old one (requests in flight finish on it).
+   */
+  direct(): Dispatcher {
     if (this.#transport) return (this.#external ??= this.#transport(this.#endpoint.url));
     const tls = this.#tls;
     if (this.#pool !== undefined && (tls === undefined || this.#generation === tls.generation)) return this.#pool;
@@ -223,11 +251,16 @@ export class EndpointState implements BalancerEndpoint {
   }
 }
 
-function sameConnection(a: ResolvedConnection, b: ResolvedConnection): boolean {
+/** True when two settings open the same pool (interceptors aside: they sit in front of it). */
+function samePool(a: ResolvedConnection, b: ResolvedConnection): boolean {
   return (
     a.maxConnections === b.maxConnections &&
     a.pipelining === b.pipelining &&
     a.connectTimeoutMs === b.connectTimeoutMs &&
     a.keepAliveTimeoutMs === b.keepAliveTimeoutMs
   );
+}
+
+function sameInterceptors(a: ResolvedConnection['interceptors'], b: ResolvedConnection['interceptors']): boolean {
+  return a.length === b.length && a.every((f, i) => f === b[i]);
 }

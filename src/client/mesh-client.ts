@@ -5,7 +5,7 @@ import {
   type Dispatcher,
 } from 'undici';
 import { checkObject } from '../config/checks.js';
-import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
+import { connectionSnapshot, resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
 import type { FaultSpec } from '../config/faults.js';
 import type {
@@ -113,7 +113,7 @@ export interface MeshSnapshot {
 export interface ServiceSnapshot {
   /** The policy and its options, e.g. `{ policy: 'round-robin' }`. */
   loadBalancer: LoadBalancerChoice;
-  /** Pool settings in force, defaults filled in. */
+  /** Pool settings in force, defaults filled in (`interceptors`: how many, when there are any). */
   connection: Record<string, number>;
   /** How many endpoints the balancer may pick now. */
   usableEndpoints: number;
@@ -444,7 +444,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     for (const [name, svc] of state.services) {
       services[name] = {
         loadBalancer: { policy: svc.config.loadBalancer.policy, ...svc.config.loadBalancer.options },
-        connection: { ...svc.config.connection },
+        connection: connectionSnapshot(svc.config.connection),
         usableEndpoints: svc.main.eligible,
         panic: svc.panic,
         resilience: svc.resilience?.toJSON() ?? {},

@@ -20,9 +20,12 @@ import { resolveFaults, type ResolvedFaults } from './faults.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 import { closestName } from '../util/suggest.js';
+import type { Dispatcher } from 'undici';
 
-/** Pool settings with every default filled in. */
-export type ResolvedConnection = Readonly<Required<ConnectionOptions>>;
+/** Pool settings with every default filled in (`interceptors` frozen, empty when none). */
+export type ResolvedConnection = Readonly<Required<Omit<ConnectionOptions, 'interceptors'>>> & {
+  readonly interceptors: readonly Dispatcher.DispatcherComposeInterceptor[];
+};
 
 /** A load-balancing choice with its options split out. */
 export interface ResolvedLoadBalancer {
@@ -76,6 +79,7 @@ export const DEFAULTS = Object.freeze({
     pipelining: 1,
     connectTimeoutMs: 10_000,
     keepAliveTimeoutMs: 4_000,
+    interceptors: Object.freeze([]),
   }) as ResolvedConnection,
   overprovisioningFactor: 1.4 as number,
   panicThreshold: 50 as number,
@@ -100,7 +104,7 @@ const SHARED_KEYS = [
 export const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
 /** Keys `defaults` may set. */
 export const DEFAULTS_KEYS = SHARED_KEYS;
-const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs'] as const;
+const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs', 'interceptors'] as const;
 
 /** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
 const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
@@ -322,7 +326,38 @@ function resolveConnection(
       intRule,
       base.keepAliveTimeoutMs,
     ),
+    interceptors: resolveInterceptors(c.interceptors, join(path, 'interceptors'), issues, base.interceptors),
   });
+}
+
+/** `connection.interceptors`: an array of functions, copied and frozen (a later change to the caller's array does nothing). */
+function resolveInterceptors(
+  value: unknown,
+  path: string,
+  issues: ConfigIssue[],
+  base: ResolvedConnection['interceptors'],
+): ResolvedConnection['interceptors'] {
+  if (value === undefined) return base;
+  if (!Array.isArray(value)) {
+    issues.push({ path, message: `expected an array of undici interceptors, found ${describe(value)}` });
+    return base;
+  }
+  let ok = true;
+  value.forEach((v: unknown, i) => {
+    if (typeof v === 'function') return;
+    ok = false;
+    issues.push({ path: join(path, i), message: `expected an undici interceptor ((dispatch) => dispatch), found ${describe(v)}` });
+  });
+  return ok ? Object.freeze([...(value as Dispatcher.DispatcherComposeInterceptor[])]) : base;
+}
+
+/**
+ * The pool settings of a snapshot: the numbers, and how many interceptors
+ * there are when there are any (functions are not JSON).
+ */
+export function connectionSnapshot(c: ResolvedConnection): Record<string, number> {
+  const { interceptors, ...numbers } = c;
+  return interceptors.length === 0 ? numbers : { ...numbers, interceptors: interceptors.length };
 }
 
 /** The type of the `loadBalancer` option, re-exported for convenience. */

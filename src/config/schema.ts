@@ -26,6 +26,7 @@
  */
 
 import { Kind, Type, TypeRegistry, type Static, type TLiteral, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
+import type { Dispatcher } from 'undici';
 import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
 import type { HealthCheckFunction } from '../health/options.js';
 import type { AuthHook } from '../security/types.js';
@@ -513,6 +514,20 @@ export const CONNECTION_SCHEMA = Type.Object(
     connectTimeoutMs: opt(int('Time to connect, in milliseconds. Default 10,000.', 1)),
     /** How long an idle socket is kept, in milliseconds. Default 4,000 (undici's default). */
     keepAliveTimeoutMs: opt(int('How long an idle socket is kept, in milliseconds. Default 4,000.', 1)),
+    /**
+     * undici `compose` interceptors (code only), applied to each endpoint's
+     * pool: every try (first try, retry, hedge, requeue) passes through them
+     * with the endpoint's own origin, and the mesh's TLS, mTLS identity
+     * checks and pool settings stay. Same order as undici's
+     * `dispatcher.compose(a, b)`: the last one sees the request first.
+     * A service's list replaces the one in `defaults`. Health checks do not
+     * pass through them. Default none. See docs/getting-started.md#interceptors.
+     */
+    interceptors: opt(
+      Type.Array(code<Dispatcher.DispatcherComposeInterceptor>('function', 'An undici interceptor: (dispatch) => dispatch (code only).'), {
+        description: "undici compose interceptors applied to each endpoint's pool (code only). Default none.",
+      }),
+    ),
   },
   { description: 'Pool settings for each endpoint.', additionalProperties: false },
 );
@@ -832,7 +847,9 @@ export interface JsonSchema {
 
 /** The key pattern of `Type.Record(Type.String(), ...)`. */
 const ANY_KEY = '^(.*)$';
-const isCode = (s: TSchema): boolean => (s as { [Kind]?: string })[Kind] === CODE_KIND;
+/** A {@link code} schema, or an array of them (`connection.interceptors`): left out of the published schema. */
+const isCode = (s: TSchema): boolean =>
+  (s as { [Kind]?: string })[Kind] === CODE_KIND || (s.type === 'array' && isCode((s as unknown as { items: TSchema }).items));
 
 /**
  * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}:

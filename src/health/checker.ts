@@ -266,9 +266,10 @@ export class HealthChecker {
       return message === undefined ? undefined : { message, immediate: false };
     }
     // The endpoint's own dispatcher: the service's TLS (mTLS, identity check) and a user's
-    // transport apply to checks too, as Envoy's checks use the cluster's transport socket.
+    // transport apply to checks too, as Envoy's checks use the cluster's transport socket;
+    // `connection.interceptors` do not, as Envoy's checks skip the HTTP filter chain.
     const res = await request(`${state.url}${c.path}`, {
-      dispatcher: state.pool(),
+      dispatcher: state.direct(),
       method: 'GET',
       headers: { ...c.headers, host: c.host ?? this.#service },
       signal,
