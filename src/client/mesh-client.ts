@@ -37,7 +37,7 @@ import { BorrowedDispatcher } from './borrowed-dispatcher.js';
 import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
-import { MeshRequest, type RequestEnvironment, type RequestRoute } from './mesh-request.js';
+import { MeshRequest, type RequestEnvironment, type RequestRoute } from './request/mesh-request.js';
 import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 import { tcpConnectProbe } from '../resilience/connect-probe.js';
 import { ServiceResilience, type ResilienceEnvironment } from '../resilience/service-resilience.js';

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, errors, type Dispatcher } from 'undici';
-import type { PickRequest } from '../balancing/balancer.js';
-import type { ResolvedFaults } from '../config/faults.js';
-import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
-import { MeshConfigError, MeshError, isMeshError } from '../errors/mesh-error.js';
-import { fullJitterDelay, parseRetryAfter } from '../resilience/backoff.js';
+import type { PickRequest } from '../../balancing/balancer.js';
+import type { ResolvedFaults } from '../../config/faults.js';
+import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../../config/resilience.js';
+import { MeshConfigError, MeshError, isMeshError } from '../../errors/mesh-error.js';
+import { fullJitterDelay, parseRetryAfter } from '../../resilience/backoff.js';
 import {
   classifyError,
   isReplayable,
@@ -13,21 +13,21 @@ import {
   nothingSent,
   retryReasonForError,
   retryReasonForStatus,
-} from '../resilience/retry-policy.js';
-import { REQUEUE_LIMITS } from '../resilience/requeue.js';
-import type { ServiceResilience } from '../resilience/service-resilience.js';
-import type { Credentials } from '../security/auth.js';
-import { checkHeaders, checkPath, prepareHeaders } from '../security/headers.js';
-import type { EventBus } from '../telemetry/event-bus.js';
-import type { AttemptMetricEvent, RequestMetricEvent } from '../telemetry/events.js';
-import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../telemetry/otel-tracing.js';
-import { MESH_ATTR, targetOf } from '../telemetry/semconv.js';
-import { assignOver } from '../util/assign-over.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import { holdProcess, releaseProcess } from '../util/process-hold.js';
-import type { EndpointState } from './endpoint-state.js';
-import { getHeader } from './headers.js';
-import type { Destination, ServiceRuntime } from './service-runtime.js';
+} from '../../resilience/retry-policy.js';
+import { REQUEUE_LIMITS } from '../../resilience/requeue.js';
+import type { ServiceResilience } from '../../resilience/service-resilience.js';
+import type { Credentials } from '../../security/auth.js';
+import { checkHeaders, checkPath, prepareHeaders } from '../../security/headers.js';
+import type { EventBus } from '../../telemetry/event-bus.js';
+import type { AttemptMetricEvent, RequestMetricEvent } from '../../telemetry/events.js';
+import type { AttemptTarget, AttemptTrace, RequestTrace, Tracing } from '../../telemetry/otel-tracing.js';
+import { MESH_ATTR, targetOf } from '../../telemetry/semconv.js';
+import { assignOver } from '../../util/assign-over.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { holdProcess, releaseProcess } from '../../util/process-hold.js';
+import type { EndpointState } from '../endpoint-state.js';
+import { getHeader } from '../headers.js';
+import type { Destination, ServiceRuntime } from '../service-runtime.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
