@@ -37,6 +37,7 @@ import { BorrowedDispatcher } from './borrowed-dispatcher.js';
 import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
+import { LegacyRequest, isLegacy } from './request/legacy-request.js';
 import { MeshRequest, type RequestEnvironment, type RequestRoute } from './request/mesh-request.js';
 import { ServiceRuntime, type RuntimeEnvironment } from './service-runtime.js';
 import { tcpConnectProbe } from '../resilience/connect-probe.js';
@@ -626,7 +627,8 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const route = this.closed
       ? { kind: 'refused' as const, error: closedError(), host: '' }
       : this.#route(opts.origin);
-    new MeshRequest(this.#env, route, opts, handler).start();
+    const request = isLegacy(handler) ? new LegacyRequest(this.#env, route, opts, handler) : new MeshRequest(this.#env, route, opts, handler);
+    request.start();
     return true;
   }
 
