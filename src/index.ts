@@ -56,7 +56,7 @@ export type {
   SplitDestination,
   SlowStartOptions,
 } from './routing/types.js';
-export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
+export type { Endpoint, EndpointInput } from './endpoint/endpoint.js';
 export type { FaultSpec, FaultError } from './config/faults.js';
 export {
   fileConfigSource,

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /**

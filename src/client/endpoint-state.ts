@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
 
 /**

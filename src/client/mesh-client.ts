@@ -4,7 +4,7 @@ import {
   request as undiciRequest,
   type Dispatcher,
 } from 'undici';
-import { checkObject } from '../config/checks.js';
+import { checkObject } from '../util/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
 import type { FaultSpec } from '../config/faults.js';
@@ -16,7 +16,8 @@ import type {
   RetryOptions,
   TimeoutOptions,
 } from '../config/types.js';
-import { describe, type Endpoint } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
+import { type Endpoint } from '../endpoint/endpoint.js';
 import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
 import { HealthChecker } from '../health/checker.js';
 import { buildHealthReport, type MeshHealth } from '../health/report.js';
@@ -32,7 +33,7 @@ import { assignOver } from '../util/assign-over.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { debugChannel, debugLogger, type Logger } from '../util/logger.js';
 import { EndpointState } from './endpoint-state.js';
-import { serverNameOf } from './headers.js';
+import { serverNameOf } from '../util/headers.js';
 import { BorrowedDispatcher } from './borrowed-dispatcher.js';
 import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';

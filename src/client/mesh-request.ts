@@ -26,7 +26,7 @@ import { assignOver } from '../util/assign-over.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { holdProcess, releaseProcess } from '../util/process-hold.js';
 import type { EndpointState } from './endpoint-state.js';
-import { getHeader } from './headers.js';
+import { getHeader } from '../util/headers.js';
 import type { Destination, ServiceRuntime } from './service-runtime.js';
 
 type Controller = Dispatcher.DispatchController;

@@ -1,7 +1,8 @@
 import { getLoadBalancer, listLoadBalancers } from '../balancing/balancer.js';
 import { registerBuiltinBalancers } from '../balancing/builtins.js';
 import { resolveDiscovery } from '../discovery/config.js';
-import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
+import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { DiscoveryRef } from '../discovery/registry.js';
 import { resolveHealthCheck, type ResolvedHealthCheck } from '../health/options.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
@@ -13,7 +14,7 @@ import {
   resolveServiceSecurity,
   type ResolvedServiceSecurity,
 } from '../security/config.js';
-import { checkNumber, checkObject, join } from './checks.js';
+import { checkNumber, checkObject, join } from '../util/checks.js';
 import { MESH_CONFIG_SCHEMA, SERVICE_NAME_PATTERN } from './schema.js';
 import { mergeIssues, schemaIssues } from './validate.js';
 import { resolveFaults, type ResolvedFaults } from './faults.js';

@@ -9,7 +9,7 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { CODE_KIND, SERVICE_NAME_PATTERN, type CodeValue } from './schema.js';
 import { unknownOptionMessage } from '../util/suggest.js';

@@ -1,7 +1,7 @@
-import { join } from '../config/checks.js';
+import { join } from '../util/checks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { registerBuiltinDiscovery } from './builtins.js';
-import { describe } from './endpoint.js';
+import { describe } from '../util/describe.js';
 import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
 import type { DiscoverySpec } from '../config/schema.js';

@@ -1,7 +1,7 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { EndpointInput } from './endpoint.js';
+import type { EndpointInput } from '../endpoint/endpoint.js';
 
 /**
  * An endpoint as a discovery provider reports it: either what configuration

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type * as S from '../config/schema.js';
-import { checkEnum, checkNumber, checkObject, join } from '../config/checks.js';
-import { describe } from '../discovery/endpoint.js';
+import { checkEnum, checkNumber, checkObject, join } from '../util/checks.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /** What a custom health check function is given. */
