@@ -155,7 +155,7 @@ export type {
 } from './health/options.js';
 export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
 export type { EndpointCheckStatus } from './health/checker.js';
-export type { DownReason } from './client/endpoint-state.js';
+export type { DownReason } from './endpoint/live-endpoint.js';
 export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver, type DnsAddress, type DnsSrvRecord } from './discovery/dns.js';
 export { RoundRobinBalancer } from './balancing/round-robin.js';
 export { RandomBalancer } from './balancing/random.js';
