@@ -51,13 +51,15 @@ export type {
 export type {
   Route,
   RouteMatch,
-  PathMatch,
-  StringMatch,
   SplitDestination,
   SlowStartOptions,
+} from './config/types.js';
+export type {
+  PathMatch,
+  StringMatch,
 } from './routing/types.js';
 export type { Endpoint, EndpointInput } from './endpoint/endpoint.js';
-export type { FaultSpec, FaultError } from './config/faults.js';
+export type { FaultSpec, FaultError } from './faults/spec.js';
 export {
   fileConfigSource,
   type ConfigSource,
@@ -116,15 +118,17 @@ export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export type {
   TlsOptions,
-  TlsSource,
   TlsWatchOptions,
-  TlsMaterialUpdate,
   IdentityOptions,
+  EgressOption,
+  EgressPolicy,
+} from './config/types.js';
+export type {
+  TlsSource,
+  TlsMaterialUpdate,
   AuthHook,
   AuthHeaders,
   AuthResult,
-  EgressOption,
-  EgressPolicy,
 } from './security/types.js';
 export {
   parseSpiffeId,
@@ -150,6 +154,8 @@ export { staticDiscovery, type StaticDiscoveryOptions } from './discovery/static
 export { fileDiscovery, type FileDiscoveryOptions } from './discovery/file.js';
 export type {
   HealthCheckOptions,
+} from './config/types.js';
+export type {
   HealthCheckFunction,
   HealthCheckTarget,
 } from './health/options.js';

@@ -7,7 +7,7 @@ import {
 import { checkObject } from '../util/checks.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedService } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
-import type { FaultSpec } from '../config/faults.js';
+import type { FaultSpec } from '../faults/spec.js';
 import type {
   HedgeOptions,
   LoadBalancerChoice,

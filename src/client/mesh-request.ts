@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DecoratorHandler, errors, type Dispatcher } from 'undici';
 import type { PickRequest } from '../balancing/balancer.js';
-import type { ResolvedFaults } from '../config/faults.js';
+import type { ResolvedFaults } from '../faults/spec.js';
 import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../config/resilience.js';
 import { MeshConfigError, MeshError, isMeshError } from '../errors/mesh-error.js';
 import { fullJitterDelay, parseRetryAfter } from '../resilience/backoff.js';

@@ -1,5 +1,5 @@
 import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
-import type { ResolvedFaults } from '../config/faults.js';
+import type { ResolvedFaults } from '../faults/spec.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { Picker } from '../routing/picker.js';

@@ -16,8 +16,8 @@ import {
 } from '../security/config.js';
 import { checkNumber, checkObject, join } from '../util/checks.js';
 import { MESH_CONFIG_SCHEMA, SERVICE_NAME_PATTERN } from './schema.js';
-import { mergeIssues, schemaIssues } from './validate.js';
-import { resolveFaults, type ResolvedFaults } from './faults.js';
+import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
+import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 import { closestName } from '../util/suggest.js';

@@ -4,9 +4,14 @@ import { registerBuiltinDiscovery } from './builtins.js';
 import { describe } from '../util/describe.js';
 import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
-import type { DiscoverySpec } from '../config/schema.js';
 
-export type { DiscoverySpec } from '../config/schema.js';
+/** A discovery provider spec: a registered type and its options. */
+export interface DiscoverySpec {
+  /** A registered provider type, e.g. `'file'` or `'dns'`. */
+  type: string;
+  /** The provider type's own options, e.g. `path`. */
+  [option: string]: unknown;
+}
 
 /**
  * The `discovery` option: a provider, a spec of a registered type

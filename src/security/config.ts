@@ -14,7 +14,7 @@ import {
   type ResolvedSource,
   type TlsMaterial,
 } from './tls-material.js';
-import type { AuthHook, EgressOption } from './types.js';
+import type { AuthHook } from './types.js';
 import { unknownOptionMessage } from '../util/suggest.js';
 
 /** Defaults of the security options. */
@@ -275,7 +275,8 @@ export interface ResolvedEgress {
 
 /** Validates the `egress` option: `'allow'`, `'deny'` or `{ mode: 'deny', allow: [hosts] }`. */
 export function resolveEgress(value: unknown, fallback: 'allow' | 'deny', issues: ConfigIssue[]): ResolvedEgress {
-  const v = value as EgressOption | undefined;
+  // The shape of the `egress` option (EgressOption in src/config/types.ts), as far as this check reads it.
+  const v = value as 'allow' | 'deny' | { mode?: unknown; allow?: unknown } | undefined;
   if (v === undefined) return { egress: fallback, egressAllow: [] };
   if (v === 'allow' || v === 'deny') return { egress: v, egressAllow: [] };
   if (!isObject(v)) {
