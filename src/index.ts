@@ -71,6 +71,8 @@ export {
   registerLoadBalancer,
   getLoadBalancer,
   listLoadBalancers,
+} from './balancing/registry.js';
+export {
   type LoadBalancer,
   type LoadBalancerDefinition,
   type BalancerEndpoint,
@@ -141,6 +143,8 @@ export {
   registerDiscoveryProvider,
   getDiscoveryProvider,
   listDiscoveryProviders,
+} from './discovery/provider-registry.js';
+export {
   type DiscoveryProvider,
   type DiscoveryProviderDefinition,
   type DiscoveryListener,

@@ -1,4 +1,5 @@
-import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
+import { getLoadBalancer } from '../balancing/registry.js';
+import { type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
 import type { ResolvedFaults } from '../faults/spec.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';

@@ -1,5 +1,4 @@
-import { getLoadBalancer, listLoadBalancers } from '../balancing/balancer.js';
-import { registerBuiltinBalancers } from '../balancing/builtins.js';
+import { getLoadBalancer, listLoadBalancers } from '../balancing/registry.js';
 import { resolveDiscovery } from '../discovery/config.js';
 import { describe } from '../util/describe.js';
 import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
@@ -114,7 +113,6 @@ const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
  * @param extraKeys top-level keys that are valid but handled by the caller.
  */
 export function resolveConfig(input: unknown, extraKeys: readonly string[] = []): ResolvedConfig {
-  registerBuiltinBalancers();
   // The schema's structural issues first; the resolvers below add the rules a schema cannot say.
   const structural = schemaIssues(withoutKeys(input, extraKeys), MESH_CONFIG_SCHEMA);
   const issues: ConfigIssue[] = [];

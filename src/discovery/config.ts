@@ -1,8 +1,8 @@
 import { join } from '../util/checks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { registerBuiltinDiscovery } from './builtins.js';
 import { describe } from '../util/describe.js';
-import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
+import { getDiscoveryProvider } from './provider-registry.js';
+import { isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
 
 /** A discovery provider spec: a registered type and its options. */
@@ -23,7 +23,6 @@ export type DiscoveryOption = DiscoveryProvider | DiscoverySpec | readonly (Disc
 /** Validates a `discovery` option; returns `undefined` when absent. */
 export function resolveDiscovery(value: unknown, path: string, issues: ConfigIssue[]): readonly DiscoveryRef[] | undefined {
   if (value === undefined) return undefined;
-  registerBuiltinDiscovery();
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) {
     issues.push({ path, message: 'expected at least one discovery provider' });

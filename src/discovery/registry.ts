@@ -4,6 +4,8 @@ import type { Endpoint } from '../endpoint/endpoint.js';
 import { isEntry, normalizeDiscovered } from './normalize.js';
 import {
   getDiscoveryProvider,
+} from './provider-registry.js';
+import {
   type DiscoveredEndpoint,
   type DiscoveredEntry,
   type DiscoveryEnvironment,
