@@ -17,7 +17,7 @@ import type {
   TimeoutOptions,
 } from '../config/types.js';
 import { describe } from '../util/describe.js';
-import { type Endpoint } from '../endpoint/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { DiscoveryRegistry, type DiscoveryPlan, type ServiceDiscoveryStatus } from '../discovery/registry.js';
 import { HealthChecker } from '../health/checker.js';
 import { buildHealthReport, type MeshHealth } from '../health/report.js';

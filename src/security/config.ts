@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from '../util/checks.js';
 import { describe } from '../util/describe.js';
-import { type Endpoint } from '../endpoint/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { isTrustDomain, parseSpiffeId, type IdentityPolicy } from './spiffe.js';
 import {
