@@ -1,6 +1,24 @@
 // ESLint flat config. Kept in .ci/ so the repository's top level stays as agreed.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint-plugin-layers.js';
+
+// Layers that only point down (docs/architecture.md, "Layers"): the folders of
+// src/, lowest first. A folder imports only itself and folders listed before
+// it; folders in one entry are on the same level and never import each other.
+// Checked by `layers/folder-order`; `layers/no-cycle` forbids file cycles.
+// Both count type-only and dynamic imports.
+const LAYERS = [
+  'errors',
+  'util',
+  ['endpoint', 'faults', 'telemetry'],
+  ['balancing', 'discovery', 'security'],
+  ['routing', 'health'],
+  'config',
+  'resilience',
+  'client',
+  ['index', 'server', 'integrations', 'testing'],
+];
 
 const NO_PROPERTY_CLOSURES = {
   selector: "AssignmentExpression[left.type='MemberExpression'] > :matches(ArrowFunctionExpression, FunctionExpression).right",
@@ -32,6 +50,14 @@ export default tseslint.config(
       // objects (docs/benchmarks.md, "Pretenuring"): make the closure into a
       // local first, then assign the local.
       'no-restricted-syntax': ['error', NO_PROPERTY_CLOSURES],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { layers },
+    rules: {
+      'layers/no-cycle': 'error',
+      'layers/folder-order': ['error', { root: 'src', layers: LAYERS }],
     },
   },
   {

@@ -51,13 +51,15 @@ export type {
 export type {
   Route,
   RouteMatch,
-  PathMatch,
-  StringMatch,
   SplitDestination,
   SlowStartOptions,
+} from './config/types.js';
+export type {
+  PathMatch,
+  StringMatch,
 } from './routing/types.js';
-export type { Endpoint, EndpointInput } from './discovery/endpoint.js';
-export type { FaultSpec, FaultError } from './config/faults.js';
+export type { Endpoint, EndpointInput } from './endpoint/endpoint.js';
+export type { FaultSpec, FaultError } from './faults/spec.js';
 export {
   fileConfigSource,
   type ConfigSource,
@@ -69,6 +71,8 @@ export {
   registerLoadBalancer,
   getLoadBalancer,
   listLoadBalancers,
+} from './balancing/registry.js';
+export {
   type LoadBalancer,
   type LoadBalancerDefinition,
   type BalancerEndpoint,
@@ -116,15 +120,17 @@ export type { Logger } from './util/logger.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export type {
   TlsOptions,
-  TlsSource,
   TlsWatchOptions,
-  TlsMaterialUpdate,
   IdentityOptions,
+  EgressOption,
+  EgressPolicy,
+} from './config/types.js';
+export type {
+  TlsSource,
+  TlsMaterialUpdate,
   AuthHook,
   AuthHeaders,
   AuthResult,
-  EgressOption,
-  EgressPolicy,
 } from './security/types.js';
 export {
   parseSpiffeId,
@@ -137,6 +143,8 @@ export {
   registerDiscoveryProvider,
   getDiscoveryProvider,
   listDiscoveryProviders,
+} from './discovery/provider-registry.js';
+export {
   type DiscoveryProvider,
   type DiscoveryProviderDefinition,
   type DiscoveryListener,
@@ -150,12 +158,14 @@ export { staticDiscovery, type StaticDiscoveryOptions } from './discovery/static
 export { fileDiscovery, type FileDiscoveryOptions } from './discovery/file.js';
 export type {
   HealthCheckOptions,
+} from './config/types.js';
+export type {
   HealthCheckFunction,
   HealthCheckTarget,
 } from './health/options.js';
 export type { MeshHealth, ServiceHealth, DownEndpoint } from './health/report.js';
 export type { EndpointCheckStatus } from './health/checker.js';
-export type { DownReason } from './client/endpoint-state.js';
+export type { DownReason } from './endpoint/live-endpoint.js';
 export { dnsDiscovery, type DnsDiscoveryOptions, type DnsResolver, type DnsAddress, type DnsSrvRecord } from './discovery/dns.js';
 export { RoundRobinBalancer } from './balancing/round-robin.js';
 export { RandomBalancer } from './balancing/random.js';

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /**
@@ -75,39 +75,4 @@ export interface LoadBalancerDefinition<Options extends object = Record<string, 
    * each with a path relative to the options object (e.g. `choiceCount`).
    */
   validate?(options: Record<string, unknown>): ConfigIssue[];
-}
-
-const registry = new Map<string, LoadBalancerDefinition<never>>();
-
-/**
- * Registers a load-balancing policy under `name`, so configurations can say
- * `loadBalancer: name` or `{ policy: name, ...options }`. Built-in policies are
- * registered through this same function. Registering an existing name
- * replaces it.
- *
- * @example
- * ```ts
- * registerLoadBalancer('first', { create: () => {
- *   let list: readonly BalancerEndpoint[] = [];
- *   return { update: (e) => { list = e; }, pick: () => list[0] };
- * } });
- * ```
- */
-export function registerLoadBalancer<Options extends object>(
-  name: string,
-  definition: LoadBalancerDefinition<Options>,
-): void {
-  if (typeof name !== 'string' || name === '') throw new TypeError('load balancer name must be a non-empty string');
-  if (typeof definition?.create !== 'function') throw new TypeError('load balancer definition needs a create function');
-  registry.set(name, definition as unknown as LoadBalancerDefinition<never>);
-}
-
-/** The definition registered under `name`, if any. */
-export function getLoadBalancer(name: string): LoadBalancerDefinition<Record<string, unknown>> | undefined {
-  return registry.get(name) as LoadBalancerDefinition<Record<string, unknown>> | undefined;
-}
-
-/** The names of every registered policy. */
-export function listLoadBalancers(): string[] {
-  return [...registry.keys()];
 }

@@ -1,4 +1,4 @@
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { PickRequest } from './balancer.js';
 import { hashString } from './hash.js';

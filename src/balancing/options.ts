@@ -1,4 +1,4 @@
-import { checkNumber, type NumberRule } from '../config/checks.js';
+import { checkNumber, type NumberRule } from '../util/checks.js';
 import type { BalancerEndpoint } from './balancer.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { unknownOptionMessage } from '../util/suggest.js';

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
-import { checkObject } from '../config/checks.js';
+import { checkObject } from '../util/checks.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { MeshClientOptions } from '../config/types.js';
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import type { Observer } from '../telemetry/events.js';
 import { checkTelemetry, type ResolvedTelemetry } from '../telemetry/options.js';

@@ -1,18 +1,10 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { BalancerEndpoint } from '../balancing/balancer.js';
 import type { ResolvedConnection } from '../config/resolve.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
+import type { DownReason, LiveEndpoint } from '../endpoint/live-endpoint.js';
 import { defaultTlsConnector, type TlsRuntime } from '../security/tls-runtime.js';
 import { InterceptedDispatcher } from './intercepted-dispatcher.js';
-
-/**
- * Why an endpoint is not picked. Each subsystem sets and clears its own
- * reason on the endpoint (`EndpointState.setDown`): active health checking sets
- * `unhealthy`, outlier detection `ejected`, the endpoint breaker
- * `circuit-open`, removal `draining`. Other strings are allowed for
- * extensions.
- */
-export type DownReason = 'unhealthy' | 'ejected' | 'circuit-open' | 'draining' | (string & {});
 
 /**
  * The runtime state of one endpoint: its descriptor, its connection pool
@@ -20,7 +12,7 @@ export type DownReason = 'unhealthy' | 'ejected' | 'circuit-open' | 'draining' |
  * long as the endpoint stays, so pools, counters and balancer state carry
  * over.
  */
-export class EndpointState implements BalancerEndpoint {
+export class EndpointState implements BalancerEndpoint, LiveEndpoint {
   #endpoint: Endpoint;
   #connection: ResolvedConnection;
   #pool: Pool | undefined;

@@ -3,7 +3,7 @@ import { request as undiciRequest, type Dispatcher } from 'undici';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import { buildHealthReport, type MeshHealth } from '../health/report.js';
 import { MeshConfigError, MeshError } from '../errors/mesh-error.js';
 import { tcpConnectProbe } from '../resilience/connect-probe.js';

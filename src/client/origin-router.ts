@@ -1,8 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import { MeshError } from '../errors/mesh-error.js';
 import { egressAllowed } from '../security/egress.js';
-import { serverNameOf } from './headers.js';
+import { serverNameOf } from '../util/headers.js';
 import type { MeshState } from './reconciler.js';
 import type { RequestRoute } from './request/route.js';
 

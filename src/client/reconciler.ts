@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ResolvedConfig, ResolvedService } from '../config/resolve.js';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { DiscoveryRegistry, type DiscoveryPlan } from '../discovery/registry.js';
 import { HealthChecker } from '../health/checker.js';
 import { ServiceResilience, type ResilienceEnvironment } from '../resilience/service-resilience.js';

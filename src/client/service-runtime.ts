@@ -1,5 +1,6 @@
-import { getLoadBalancer, type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
-import type { ResolvedFaults } from '../config/faults.js';
+import { getLoadBalancer } from '../balancing/registry.js';
+import { type LoadBalancer, type PickRequest } from '../balancing/balancer.js';
+import type { ResolvedFaults } from '../faults/spec.js';
 import type { ResolvedLoadBalancer, ResolvedService } from '../config/resolve.js';
 import { matchesSubset, type ResolvedRoute } from '../routing/resolve-routes.js';
 import { Picker } from '../routing/picker.js';
@@ -40,7 +41,7 @@ export interface PanicDetail {
 
 /** Where one request goes: the picker of a destination, and the route that chose it. */
 export interface Destination {
-  readonly picker: Picker;
+  readonly picker: Picker<EndpointState>;
   /** The route name, or undefined when no route matched (the whole service). */
   readonly route: string | undefined;
   /** The destination's name: `service`, `service[subset]` or another service's name. */
@@ -51,7 +52,7 @@ export interface Destination {
 
 interface CompiledSplit {
   readonly upTo: number;
-  readonly picker: Picker | undefined;
+  readonly picker: Picker<EndpointState> | undefined;
   readonly service: string | undefined;
   readonly name: string;
 }
@@ -74,9 +75,9 @@ export class ServiceRuntime {
   readonly config: ResolvedService;
   readonly endpoints: readonly EndpointState[];
   /** The picker over all endpoints: used when no route matches and for splits from other services. */
-  readonly main: Picker;
+  readonly main: Picker<EndpointState>;
   /** Pickers by destination key (`*` for the whole service, a subset's JSON otherwise). */
-  readonly pickers: ReadonlyMap<string, Picker>;
+  readonly pickers: ReadonlyMap<string, Picker<EndpointState>>;
   /** The resilience runtime of the service (kept across config versions). */
   readonly resilience: ServiceResilience<EndpointState> | undefined;
   /** The endpoints that may be picked now (all of them until health marks some). */
@@ -105,13 +106,13 @@ export class ServiceRuntime {
     this.usable = endpoints;
     this.#env = env;
     const reuse = previous !== undefined && sameBalancer(previous.config.loadBalancer, config.loadBalancer);
-    const pickers = new Map<string, Picker>();
+    const pickers = new Map<string, Picker<EndpointState>>();
     const options = {
       localZone: config.localZone,
       overprovisioningFactor: config.overprovisioningFactor,
       panicThreshold: config.panicThreshold,
     };
-    const makePicker = (key: string, members: readonly EndpointState[]): Picker => {
+    const makePicker = (key: string, members: readonly EndpointState[]): Picker<EndpointState> => {
       let picker = pickers.get(key);
       if (picker) return picker;
       const before = previous?.pickers.get(key);

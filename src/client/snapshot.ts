@@ -1,5 +1,5 @@
 import { connectionSnapshot } from '../config/resolve.js';
-import type { FaultSpec } from '../config/faults.js';
+import type { FaultSpec } from '../faults/spec.js';
 import type { LoadBalancerChoice } from '../config/types.js';
 import type { ServiceDiscoveryStatus } from '../discovery/registry.js';
 import type { TelemetrySnapshot } from '../telemetry/telemetry.js';

@@ -1,8 +1,8 @@
-import { describe } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { checkEnum, checkNumber, checkObject, join } from './checks.js';
+import { checkEnum, checkNumber, checkObject, join } from '../util/checks.js';
 import { REQUEST_OVERRIDE_SCHEMA, RETRY_CONDITION_NAMES } from './schema.js';
-import { mergeIssues, schemaIssues } from './validate.js';
+import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
 import type { ResilienceOptions, RetryCondition } from './types.js';
 
 /** A retry policy with every default filled in. */

@@ -1,7 +1,7 @@
-import { getLoadBalancer, listLoadBalancers } from '../balancing/balancer.js';
-import { registerBuiltinBalancers } from '../balancing/builtins.js';
+import { getLoadBalancer, listLoadBalancers } from '../balancing/registry.js';
 import { resolveDiscovery } from '../discovery/config.js';
-import { describe, parseEndpoint, type Endpoint } from '../discovery/endpoint.js';
+import { describe } from '../util/describe.js';
+import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { DiscoveryRef } from '../discovery/registry.js';
 import { resolveHealthCheck, type ResolvedHealthCheck } from '../health/options.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
@@ -13,10 +13,10 @@ import {
   resolveServiceSecurity,
   type ResolvedServiceSecurity,
 } from '../security/config.js';
-import { checkNumber, checkObject, join } from './checks.js';
+import { checkNumber, checkObject, join } from '../util/checks.js';
 import { MESH_CONFIG_SCHEMA, SERVICE_NAME_PATTERN } from './schema.js';
-import { mergeIssues, schemaIssues } from './validate.js';
-import { resolveFaults, type ResolvedFaults } from './faults.js';
+import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
+import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 import { closestName } from '../util/suggest.js';
@@ -117,7 +117,6 @@ const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
  * @param extraKeys top-level keys that are valid but handled by the caller.
  */
 export function resolveConfig(input: unknown, extraKeys: readonly string[] = []): ResolvedConfig {
-  registerBuiltinBalancers();
   // The schema's structural issues first; the resolvers below add the rules a schema cannot say.
   const structural = schemaIssues(withoutKeys(input, extraKeys), MESH_CONFIG_SCHEMA);
   const issues: ConfigIssue[] = [];

@@ -3,7 +3,7 @@
  * (`@sinclair/typebox`). From it come:
  * - the TypeScript option types (`Static<typeof ...>`, re-exported under their
  *   public names from src/config/types.ts and the feature modules);
- * - the structural validation (`validateSchema` in src/config/validate.ts runs
+ * - the structural validation (`schemaIssues` in src/util/schema-issues.ts runs
  *   TypeBox's compiled checker over every input and turns its errors into
  *   {@link ConfigIssue}s with a path, what was expected and what was found);
  * - the published JSON Schema (`proxyless/schema.json`, written by
@@ -12,7 +12,8 @@
  *
  * A schema may carry `expects`, the words an error message uses for what it
  * takes (`a path starting with "/"`) where the generated words would be
- * clumsy; it is not written to the published schema.
+ * clumsy, and a record `keyExpects`, the same for its keys; neither is
+ * written to the published schema.
  *
  * What JSON cannot hold (credential hooks, health-check functions, discovery
  * provider objects, PEM Buffers) is declared here too, as {@link code} schemas:
@@ -25,18 +26,16 @@
  * src/config/resolve.ts after this schema.
  */
 
-import { Kind, Type, TypeRegistry, type Static, type TLiteral, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
+import { Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
+import { FAULT_SPEC_SCHEMA } from '../faults/spec.js';
+import type { DiscoverySpec } from '../discovery/config.js';
 import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
 import type { HealthCheckFunction } from '../health/options.js';
 import type { AuthHook } from '../security/types.js';
+import { CODE_KIND, bool, int, num, oneOf, opt, orFalse, percent, str, strings, type CodeValue } from '../util/schema-blocks.js';
 
-// ---- building blocks ----
-
-/** The kind of the schemas of values that only code can give (functions, Buffers, provider objects). */
-export const CODE_KIND = 'ProxylessCode';
-/** What a {@link code} schema holds. */
-export type CodeValue = 'function' | 'buffer' | 'provider';
+// ---- values only code can give ----
 
 const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
   function: (v) => typeof v === 'function',
@@ -52,72 +51,10 @@ function code<T>(what: CodeValue, description: string): TUnsafe<T> {
   return Type.Unsafe<T>({ [Kind]: CODE_KIND, code: what, description });
 }
 
-type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+// ---- fault injection (the fragment is in src/faults/spec.ts) ----
 
-/** One of the given strings. */
-function oneOf<const T extends readonly string[]>(description: string, values: T): TUnion<Literals<T>> {
-  return Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { description },
-  ) as unknown as TUnion<Literals<T>>;
-}
+export { FAULT_ERROR_NAMES, FAULT_ERROR_SCHEMA, FAULT_SPEC_SCHEMA } from '../faults/spec.js';
 
-const opt = Type.Optional;
-const int = (description: string, minimum?: number, maximum?: number) =>
-  Type.Integer({ description, ...(minimum === undefined ? {} : { minimum }), ...(maximum === undefined ? {} : { maximum }) });
-const num = (description: string, minimum?: number, maximum?: number) =>
-  Type.Number({ description, ...(minimum === undefined ? {} : { minimum }), ...(maximum === undefined ? {} : { maximum }) });
-const percent = (description: string) => num(description, 0, 100);
-const str = (description: string) => Type.String({ description, minLength: 1 });
-const bool = (description: string) => Type.Boolean({ description });
-const strings = (description: string) => Type.Record(Type.String(), Type.String(), { description });
-/** A block that can also be `false` (off). */
-const orFalse = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Literal(false)], { description: schema.description });
-
-// ---- fault injection ----
-
-/** The transport failures an injected abort can report. */
-/** The transport failures an injected abort can report, in one place. */
-export const FAULT_ERROR_NAMES = Object.freeze(['connect-refused', 'connect-timeout', 'reset', 'timeout'] as const);
-
-/** The schema of {@link FAULT_ERROR_NAMES}. */
-export const FAULT_ERROR_SCHEMA = oneOf('Fail with this transport error instead of a response.', FAULT_ERROR_NAMES);
-
-/** `faults` (services, routes): Istio-style fault injection. */
-export const FAULT_SPEC_SCHEMA = Type.Object(
-  {
-    /** Delay `percent`% of calls by `ms` milliseconds (on the mesh clock) before they are sent. */
-    delay: opt(
-      Type.Object(
-        {
-          /** Share of calls delayed, 0 to 100. */
-          percent: percent('Share of calls delayed, 0 to 100.'),
-          /** The added delay in milliseconds. */
-          ms: num('The added delay in milliseconds.', 0),
-        },
-        { description: 'Delay a share of calls before they are sent.', additionalProperties: false },
-      ),
-    ),
-    /** Abort `percent`% of calls: answer with `status` or fail with `error`, without touching the network. */
-    abort: opt(
-      Type.Object(
-        {
-          /** Share of calls aborted, 0 to 100. */
-          percent: percent('Share of calls aborted, 0 to 100.'),
-          /** The HTTP status to answer with (e.g. 503). Exactly one of `status` and `error`. */
-          status: opt(int('Answer with this HTTP status (200-599). Exactly one of status and error.', 200, 599)),
-          /** The transport failure to report instead. Exactly one of `status` and `error`. */
-          error: opt(FAULT_ERROR_SCHEMA),
-        },
-        { description: 'Abort a share of calls with a status or a transport error (exactly one).', additionalProperties: false },
-      ),
-    ),
-  },
-  {
-    description: "Istio-style fault injection before sending; a route's faults replace the service's. Default off. See docs/fault-injection.md.",
-    additionalProperties: false,
-  },
-);
 const FAULTS = orFalse(FAULT_SPEC_SCHEMA);
 
 // ---- security ----
@@ -672,14 +609,6 @@ export const ENDPOINT_INPUT_SCHEMA = Type.Union(
   { description: 'A URL, or an object with `url` and optional weight, zone, priority, labels.' },
 );
 
-/** A discovery provider spec: a registered type and its options. */
-export interface DiscoverySpec {
-  /** A registered provider type, e.g. `'file'` or `'dns'`. */
-  type: string;
-  /** The provider type's own options, e.g. `path`. */
-  [option: string]: unknown;
-}
-
 /** `{ type, ...options }`: the provider type checks its own options. */
 export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(
   Type.Object({ type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') }, { additionalProperties: true }),
@@ -768,6 +697,7 @@ export const MESH_CONFIG_SCHEMA = Type.Object(
     services: opt(
       Type.Record(Type.String({ pattern: SERVICE_NAME_PATTERN }), SERVICE_SCHEMA, {
         description: 'The services by name (a URL host: lower-case letters, digits, "-", "_", ".").',
+        keyExpects: 'a service name is a URL host: lower-case letters, digits, "-", "_" and "."',
         additionalProperties: false,
       }),
     ),
@@ -874,8 +804,8 @@ export function publishedSchema(): JsonSchema {
         }
         out.properties = props;
         if (Array.isArray(s.required)) out.required = (s.required as string[]).filter((r) => r in props);
-      } else if (key === 'required' || key === 'expects') {
-        // `required` is written with `properties`; `expects` is proxyless's own wording for error messages.
+      } else if (key === 'required' || key === 'expects' || key === 'keyExpects') {
+        // `required` is written with `properties`; `expects` and `keyExpects` (a record's keys) are proxyless's own wording for error messages.
       } else if (key === 'anyOf') {
         const members = (value as TSchema[]).map(convert).filter((m): m is JsonSchema => m !== undefined);
         if (members.length > 0 && members.every((m) => typeof m.const === 'string')) {

@@ -1,8 +1,9 @@
 /**
- * The public option types of the configuration. Every type here (and in the
- * feature modules: routing, security, health, faults, endpoints) is the static
- * type of a schema in src/config/schema.ts, the one definition from which the
- * runtime validation and the published JSON Schema also come.
+ * The public option types of the configuration. Every type here (and the
+ * faults spec in src/faults/) is the static type of a schema in
+ * src/config/schema.ts, the one definition from which the runtime validation
+ * and the published JSON Schema also come. Types that code gives (hooks,
+ * providers, observers) live with the feature that calls them.
  */
 import type { Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
@@ -124,3 +125,57 @@ export interface HedgeOptions extends Static<typeof S.HEDGE_SCHEMA> {}
 
 /** The resilience options a service (or `defaults`) may set. */
 export interface ResilienceOptions extends Static<typeof S.RESILIENCE_SCHEMA> {}
+
+// ---- routing (the behaviour is in src/routing/) ----
+
+/** The conditions of a route; all given conditions must hold. An empty match matches every request. */
+export interface RouteMatch extends Static<typeof S.ROUTE_MATCH_SCHEMA> {}
+
+/**
+ * One weighted destination of a route: a subset of this service's endpoints
+ * chosen by labels, another service, or (with neither) the whole service.
+ */
+export interface SplitDestination extends Static<typeof S.SPLIT_DESTINATION_SCHEMA> {}
+
+/** A routing rule of a service: the first route whose `match` holds decides where a request goes. */
+export interface Route extends Static<typeof S.ROUTE_SCHEMA> {}
+
+/** Ramp-up of the weight of newly added endpoints, so a cold instance is not flooded. */
+export interface SlowStartOptions extends Static<typeof S.SLOW_START_SCHEMA> {}
+
+// ---- security (the behaviour is in src/security/) ----
+
+/**
+ * Who the servers of a service must be, by workload identity (SPIFFE). The
+ * server certificate must carry exactly one URI SAN, a SPIFFE ID that is in
+ * `trustDomain` (when set) and in `allow` (when set). At least one of the two
+ * is required. With an identity, the SPIFFE check replaces host-name
+ * verification (as SPIFFE prescribes); the chain is still verified against
+ * {@link TlsOptions.ca}.
+ */
+export interface IdentityOptions extends Static<typeof S.IDENTITY_SCHEMA> {}
+
+/** How certificate files are watched for rotation. */
+export interface TlsWatchOptions extends Static<typeof S.TLS_WATCH_SCHEMA> {}
+
+/**
+ * TLS settings of a service, used for every `https://` endpoint connection.
+ * With `cert` and `key` the client presents a certificate (mTLS).
+ */
+export interface TlsOptions extends Static<typeof S.TLS_SCHEMA> {}
+
+/**
+ * The egress policy with an allow-list: hosts that are not services are
+ * refused, except those listed. A pattern is a host name (`api.stripe.com`),
+ * an IP address, or `*.example.org`, which matches any name below
+ * `example.org` (not `example.org` itself).
+ */
+export interface EgressPolicy extends Static<typeof S.EGRESS_POLICY_SCHEMA> {}
+
+/** The `egress` option: `'allow'`, `'deny'`, or `'deny'` with an allow-list ({@link EgressPolicy}). */
+export type EgressOption = 'allow' | 'deny' | EgressPolicy;
+
+// ---- health checking (the behaviour is in src/health/) ----
+
+/** Active health checking of a service's endpoints. */
+export interface HealthCheckOptions extends Static<typeof S.HEALTH_CHECK_SCHEMA> {}

@@ -1,12 +1,17 @@
-import { join } from '../config/checks.js';
+import { join } from '../util/checks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { registerBuiltinDiscovery } from './builtins.js';
-import { describe } from './endpoint.js';
-import { getDiscoveryProvider, isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
+import { describe } from '../util/describe.js';
+import { getDiscoveryProvider } from './provider-registry.js';
+import { isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
-import type { DiscoverySpec } from '../config/schema.js';
 
-export type { DiscoverySpec } from '../config/schema.js';
+/** A discovery provider spec: a registered type and its options. */
+export interface DiscoverySpec {
+  /** A registered provider type, e.g. `'file'` or `'dns'`. */
+  type: string;
+  /** The provider type's own options, e.g. `path`. */
+  [option: string]: unknown;
+}
 
 /**
  * The `discovery` option: a provider, a spec of a registered type
@@ -18,7 +23,6 @@ export type DiscoveryOption = DiscoveryProvider | DiscoverySpec | readonly (Disc
 /** Validates a `discovery` option; returns `undefined` when absent. */
 export function resolveDiscovery(value: unknown, path: string, issues: ConfigIssue[]): readonly DiscoveryRef[] | undefined {
   if (value === undefined) return undefined;
-  registerBuiltinDiscovery();
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) {
     issues.push({ path, message: 'expected at least one discovery provider' });

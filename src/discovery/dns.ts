@@ -3,7 +3,7 @@ import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { TimerHandle } from '../util/clock.js';
-import { describe } from './endpoint.js';
+import { describe } from '../util/describe.js';
 import type {
   DiscoveredEntry,
   DiscoveryEnvironment,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { FileWatch, loadYaml } from '../util/file-watch.js';
-import { describe } from './endpoint.js';
+import { describe } from '../util/describe.js';
 import type {
   DiscoveredEntry,
   DiscoveryEnvironment,

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { describe, parseEndpoint, type Endpoint } from './endpoint.js';
+import { describe } from '../util/describe.js';
+import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
 import type { DiscoveredEndpoint, DiscoveredEntry } from './provider.js';
 
 const ADDRESS_KEYS = ['address', 'port', 'protocol', 'weight', 'zone', 'priority', 'labels'];

@@ -1,7 +1,7 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { EndpointInput } from './endpoint.js';
+import type { EndpointInput } from '../endpoint/endpoint.js';
 
 /**
  * An endpoint as a discovery provider reports it: either what configuration
@@ -128,35 +128,6 @@ export interface DiscoveryProviderDefinition {
   create(options: Record<string, unknown>): DiscoveryProvider;
   /** Checks the options; returns problems with paths relative to the spec object. */
   validate?(options: Record<string, unknown>): ConfigIssue[];
-}
-
-const registry = new Map<string, DiscoveryProviderDefinition>();
-
-/**
- * Registers a discovery provider type under `name`. Built-ins (`static`,
- * `file`, `dns`) are registered through this same function; registering an
- * existing name replaces it.
- *
- * @example
- * ```ts
- * registerDiscoveryProvider('fixed', { create: (o) => staticDiscovery(o.endpoints as never) });
- * new MeshClient({ discovery: { type: 'fixed', endpoints: { orders: ['http://127.0.0.1:8080'] } } });
- * ```
- */
-export function registerDiscoveryProvider(name: string, definition: DiscoveryProviderDefinition): void {
-  if (typeof name !== 'string' || name === '') throw new TypeError('discovery provider name must be a non-empty string');
-  if (typeof definition?.create !== 'function') throw new TypeError('discovery provider definition needs a create function');
-  registry.set(name, definition);
-}
-
-/** The definition registered under `name`, if any. */
-export function getDiscoveryProvider(name: string): DiscoveryProviderDefinition | undefined {
-  return registry.get(name);
-}
-
-/** The names of every registered discovery provider type. */
-export function listDiscoveryProviders(): string[] {
-  return [...registry.keys()];
 }
 
 /** True when `value` looks like a {@link DiscoveryProvider} instance. */

@@ -1,9 +1,11 @@
 import type { HealthEventInput } from '../telemetry/events.js';
 import { debugChannel } from '../util/logger.js';
-import type { Endpoint } from './endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { isEntry, normalizeDiscovered } from './normalize.js';
 import {
   getDiscoveryProvider,
+} from './provider-registry.js';
+import {
   type DiscoveredEndpoint,
   type DiscoveredEntry,
   type DiscoveryEnvironment,

@@ -1,6 +1,6 @@
 import type { DiscoveredEndpoint, DiscoveryListener, DiscoveryProvider, DiscoveryProviderDefinition } from './provider.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { describe } from './endpoint.js';
+import { describe } from '../util/describe.js';
 
 /** Options of {@link staticDiscovery}. */
 export interface StaticDiscoveryOptions {

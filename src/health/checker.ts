@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { request } from 'undici';
-import type { EndpointState } from '../client/endpoint-state.js';
+import type { LiveEndpoint } from '../endpoint/live-endpoint.js';
 import type { HealthEventInput } from '../telemetry/events.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { debugChannel } from '../util/logger.js';
@@ -29,7 +29,7 @@ export interface EndpointCheckStatus {
 }
 
 interface Tracked {
-  readonly state: EndpointState;
+  readonly state: LiveEndpoint;
   healthy: boolean;
   successes: number;
   failures: number;
@@ -73,7 +73,7 @@ export class HealthChecker {
   #config: ResolvedHealthCheck;
   readonly #env: HealthCheckerEnvironment;
   readonly #tracked = new Map<string, Tracked>();
-  #endpoints: readonly EndpointState[] = [];
+  #endpoints: readonly LiveEndpoint[] = [];
   #closed = false;
 
   constructor(service: string, config: ResolvedHealthCheck, env: HealthCheckerEnvironment) {
@@ -88,10 +88,10 @@ export class HealthChecker {
   }
 
   /** The service's endpoints changed: starts checking new ones, forgets removed ones. */
-  setEndpoints(endpoints: readonly EndpointState[]): void {
+  setEndpoints(endpoints: readonly LiveEndpoint[]): void {
     if (this.#closed) return;
     this.#endpoints = endpoints;
-    const keep = new Set<EndpointState>(endpoints);
+    const keep = new Set<LiveEndpoint>(endpoints);
     for (const [url, t] of this.#tracked) {
       if (keep.has(t.state)) continue;
       this.#forget(t);
@@ -255,7 +255,7 @@ export class HealthChecker {
   }
 
   /** Runs one check; resolves `undefined` when healthy, else why not. */
-  async #probe(state: EndpointState, c: ResolvedHealthCheck, signal: AbortSignal): Promise<Failure | undefined> {
+  async #probe(state: LiveEndpoint, c: ResolvedHealthCheck, signal: AbortSignal): Promise<Failure | undefined> {
     if (c.type === 'custom') {
       const target: HealthCheckTarget = { service: this.#service, url: state.url, host: state.host, port: state.port, signal };
       const ok = await c.check!(target);

@@ -1,7 +1,5 @@
-import type { Static } from '@sinclair/typebox';
-import type * as S from '../config/schema.js';
-import { checkEnum, checkNumber, checkObject, join } from '../config/checks.js';
-import { describe } from '../discovery/endpoint.js';
+import { checkEnum, checkNumber, checkObject, join } from '../util/checks.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /** What a custom health check function is given. */
@@ -24,9 +22,6 @@ export interface HealthCheckTarget {
  * `target.signal`; a check that outlives `timeoutMs` counts as failed.
  */
 export type HealthCheckFunction = (target: HealthCheckTarget) => boolean | void | Promise<boolean | void>;
-
-/** Active health checking of a service's endpoints. */
-export interface HealthCheckOptions extends Static<typeof S.HEALTH_CHECK_SCHEMA> {}
 
 /** Health checking with every default filled in. */
 export interface ResolvedHealthCheck {

@@ -1,5 +1,4 @@
-import type { DownReason } from '../client/endpoint-state.js';
-import type { ServiceRuntime } from '../client/service-runtime.js';
+import type { DownReason, LiveEndpoint } from '../endpoint/live-endpoint.js';
 import type { ServiceDiscoveryStatus } from '../discovery/registry.js';
 import type { EndpointCheckStatus, HealthChecker } from './checker.js';
 
@@ -38,9 +37,15 @@ export interface MeshHealth {
   readonly services: Readonly<Record<string, ServiceHealth>>;
 }
 
+/** What the report reads of a service's runtime: its endpoints and whether it is in panic. */
+export interface ReportedService {
+  readonly endpoints: readonly LiveEndpoint[];
+  readonly panic: boolean;
+}
+
 /** Builds the report from the current runtimes (control side; not for the request path). */
 export function buildHealthReport(
-  services: ReadonlyMap<string, ServiceRuntime>,
+  services: ReadonlyMap<string, ReportedService>,
   discovery: (service: string) => ServiceDiscoveryStatus | undefined,
   checkers: ReadonlyMap<string, HealthChecker>,
 ): MeshHealth {

@@ -1,5 +1,5 @@
 import type { AttemptReport, LoadBalancer, PickContext } from '../balancing/balancer.js';
-import type { EndpointState } from '../client/endpoint-state.js';
+import type { LiveEndpoint } from '../endpoint/live-endpoint.js';
 
 /** Priority, locality and panic settings of a service. */
 export interface PickerOptions {
@@ -11,9 +11,9 @@ export interface PickerOptions {
   readonly panicThreshold: number;
 }
 
-interface Group {
+interface Group<E> {
   readonly key: string;
-  readonly endpoints: readonly EndpointState[];
+  readonly endpoints: readonly E[];
   readonly balancer: LoadBalancer;
   /** Upper bound of this group's share in [0, total). */
   readonly upTo: number;
@@ -29,17 +29,19 @@ interface Group {
  *
  * Groups are computed on the control side in {@link Picker.refresh}; `pick`
  * only draws a group (when there is more than one) and asks its balancer.
+ * `E` is the endpoint type the caller keeps (the client's `EndpointState`);
+ * the picker only reads what {@link LiveEndpoint} says.
  */
-export class Picker {
-  readonly endpoints: readonly EndpointState[];
+export class Picker<E extends LiveEndpoint = LiveEndpoint> {
+  readonly endpoints: readonly E[];
   readonly #options: PickerOptions;
   readonly #random: () => number;
   readonly #makeBalancer: () => LoadBalancer;
   /** Balancers by group key, kept across refreshes (and config versions) so their state carries over. */
   readonly balancers: Map<string, LoadBalancer>;
-  #groups: readonly Group[] = [];
+  #groups: readonly Group<E>[] = [];
   #total = 0;
-  #byEndpoint = new Map<EndpointState, LoadBalancer>();
+  #byEndpoint = new Map<E, LoadBalancer>();
   /** True while below the panic threshold. */
   panic = false;
   /** Endpoints the groups cover (all of them in panic). */
@@ -48,7 +50,7 @@ export class Picker {
   up = 0;
 
   constructor(
-    endpoints: readonly EndpointState[],
+    endpoints: readonly E[],
     options: PickerOptions,
     random: () => number,
     makeBalancer: () => LoadBalancer,
@@ -62,10 +64,10 @@ export class Picker {
   }
 
   /** Recomputes the groups from which endpoints are usable now. Returns whether the picker is in panic. */
-  refresh(usable: ReadonlySet<EndpointState> | undefined): boolean {
+  refresh(usable: ReadonlySet<E> | undefined): boolean {
     const all = this.endpoints;
     const { overprovisioningFactor: factor, panicThreshold, localZone } = this.#options;
-    const levels = new Map<number, { all: EndpointState[]; healthy: EndpointState[] }>();
+    const levels = new Map<number, { all: E[]; healthy: E[] }>();
     for (const e of all) {
       let level = levels.get(e.priority);
       if (!level) levels.set(e.priority, (level = { all: [], healthy: [] }));
@@ -77,7 +79,7 @@ export class Picker {
     const health = ordered.map(([, l]) => Math.min(100, (factor * 100 * l.healthy.length) / l.all.length));
     const sumHealth = health.reduce((a, b) => a + b, 0);
     const normalisedTotal = Math.min(100, sumHealth);
-    const specs: { key: string; endpoints: EndpointState[]; share: number }[] = [];
+    const specs: { key: string; endpoints: E[]; share: number }[] = [];
     this.panic = all.length > 0 && panicThreshold > 0 && normalisedTotal < panicThreshold;
     if (this.panic) {
       // Panic spreads load over every endpoint, but one behind an open breaker (endpoint breakers count transport
@@ -104,8 +106,8 @@ export class Picker {
         if (localShare < 1) specs.push({ key: `p${priority}:remote`, endpoints: remote, share: load * (1 - localShare) });
       });
     }
-    const groups: Group[] = [];
-    const byEndpoint = new Map<EndpointState, LoadBalancer>();
+    const groups: Group<E>[] = [];
+    const byEndpoint = new Map<E, LoadBalancer>();
     let total = 0;
     let eligible = 0;
     for (const spec of specs) {
@@ -129,35 +131,35 @@ export class Picker {
    * have left the groups since (ejected by the very failure being handled),
    * so counts alone would say no while an untried endpoint is left.
    */
-  hasUntried(tried: ReadonlySet<EndpointState>): boolean {
+  hasUntried(tried: ReadonlySet<E>): boolean {
     if (this.eligible > tried.size) return true;
     for (const e of this.#byEndpoint.keys()) if (!tried.has(e)) return true;
     return false;
   }
 
   /** Picks an endpoint, preferring ones the request has not tried; `undefined` when there is none. */
-  pick(context: PickContext): EndpointState | undefined {
+  pick(context: PickContext): E | undefined {
     const groups = this.#groups;
     if (groups.length === 1) {
       const only = groups[0]!.balancer;
-      const picked = only.pick(context) as EndpointState | undefined;
+      const picked = only.pick(context) as E | undefined;
       if (picked !== undefined || context.tried === undefined) return picked;
-      return only.pick({ request: context.request, tried: undefined }) as EndpointState | undefined;
+      return only.pick({ request: context.request, tried: undefined }) as E | undefined;
     }
     if (groups.length === 0) return undefined;
     const draw = this.#random() * this.#total;
     let first = 0;
     while (first < groups.length - 1 && groups[first]!.upTo <= draw) first++;
     for (let i = 0; i < groups.length; i++) {
-      const picked = groups[(first + i) % groups.length]!.balancer.pick(context) as EndpointState | undefined;
+      const picked = groups[(first + i) % groups.length]!.balancer.pick(context) as E | undefined;
       if (picked !== undefined) return picked;
     }
     if (context.tried === undefined) return undefined;
-    return groups[first]!.balancer.pick({ request: context.request, tried: undefined }) as EndpointState | undefined;
+    return groups[first]!.balancer.pick({ request: context.request, tried: undefined }) as E | undefined;
   }
 
   /** Passes attempt feedback to the balancer of the endpoint's group. */
-  report(endpoint: EndpointState, report: AttemptReport): void {
+  report(endpoint: E, report: AttemptReport): void {
     this.#byEndpoint.get(endpoint)?.report?.(endpoint, report);
   }
 

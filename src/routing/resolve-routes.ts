@@ -1,7 +1,8 @@
-import { checkNumber, checkObject, join } from '../config/checks.js';
-import { describe, type Endpoint } from '../discovery/endpoint.js';
+import { checkNumber, checkObject, join } from '../util/checks.js';
+import { describe } from '../util/describe.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { resolveFaults, type ResolvedFaults } from '../config/faults.js';
+import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { compileMatcher, stringMatcher, type CompiledMatch, type RequestMatcher, type StringMatcher } from './match.js';
 
 /** One weighted destination, validated. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { join } from '../config/checks.js';
-import { describe, type Endpoint } from '../discovery/endpoint.js';
+import { join } from '../util/checks.js';
+import { describe } from '../util/describe.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { isTrustDomain, parseSpiffeId, type IdentityPolicy } from './spiffe.js';
 import {
@@ -13,7 +14,7 @@ import {
   type ResolvedSource,
   type TlsMaterial,
 } from './tls-material.js';
-import type { AuthHook, EgressOption } from './types.js';
+import type { AuthHook } from './types.js';
 import { unknownOptionMessage } from '../util/suggest.js';
 
 /** Defaults of the security options. */
@@ -274,7 +275,8 @@ export interface ResolvedEgress {
 
 /** Validates the `egress` option: `'allow'`, `'deny'` or `{ mode: 'deny', allow: [hosts] }`. */
 export function resolveEgress(value: unknown, fallback: 'allow' | 'deny', issues: ConfigIssue[]): ResolvedEgress {
-  const v = value as EgressOption | undefined;
+  // The shape of the `egress` option (EgressOption in src/config/types.ts), as far as this check reads it.
+  const v = value as 'allow' | 'deny' | { mode?: unknown; allow?: unknown } | undefined;
   if (v === undefined) return { egress: fallback, egressAllow: [] };
   if (v === 'allow' || v === 'deny') return { egress: v, egressAllow: [] };
   if (!isObject(v)) {

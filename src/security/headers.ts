@@ -1,4 +1,4 @@
-import { forEachHeader, type AnyHeaders } from '../client/headers.js';
+import { forEachHeader, type AnyHeaders } from '../util/headers.js';
 import { MeshError } from '../errors/mesh-error.js';
 
 /** An HTTP token (RFC 9110 section 5.6.2): what a header name may be. undici and Node use the same rule. */

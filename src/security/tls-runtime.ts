@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { buildConnector } from 'undici';
-import type { Endpoint } from '../discovery/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { MeshConfigError, MeshError, type ConfigIssue } from '../errors/mesh-error.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { debugChannel } from '../util/logger.js';

@@ -1,6 +1,6 @@
 import type { MeterProvider, TextMapPropagator, TracerProvider } from '@opentelemetry/api';
-import { checkEnum, checkObject, join } from '../config/checks.js';
-import { describe } from '../discovery/endpoint.js';
+import { checkEnum, checkObject, join } from '../util/checks.js';
+import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { SpanMode } from './otel-tracing.js';
 

@@ -15,7 +15,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { flatCopy, forEachHeader, type AnyHeaders } from '../client/headers.js';
+import { flatCopy, forEachHeader, type AnyHeaders } from '../util/headers.js';
 import { debugChannel } from '../util/logger.js';
 import type { HealthEvent, MetricEvent } from './events.js';
 import { ATTR, MESH_ATTR, errorType, fullUrl, normalizeMethod, type Target } from './semconv.js';

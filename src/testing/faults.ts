@@ -1,8 +1,8 @@
-import type { FaultSpec } from '../config/faults.js';
+import type { FaultSpec } from '../faults/spec.js';
 import type { Step } from './steps.js';
 
 // One spec and one validator for the kit and the mesh's `faults` option.
-export { checkFaults, type FaultSpec } from '../config/faults.js';
+export { checkFaults, type FaultSpec } from '../faults/spec.js';
 
 /** What fault injection decided for one call. */
 export interface FaultDecision {

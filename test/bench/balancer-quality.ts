@@ -6,7 +6,6 @@
  *   adds 40 ms, under 16 concurrent callers through a real MeshClient.
  * Run with `npm run bench -- quality`.
  */
-import { registerBuiltinBalancers } from '../../src/balancing/builtins.js';
 import {
   getLoadBalancer,
   MeshClient,
@@ -72,7 +71,6 @@ async function slowShare(urls: string[], loadBalancer: string, takeCounts: () =>
 
 /** Runs the quality measurements. */
 export default async function bench({ smoke }: BenchOptions): Promise<BenchReport> {
-  registerBuiltinBalancers();
   const keys = smoke ? 10_000 : 100_000;
   const hashRows: string[][] = [];
   for (const n of smoke ? [100] : [10, 100, 1000]) {

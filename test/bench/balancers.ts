@@ -4,7 +4,6 @@
  * schedule, ring or table) for a 10,000-endpoint change. Run with
  * `npm run bench -- balancers`.
  */
-import { registerBuiltinBalancers } from '../../src/balancing/builtins.js';
 import { getLoadBalancer, type BalancerEndpoint, type LoadBalancer, type PickContext } from '../../src/index.js';
 import { seededRandom } from '../helpers/random.js';
 import type { BenchOptions, BenchReport } from './run.js';
@@ -102,7 +101,6 @@ function rebuildCost(policy: string, options: Record<string, unknown>, uniform: 
 
 /** Runs the balancer benchmark. */
 export default async function bench({ smoke }: BenchOptions): Promise<BenchReport> {
-  registerBuiltinBalancers();
   const picks = smoke ? 20_000 : 1_000_000;
   const rounds = smoke ? 3 : 9;
   const ctxs = contexts();

@@ -5,7 +5,6 @@ import type { MeshError } from '../../errors/mesh-error.js';
 import type { AttemptTrace } from '../../telemetry/otel-tracing.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { EndpointState } from '../endpoint-state.js';
-import type { MeshRequest } from './mesh-request.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -17,9 +16,19 @@ type Controller = Dispatcher.DispatchController;
  */
 export type AttemptState = 'pending' | 'committed' | 'draining' | 'discarded' | 'done';
 
+/** What an attempt reports to: its request (`MeshRequest`), which runs the state machine. */
+export interface AttemptOwner {
+  attemptStarted(attempt: Attempt, controller: Controller): void;
+  attemptUpgrade(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void;
+  attemptHeaders(attempt: Attempt, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void;
+  attemptData(chunk: Buffer): void;
+  attemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void;
+  attemptError(attempt: Attempt, error: Error): void;
+}
+
 /**
  * One try of a request against one endpoint: a v2 dispatch handler that
- * reports to its {@link MeshRequest}. A class with prototype methods, never a
+ * reports to its {@link AttemptOwner} (the request). A class with prototype methods, never a
  * spread object (undici checks for the methods).
  */
 export class Attempt implements Dispatcher.DispatchHandler {
@@ -40,7 +49,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   trace: AttemptTrace | undefined = undefined;
 
   constructor(
-    readonly request: MeshRequest,
+    readonly request: AttemptOwner,
     readonly endpoint: EndpointState | undefined,
     readonly index: number,
     readonly startedAt: number,

@@ -1,4 +1,4 @@
-import type { ResolvedFaults } from '../../config/faults.js';
+import type { ResolvedFaults } from '../../faults/spec.js';
 import { MeshError } from '../../errors/mesh-error.js';
 
 /*

@@ -4,7 +4,12 @@ import type { EventBus } from '../../telemetry/event-bus.js';
 import type { Tracing } from '../../telemetry/otel-tracing.js';
 import type { Clock } from '../../util/clock.js';
 import type { ServiceRuntime } from '../service-runtime.js';
-import type { MeshRequest } from './mesh-request.js';
+
+/** A request in flight, as the client's shutdown sees it. */
+export interface LiveRequest {
+  /** Fails the request with `error` (a drain that ran out, or `destroy`). */
+  shutdown(error: MeshError): void;
+}
 
 /** What a request needs from the client that owns it. */
 export interface RequestEnvironment {
@@ -16,7 +21,7 @@ export interface RequestEnvironment {
    * The requests in flight (from `start` to their end, body included), which
    * `MeshClient.close` drains and `MeshClient.destroy` aborts.
    */
-  readonly live: Set<MeshRequest>;
+  readonly live: Set<LiveRequest>;
 }
 
 /** A request to a configured service. */

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { registerBuiltinBalancers } from '../../../src/balancing/builtins.js';
 import { getLoadBalancer, listLoadBalancers, type LoadBalancer } from '../../../src/index.js';
 import { context, countPicks, fakeEndpoints, pickRequest } from '../../helpers/balancers.js';
 import { seededRandom } from '../../helpers/random.js';
-
-registerBuiltinBalancers();
 
 function create(policy: string, options: Record<string, unknown> = {}, seed = 1): LoadBalancer {
   const definition = getLoadBalancer(policy);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { flatCopy, getHeader, serverNameOf, type AnyHeaders } from '../../../src/client/headers.js';
+import { flatCopy, getHeader, serverNameOf, type AnyHeaders } from '../../../src/util/headers.js';
 
 // undici's own derivation of a request's TLS server name from its Host header (not exported by its index).
 const { getServerName } = createRequire(import.meta.url)('undici/lib/core/util.js') as { getServerName(host: string): string | null };

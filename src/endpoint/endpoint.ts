@@ -1,4 +1,5 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { describe } from '../util/describe.js';
 
 /**
  * An endpoint as written in configuration or pushed by discovery: a URL
@@ -120,24 +121,4 @@ export function parseEndpoint(input: unknown, path: string, issues: ConfigIssue[
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80;
   return Object.freeze({ url: url.origin, protocol, host, port, weight, zone, priority, labels });
-}
-
-/** A short description of a value for error messages: its type and, for scalars, the value. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string':
-      return `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    case 'undefined':
-      return 'nothing';
-    case 'function':
-      return 'a function';
-    default:
-      return 'an object';
-  }
 }

@@ -1,7 +1,50 @@
-import type { Static } from '@sinclair/typebox';
-import { FAULT_ERROR_NAMES, FAULT_SPEC_SCHEMA } from './schema.js';
-import { schemaIssues } from './validate.js';
+import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { int, num, oneOf, opt, percent } from '../util/schema-blocks.js';
+import { schemaIssues } from '../util/schema-issues.js';
+
+/** The transport failures an injected abort can report, in one place. */
+export const FAULT_ERROR_NAMES = Object.freeze(['connect-refused', 'connect-timeout', 'reset', 'timeout'] as const);
+
+/** The schema of {@link FAULT_ERROR_NAMES}. */
+export const FAULT_ERROR_SCHEMA = oneOf('Fail with this transport error instead of a response.', FAULT_ERROR_NAMES);
+
+/** `faults` (services, routes): Istio-style fault injection; src/config/schema.ts composes it into the configuration. */
+export const FAULT_SPEC_SCHEMA = Type.Object(
+  {
+    /** Delay `percent`% of calls by `ms` milliseconds (on the mesh clock) before they are sent. */
+    delay: opt(
+      Type.Object(
+        {
+          /** Share of calls delayed, 0 to 100. */
+          percent: percent('Share of calls delayed, 0 to 100.'),
+          /** The added delay in milliseconds. */
+          ms: num('The added delay in milliseconds.', 0),
+        },
+        { description: 'Delay a share of calls before they are sent.', additionalProperties: false },
+      ),
+    ),
+    /** Abort `percent`% of calls: answer with `status` or fail with `error`, without touching the network. */
+    abort: opt(
+      Type.Object(
+        {
+          /** Share of calls aborted, 0 to 100. */
+          percent: percent('Share of calls aborted, 0 to 100.'),
+          /** The HTTP status to answer with (e.g. 503). Exactly one of `status` and `error`. */
+          status: opt(int('Answer with this HTTP status (200-599). Exactly one of status and error.', 200, 599)),
+          /** The transport failure to report instead. Exactly one of `status` and `error`. */
+          error: opt(FAULT_ERROR_SCHEMA),
+        },
+        { description: 'Abort a share of calls with a status or a transport error (exactly one).', additionalProperties: false },
+      ),
+    ),
+  },
+  {
+    description: "Istio-style fault injection before sending; a route's faults replace the service's. Default off. See docs/fault-injection.md.",
+    additionalProperties: false,
+  },
+);
+
 
 /**
  * The transport failure an aborted call reports instead of a response,

@@ -1,5 +1,6 @@
 /**
- * Structural validation from the one schema (src/config/schema.ts): TypeBox's
+ * Structural validation from a schema (the configuration's, src/config/schema.ts,
+ * or a fragment of it): TypeBox's
  * compiled checker says whether a value fits; when it does not, its errors are
  * turned into {@link ConfigIssue}s that name the path (`services.orders.retry.attempts`),
  * what was expected and what was found. A union (`RetryOptions | false`, a
@@ -9,10 +10,10 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { describe } from '../discovery/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { CODE_KIND, SERVICE_NAME_PATTERN, type CodeValue } from './schema.js';
-import { unknownOptionMessage } from '../util/suggest.js';
+import { describe } from './describe.js';
+import { CODE_KIND, type CodeValue } from './schema-blocks.js';
+import { unknownOptionMessage } from './suggest.js';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -48,13 +49,10 @@ export function schemaIssues(value: unknown, schema: TSchema, base = ''): Config
     }
     switch (e.type) {
       case ValueErrorType.ObjectAdditionalProperties: {
-        const s = e.schema as { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown> };
+        const s = e.schema as { properties?: Record<string, unknown>; patternProperties?: Record<string, unknown>; keyExpects?: string };
         if (s.patternProperties && !s.properties) {
           const pattern = Object.keys(s.patternProperties)[0]!;
-          const rule =
-            pattern === SERVICE_NAME_PATTERN
-              ? 'a service name is a URL host: lower-case letters, digits, "-", "_" and "."'
-              : `a name matching /${pattern}/`;
+          const rule = s.keyExpects ?? `a name matching /${pattern}/`;
           add(path, rule, `"${key}"`, `${rule} (found "${key}")`);
           return;
         }

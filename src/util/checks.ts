@@ -1,6 +1,6 @@
-import { describe } from '../discovery/endpoint.js';
+import { describe } from './describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { unknownOptionMessage } from '../util/suggest.js';
+import { unknownOptionMessage } from './suggest.js';
 
 /** Joins a path and a key: `join('services', 'orders')` is `services.orders`. */
 export function join(path: string, key: string | number): string {
