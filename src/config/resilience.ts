@@ -1,9 +1,39 @@
-import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { checkEnum, checkNumber, checkObject, join } from '../util/checks.js';
-import { REQUEST_OVERRIDE_SCHEMA, RETRY_CONDITION_NAMES } from './schema.js';
+import { join } from '../util/checks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
+import {
+  BACKOFF_SCHEMA,
+  BREAKER_SETTINGS_SCHEMA,
+  BULKHEAD_SCHEMA,
+  FAILURE_PERCENTAGE_SCHEMA,
+  HEDGE_SCHEMA,
+  OUTLIER_DETECTION_SCHEMA,
+  REQUEST_OVERRIDE_SCHEMA,
+  RESILIENCE_SCHEMA,
+  RETRY_BUDGET_SCHEMA,
+  RETRY_SCHEMA,
+  SUCCESS_RATE_SCHEMA,
+} from './schema.js';
 import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
-import type { ResilienceOptions, RetryCondition } from './types.js';
+import type {
+  BulkheadOptions,
+  CircuitBreakerOptions,
+  CircuitBreakerSettings,
+  FailurePercentageEjectionOptions,
+  HedgeOptions,
+  OutlierDetectionOptions,
+  ResilienceOptions,
+  RetryCondition,
+  RetryOptions,
+  SuccessRateEjectionOptions,
+  TimeoutOptions,
+} from './types.js';
+
+// Bounds and defaults live in the schema (src/config/schema.ts): the
+// structural pass there reports every value out of bounds, and the defaults
+// below are read off it. What is left here is what a schema cannot say:
+// merging a block over the one it inherits (field by field, `false` off),
+// and rules across fields (`maxMs >= baseMs`, `perTryMs <= totalMs`).
 
 /** A retry policy with every default filled in. */
 export interface ResolvedRetry {
@@ -64,74 +94,70 @@ export interface ResolvedResilience {
 }
 
 /** The keys a service or `defaults` may use for resilience. */
-export const RESILIENCE_KEYS = [
-  'retry',
-  'timeout',
-  'circuitBreaker',
-  'outlierDetection',
-  'bulkhead',
-  'hedge',
-] as const;
+export const RESILIENCE_KEYS = Object.keys(RESILIENCE_SCHEMA.properties) as (keyof ResilienceOptions)[];
 
-const RETRY_CONDITIONS: readonly RetryCondition[] = RETRY_CONDITION_NAMES;
-const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
-const MAX_ATTEMPTS = 10;
+const freeze = Object.freeze;
+const BREAKER_FILL = defaultsOf(BREAKER_SETTINGS_SCHEMA) as Required<CircuitBreakerSettings>;
+const RETRY_FILL = defaultsOf(RETRY_SCHEMA) as Required<Omit<RetryOptions, 'backoff' | 'budget'>>;
+const BACKOFF_FILL = freeze(defaultsOf(BACKOFF_SCHEMA) as { baseMs: number; maxMs: number });
+const BUDGET_FILL = freeze(defaultsOf(RETRY_BUDGET_SCHEMA) as { percent: number; minRetriesPerSecond: number; ttlMs: number });
+const OUTLIER_FILL = defaultsOf(OUTLIER_DETECTION_SCHEMA) as Required<Omit<OutlierDetectionOptions, 'successRate' | 'failurePercentage'>> & {
+  successRate: object | false;
+  failurePercentage: object | false;
+};
+const SUCCESS_RATE_FILL = freeze(defaultsOf(SUCCESS_RATE_SCHEMA)) as ResolvedOutlierDetection['successRate'] & object;
+const FAILURE_PERCENTAGE_FILL = freeze(defaultsOf(FAILURE_PERCENTAGE_SCHEMA)) as ResolvedOutlierDetection['failurePercentage'] & object;
+const BULKHEAD_FILL = freeze(defaultsOf(BULKHEAD_SCHEMA)) as NonNullable<ResolvedResilience['bulkhead']>;
+const HEDGE_FILL = freeze({ delayMs: undefined, ...defaultsOf(HEDGE_SCHEMA) }) as NonNullable<ResolvedResilience['hedge']>;
+const TIMEOUT_FILL: ResolvedTimeout = freeze({ perTryMs: undefined, totalMs: undefined });
+/** What `defaults` (and every service) starts from when a block is absent: on, with its defaults, or off. */
+const ON = defaultsOf(RESILIENCE_SCHEMA) as Record<keyof ResilienceOptions, object | false | undefined>;
 
-const BREAKER_DEFAULTS: ResolvedBreaker = Object.freeze({
-  mode: 'consecutive',
-  consecutiveFailures: 5,
-  failureRatePercent: 50,
-  samplingWindowMs: 10_000,
-  minimumRequests: 20,
-  halfOpenAfterMs: 1_000,
-  maxHalfOpenAfterMs: 30_000,
-  count5xx: false,
+const ENDPOINT_BREAKER: ResolvedBreaker = freeze({ ...BREAKER_FILL });
+/** The service breaker counts 5xx unless its settings say otherwise. */
+const SERVICE_BREAKER: ResolvedBreaker = freeze({ ...BREAKER_FILL, count5xx: true });
+
+const OUTLIER_DEFAULTS: ResolvedOutlierDetection = freeze({
+  consecutive5xx: OUTLIER_FILL.consecutive5xx || undefined,
+  consecutiveGatewayFailure: OUTLIER_FILL.consecutiveGatewayFailure || undefined,
+  consecutiveLocalOriginFailure: OUTLIER_FILL.consecutiveLocalOriginFailure || undefined,
+  intervalMs: OUTLIER_FILL.intervalMs,
+  baseEjectionTimeMs: OUTLIER_FILL.baseEjectionTimeMs,
+  maxEjectionTimeMs: OUTLIER_FILL.maxEjectionTimeMs,
+  maxEjectionPercent: OUTLIER_FILL.maxEjectionPercent,
+  successRate: OUTLIER_FILL.successRate === false ? undefined : SUCCESS_RATE_FILL,
+  failurePercentage: OUTLIER_FILL.failurePercentage === false ? undefined : FAILURE_PERCENTAGE_FILL,
+} as ResolvedOutlierDetection);
+
+const RETRY_DEFAULTS: ResolvedRetry = freeze({
+  attempts: RETRY_FILL.attempts,
+  retryOn: new Set(RETRY_FILL.retryOn),
+  backoff: BACKOFF_FILL,
+  budget: BUDGET_FILL,
+  methods: new Set(RETRY_FILL.methods),
+  retryNonIdempotent: RETRY_FILL.retryNonIdempotent,
+  retriableStatusCodes: new Set(RETRY_FILL.retriableStatusCodes),
+  retryAfterMaxMs: RETRY_FILL.retryAfterMaxMs,
 });
 
-/** The built-in defaults of every resilience policy (documented in docs/resilience.md). */
-export const RESILIENCE_DEFAULTS: ResolvedResilience = Object.freeze({
-  retry: Object.freeze({
-    attempts: 3,
-    retryOn: new Set<RetryCondition>(['connect-failure', 'refused', 'reset', 'gateway-error', 'timeout']),
-    backoff: Object.freeze({ baseMs: 25, maxMs: 250 }),
-    budget: Object.freeze({ percent: 20, minRetriesPerSecond: 10, ttlMs: 10_000 }),
-    methods: new Set(IDEMPOTENT),
-    retryNonIdempotent: false,
-    retriableStatusCodes: new Set<number>(),
-    retryAfterMaxMs: 1_000,
-  }),
-  timeout: undefined,
-  endpointBreaker: BREAKER_DEFAULTS,
-  serviceBreaker: undefined,
-  outlierDetection: Object.freeze({
-    consecutive5xx: 5,
-    consecutiveGatewayFailure: undefined,
-    consecutiveLocalOriginFailure: undefined,
-    intervalMs: 10_000,
-    baseEjectionTimeMs: 30_000,
-    maxEjectionTimeMs: 300_000,
-    maxEjectionPercent: 10,
-    successRate: Object.freeze({ stdevFactor: 1.9, enforcementPercent: 100, minimumHosts: 5, requestVolume: 100 }),
-    failurePercentage: undefined,
-  }),
-  bulkhead: undefined,
-  hedge: undefined,
+/** The built-in defaults of every resilience policy, read off the schema (documented in docs/resilience.md). */
+export const RESILIENCE_DEFAULTS: ResolvedResilience = freeze({
+  retry: ON.retry ? RETRY_DEFAULTS : undefined,
+  timeout: ON.timeout ? TIMEOUT_FILL : undefined,
+  endpointBreaker: ON.circuitBreaker ? ENDPOINT_BREAKER : undefined,
+  serviceBreaker: ON.circuitBreaker && (ON.circuitBreaker as { service?: unknown }).service ? SERVICE_BREAKER : undefined,
+  outlierDetection: ON.outlierDetection ? OUTLIER_DEFAULTS : undefined,
+  bulkhead: ON.bulkhead ? BULKHEAD_FILL : undefined,
+  hedge: ON.hedge ? HEDGE_FILL : undefined,
 });
-
-const TIMEOUT_FILL: ResolvedTimeout = Object.freeze({ perTryMs: undefined, totalMs: undefined });
-const BULKHEAD_FILL = Object.freeze({ maxConcurrent: 1024, maxPending: 0 });
-const HEDGE_FILL = Object.freeze({ delayMs: undefined, percentile: 95, minSamples: 20 });
-const SUCCESS_RATE_FILL = RESILIENCE_DEFAULTS.outlierDetection!.successRate!;
-const FAILURE_PERCENTAGE_FILL = Object.freeze({ threshold: 85, enforcementPercent: 100, minimumHosts: 5, requestVolume: 50 });
-
-const ms = { min: 1, integer: true };
-const count = { min: 1, integer: true };
-const percent = { min: 0, max: 100 };
 
 /**
- * Validates the resilience options of a service (or of `defaults`) at `path`
- * and merges them over `base`: a policy set to `false` is off, an object
- * overrides `base` field by field, an absent policy keeps `base`.
+ * Merges the resilience options of a service (or of `defaults`) at `path`
+ * over `base`: a block set to `false` is off, an object overrides `base` field
+ * by field (or the defaults, when `base` has the block off), an absent block
+ * keeps `base`. Values out of bounds were reported by the schema's structural
+ * pass; a block that does not fit its schema keeps `base`. Cross-field rules
+ * are reported in `issues`.
  */
 export function resolveResilience(
   raw: ResilienceOptions & Record<string, unknown>,
@@ -139,281 +165,133 @@ export function resolveResilience(
   issues: ConfigIssue[],
   base: ResolvedResilience,
 ): ResolvedResilience {
-  const r: ResolvedResilience = {
-    retry: policy(raw.retry, join(path, 'retry'), issues, base.retry ?? RESILIENCE_DEFAULTS.retry!, base.retry, resolveRetry),
-    timeout: policy(raw.timeout, join(path, 'timeout'), issues, base.timeout ?? TIMEOUT_FILL, base.timeout, resolveTimeout),
-    endpointBreaker: base.endpointBreaker,
-    serviceBreaker: base.serviceBreaker,
-    outlierDetection: policy(
-      raw.outlierDetection,
-      join(path, 'outlierDetection'),
-      issues,
-      base.outlierDetection ?? RESILIENCE_DEFAULTS.outlierDetection!,
-      base.outlierDetection,
-      resolveOutlier,
-    ),
-    bulkhead: policy(raw.bulkhead, join(path, 'bulkhead'), issues, base.bulkhead ?? BULKHEAD_FILL, base.bulkhead, (v, p, i, b) => {
-      const o = checkObject(v, p, i, ['maxConcurrent', 'maxPending'])!;
-      return Object.freeze({
-        maxConcurrent: checkNumber(o.maxConcurrent, join(p, 'maxConcurrent'), i, count, b.maxConcurrent),
-        maxPending: checkNumber(o.maxPending, join(p, 'maxPending'), i, { min: 0, integer: true }, b.maxPending),
-      });
-    }),
-    hedge: policy(raw.hedge, join(path, 'hedge'), issues, base.hedge ?? HEDGE_FILL, base.hedge, (v, p, i, b) => {
-      const o = checkObject(v, p, i, ['delayMs', 'percentile', 'minSamples'])!;
-      return Object.freeze({
-        delayMs: o.delayMs === undefined ? b.delayMs : checkNumber(o.delayMs, join(p, 'delayMs'), i, { min: 0 }, 0),
-        percentile: checkNumber(o.percentile, join(p, 'percentile'), i, { min: 1, max: 99.9 }, b.percentile),
-        minSamples: checkNumber(o.minSamples, join(p, 'minSamples'), i, count, b.minSamples),
-      });
-    }),
-  };
+  const retry = block(raw.retry, base.retry, (o: RetryOptions) => mergeRetry(o, base.retry ?? RETRY_DEFAULTS, join(path, 'retry'), issues));
+  const timeout = block(raw.timeout, base.timeout, (o: TimeoutOptions) => mergeTimeout(o, base.timeout ?? TIMEOUT_FILL));
+  const outlierDetection = block(raw.outlierDetection, base.outlierDetection, (o: OutlierDetectionOptions) =>
+    mergeOutlier(o, base.outlierDetection ?? OUTLIER_DEFAULTS),
+  );
+  const bulkhead = block(raw.bulkhead, base.bulkhead, (o: BulkheadOptions) => freeze({ ...(base.bulkhead ?? BULKHEAD_FILL), ...definedOnly(o) }));
+  const hedge = block(raw.hedge, base.hedge, (o: HedgeOptions) => freeze({ ...(base.hedge ?? HEDGE_FILL), ...definedOnly(o) }));
   let endpointBreaker = base.endpointBreaker;
   let serviceBreaker = base.serviceBreaker;
-  const cbPath = join(path, 'circuitBreaker');
-  if (raw.circuitBreaker === false) {
+  const cb = raw.circuitBreaker;
+  if (cb === false) {
     endpointBreaker = undefined;
     serviceBreaker = undefined;
-  } else if (raw.circuitBreaker !== undefined) {
-    const o = checkObject(raw.circuitBreaker, cbPath, issues, [...BREAKER_KEYS, 'service']);
-    if (o) {
-      endpointBreaker = resolveBreaker(o, cbPath, issues, base.endpointBreaker ?? BREAKER_DEFAULTS);
-      const s = o.service;
-      const sPath = join(cbPath, 'service');
-      if (s === false) serviceBreaker = undefined;
-      else if (s === true) serviceBreaker = base.serviceBreaker ?? { ...BREAKER_DEFAULTS, count5xx: true };
-      else if (s !== undefined) {
-        const so = checkObject(s, sPath, issues, BREAKER_KEYS);
-        if (so) serviceBreaker = resolveBreaker(so, sPath, issues, base.serviceBreaker ?? { ...BREAKER_DEFAULTS, count5xx: true });
-      }
-    }
+  } else if (isRecord(cb)) {
+    const { service, ...settings } = cb as CircuitBreakerOptions;
+    endpointBreaker = mergeBreaker(settings, base.endpointBreaker ?? ENDPOINT_BREAKER);
+    if (service === false) serviceBreaker = undefined;
+    else if (service === true) serviceBreaker = base.serviceBreaker ?? SERVICE_BREAKER;
+    else if (isRecord(service)) serviceBreaker = mergeBreaker(service, base.serviceBreaker ?? SERVICE_BREAKER);
   }
   // Checked where the timeout is written: a timeout inherited whole was
   // checked (and reported) at the level that set it.
-  const t = r.timeout;
   const own = raw.timeout;
-  if (typeof own === 'object' && own !== null && t?.perTryMs !== undefined && t.totalMs !== undefined && t.perTryMs > t.totalMs) {
-    const wrotePerTry = (own as { perTryMs?: unknown }).perTryMs !== undefined;
+  const perTry = timeout?.perTryMs;
+  const total = timeout?.totalMs;
+  if (isRecord(own) && typeof perTry === 'number' && typeof total === 'number' && perTry > total) {
+    const wrotePerTry = (own as TimeoutOptions).perTryMs !== undefined;
     issues.push({
       path: join(join(path, 'timeout'), wrotePerTry ? 'perTryMs' : 'totalMs'),
       message: wrotePerTry
-        ? `must be <= timeout.totalMs (${t.totalMs}), found ${t.perTryMs}`
-        : `must be >= timeout.perTryMs (${t.perTryMs}), found ${t.totalMs}`,
+        ? `must be <= timeout.totalMs (${total}), found ${perTry}`
+        : `must be >= timeout.perTryMs (${perTry}), found ${total}`,
     });
   }
-  return Object.freeze({ ...r, endpointBreaker, serviceBreaker });
+  return freeze({ retry, timeout, endpointBreaker, serviceBreaker, outlierDetection, bulkhead, hedge });
 }
 
-/** `undefined` keeps `inherited`; `false` turns off; an object is resolved over `fill`. */
-function policy<T>(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  fill: T,
-  inherited: T | undefined,
-  resolve: (value: unknown, path: string, issues: ConfigIssue[], base: T) => T,
-): T | undefined {
+/**
+ * `undefined` keeps `inherited`; `false` turns off; an object is merged. A
+ * value that is neither keeps `inherited`: the structural pass reported it,
+ * and a configuration with structural issues is refused whole, so a merge
+ * only has to survive bad values, not make sense of them.
+ */
+function block<O, T>(value: unknown, inherited: T | undefined, merge: (o: O) => T): T | undefined {
   if (value === undefined) return inherited;
   if (value === false) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ path, message: `expected an object or false, found ${describe(value)}` });
-    return inherited;
-  }
-  return resolve(value, path, issues, fill);
+  return isRecord(value) ? merge(value as O) : inherited;
 }
 
-const RETRY_KEYS = [
-  'attempts',
-  'retryOn',
-  'backoff',
-  'budget',
-  'methods',
-  'retryNonIdempotent',
-  'retriableStatusCodes',
-  'retryAfterMaxMs',
-];
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
-function resolveRetry(value: unknown, path: string, issues: ConfigIssue[], b: ResolvedRetry): ResolvedRetry {
-  const o = checkObject(value, path, issues, RETRY_KEYS)!;
-  let retryOn = b.retryOn;
-  if (o.retryOn !== undefined) {
-    const list = stringList(o.retryOn, join(path, 'retryOn'), issues);
-    const bad = list.filter((c) => !(RETRY_CONDITIONS as readonly string[]).includes(c));
-    for (const c of bad) {
-      issues.push({
-        path: join(path, 'retryOn'),
-        message: `unknown retry condition "${c}" (expected any of: ${RETRY_CONDITIONS.join(', ')})`,
-      });
-    }
-    retryOn = new Set(list as RetryCondition[]);
-  }
-  let methods = b.methods;
-  if (o.methods !== undefined) methods = new Set(stringList(o.methods, join(path, 'methods'), issues).map((m) => m.toUpperCase()));
-  let codes = b.retriableStatusCodes;
-  if (o.retriableStatusCodes !== undefined) {
-    const p = join(path, 'retriableStatusCodes');
-    if (!Array.isArray(o.retriableStatusCodes)) issues.push({ path: p, message: `expected an array of statuses, found ${describe(o.retriableStatusCodes)}` });
-    else {
-      codes = new Set(
-        o.retriableStatusCodes.map((c, i) => checkNumber(c, join(p, i), issues, { min: 100, max: 599, integer: true }, 0)),
-      );
-    }
-  }
-  if (o.retryNonIdempotent !== undefined && typeof o.retryNonIdempotent !== 'boolean') {
-    issues.push({ path: join(path, 'retryNonIdempotent'), message: `expected a boolean, found ${describe(o.retryNonIdempotent)}` });
-  }
-  const fillBackoff = b.backoff ?? RESILIENCE_DEFAULTS.retry!.backoff!;
-  const fillBudget = b.budget ?? RESILIENCE_DEFAULTS.retry!.budget!;
-  const backoff = policy(o.backoff, join(path, 'backoff'), issues, fillBackoff, b.backoff, (v, p, i, f) => {
-    const bo = checkObject(v, p, i, ['baseMs', 'maxMs'])!;
-    const baseMs = checkNumber(bo.baseMs, join(p, 'baseMs'), i, { min: 0 }, f.baseMs);
-    const maxMs = checkNumber(bo.maxMs, join(p, 'maxMs'), i, { min: 0 }, Math.max(f.maxMs, baseMs));
-    if (maxMs < baseMs) i.push({ path: join(p, 'maxMs'), message: `must be >= baseMs (${baseMs}), found ${maxMs}` });
-    return Object.freeze({ baseMs, maxMs });
+/** A list option as a set, or `inherited` when absent (or not a list: reported by the structural pass). */
+function setOf<T>(value: readonly T[] | undefined, inherited: ReadonlySet<T>): ReadonlySet<T> {
+  return Array.isArray(value) ? new Set(value) : inherited;
+}
+
+function mergeRetry(o: RetryOptions, b: ResolvedRetry, path: string, issues: ConfigIssue[]): ResolvedRetry {
+  const backoff = block(o.backoff, b.backoff, (bo: { baseMs?: number; maxMs?: number }) => {
+    const fill = b.backoff ?? BACKOFF_FILL;
+    const baseMs = bo.baseMs ?? fill.baseMs;
+    // An absent maxMs follows a larger baseMs up, so `{ baseMs: 500 }` alone is valid.
+    const maxMs = bo.maxMs ?? Math.max(fill.maxMs, baseMs);
+    if (typeof baseMs === 'number' && typeof maxMs === 'number' && maxMs < baseMs) issues.push({ path: join(join(path, 'backoff'), 'maxMs'), message: `must be >= baseMs (${baseMs}), found ${maxMs}` });
+    return freeze({ baseMs, maxMs });
   });
-  const budget = policy(o.budget, join(path, 'budget'), issues, fillBudget, b.budget, (v, p, i, f) => {
-    const bo = checkObject(v, p, i, ['percent', 'minRetriesPerSecond', 'ttlMs'])!;
-    return Object.freeze({
-      percent: checkNumber(bo.percent, join(p, 'percent'), i, { min: 0, max: 1000 }, f.percent),
-      minRetriesPerSecond: checkNumber(bo.minRetriesPerSecond, join(p, 'minRetriesPerSecond'), i, { min: 0 }, f.minRetriesPerSecond),
-      ttlMs: checkNumber(bo.ttlMs, join(p, 'ttlMs'), i, { min: 100, max: 600_000, integer: true }, f.ttlMs),
-    });
-  });
-  return Object.freeze({
-    attempts: checkNumber(o.attempts, join(path, 'attempts'), issues, { min: 1, max: MAX_ATTEMPTS, integer: true }, b.attempts),
-    retryOn,
+  const budget = block(o.budget, b.budget, (bo: object) => freeze({ ...(b.budget ?? BUDGET_FILL), ...definedOnly(bo) }));
+  return freeze({
+    attempts: o.attempts ?? b.attempts,
+    retryOn: setOf<RetryCondition>(o.retryOn, b.retryOn),
     backoff,
     budget,
-    methods,
-    retryNonIdempotent: typeof o.retryNonIdempotent === 'boolean' ? o.retryNonIdempotent : b.retryNonIdempotent,
-    retriableStatusCodes: codes,
-    retryAfterMaxMs: checkNumber(o.retryAfterMaxMs, join(path, 'retryAfterMaxMs'), issues, { min: 0 }, b.retryAfterMaxMs),
+    methods: setOf(o.methods, b.methods),
+    retryNonIdempotent: o.retryNonIdempotent ?? b.retryNonIdempotent,
+    retriableStatusCodes: setOf(o.retriableStatusCodes, b.retriableStatusCodes),
+    retryAfterMaxMs: o.retryAfterMaxMs ?? b.retryAfterMaxMs,
   });
 }
 
-function resolveTimeout(value: unknown, path: string, issues: ConfigIssue[], b: ResolvedTimeout): ResolvedTimeout {
-  const o = checkObject(value, path, issues, ['perTryMs', 'totalMs'])!;
-  const perTryMs = o.perTryMs === undefined ? b.perTryMs : checkNumber(o.perTryMs, join(path, 'perTryMs'), issues, ms, 0);
-  const totalMs = o.totalMs === undefined ? b.totalMs : checkNumber(o.totalMs, join(path, 'totalMs'), issues, ms, 0);
-  return Object.freeze({ perTryMs: perTryMs || undefined, totalMs: totalMs || undefined });
+function mergeTimeout(o: TimeoutOptions, b: ResolvedTimeout): ResolvedTimeout {
+  return freeze({ perTryMs: o.perTryMs ?? b.perTryMs, totalMs: o.totalMs ?? b.totalMs });
 }
 
-const BREAKER_KEYS = [
-  'mode',
-  'consecutiveFailures',
-  'failureRatePercent',
-  'samplingWindowMs',
-  'minimumRequests',
-  'halfOpenAfterMs',
-  'maxHalfOpenAfterMs',
-  'count5xx',
-];
+function mergeBreaker(o: CircuitBreakerSettings, b: ResolvedBreaker): ResolvedBreaker {
+  return freeze({ ...b, ...definedOnly(o) });
+}
 
-function resolveBreaker(o: Record<string, unknown>, path: string, issues: ConfigIssue[], b: ResolvedBreaker): ResolvedBreaker {
-  if (o.count5xx !== undefined && typeof o.count5xx !== 'boolean') {
-    issues.push({ path: join(path, 'count5xx'), message: `expected a boolean, found ${describe(o.count5xx)}` });
-  }
-  return Object.freeze({
-    mode: checkEnum(o.mode, join(path, 'mode'), issues, ['consecutive', 'sampling'], b.mode),
-    consecutiveFailures: checkNumber(o.consecutiveFailures, join(path, 'consecutiveFailures'), issues, count, b.consecutiveFailures),
-    failureRatePercent: checkNumber(
-      o.failureRatePercent,
-      join(path, 'failureRatePercent'),
-      issues,
-      { min: 0, exclusiveMin: true, max: 100 },
-      b.failureRatePercent,
+function mergeOutlier(o: OutlierDetectionOptions, b: ResolvedOutlierDetection): ResolvedOutlierDetection {
+  const threshold = (v: number | false | undefined, inherited: number | undefined) => (v === undefined ? inherited : v === false ? undefined : v);
+  return freeze({
+    consecutive5xx: threshold(o.consecutive5xx, b.consecutive5xx),
+    consecutiveGatewayFailure: threshold(o.consecutiveGatewayFailure, b.consecutiveGatewayFailure),
+    consecutiveLocalOriginFailure: threshold(o.consecutiveLocalOriginFailure, b.consecutiveLocalOriginFailure),
+    intervalMs: o.intervalMs ?? b.intervalMs,
+    baseEjectionTimeMs: o.baseEjectionTimeMs ?? b.baseEjectionTimeMs,
+    maxEjectionTimeMs: o.maxEjectionTimeMs ?? b.maxEjectionTimeMs,
+    maxEjectionPercent: o.maxEjectionPercent ?? b.maxEjectionPercent,
+    successRate: block(o.successRate, b.successRate, (s: SuccessRateEjectionOptions) =>
+      freeze({ ...(b.successRate ?? SUCCESS_RATE_FILL), ...definedOnly(s) }),
     ),
-    samplingWindowMs: checkNumber(o.samplingWindowMs, join(path, 'samplingWindowMs'), issues, { min: 100, integer: true }, b.samplingWindowMs),
-    minimumRequests: checkNumber(o.minimumRequests, join(path, 'minimumRequests'), issues, count, b.minimumRequests),
-    halfOpenAfterMs: checkNumber(o.halfOpenAfterMs, join(path, 'halfOpenAfterMs'), issues, ms, b.halfOpenAfterMs),
-    maxHalfOpenAfterMs: checkNumber(o.maxHalfOpenAfterMs, join(path, 'maxHalfOpenAfterMs'), issues, ms, b.maxHalfOpenAfterMs),
-    count5xx: typeof o.count5xx === 'boolean' ? o.count5xx : b.count5xx,
-  });
-}
-
-const OUTLIER_KEYS = [
-  'consecutive5xx',
-  'consecutiveGatewayFailure',
-  'consecutiveLocalOriginFailure',
-  'intervalMs',
-  'baseEjectionTimeMs',
-  'maxEjectionTimeMs',
-  'maxEjectionPercent',
-  'successRate',
-  'failurePercentage',
-];
-
-function resolveOutlier(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  b: ResolvedOutlierDetection,
-): ResolvedOutlierDetection {
-  const o = checkObject(value, path, issues, OUTLIER_KEYS)!;
-  const threshold = (key: string, fallback: number | undefined): number | undefined => {
-    const v = o[key];
-    if (v === undefined) return fallback;
-    if (v === false) return undefined;
-    return checkNumber(v, join(path, key), issues, count, fallback ?? 5);
-  };
-  const enforce = { min: 0, max: 100 };
-  return Object.freeze({
-    consecutive5xx: threshold('consecutive5xx', b.consecutive5xx),
-    consecutiveGatewayFailure: threshold('consecutiveGatewayFailure', b.consecutiveGatewayFailure),
-    consecutiveLocalOriginFailure: threshold('consecutiveLocalOriginFailure', b.consecutiveLocalOriginFailure),
-    intervalMs: checkNumber(o.intervalMs, join(path, 'intervalMs'), issues, ms, b.intervalMs),
-    baseEjectionTimeMs: checkNumber(o.baseEjectionTimeMs, join(path, 'baseEjectionTimeMs'), issues, ms, b.baseEjectionTimeMs),
-    maxEjectionTimeMs: checkNumber(o.maxEjectionTimeMs, join(path, 'maxEjectionTimeMs'), issues, ms, b.maxEjectionTimeMs),
-    maxEjectionPercent: checkNumber(o.maxEjectionPercent, join(path, 'maxEjectionPercent'), issues, percent, b.maxEjectionPercent),
-    successRate: policy(o.successRate, join(path, 'successRate'), issues, b.successRate ?? SUCCESS_RATE_FILL, b.successRate, (v, p, i, f) => {
-      const s = checkObject(v, p, i, ['stdevFactor', 'enforcementPercent', 'minimumHosts', 'requestVolume'])!;
-      return Object.freeze({
-        stdevFactor: checkNumber(s.stdevFactor, join(p, 'stdevFactor'), i, { min: 0 }, f.stdevFactor),
-        enforcementPercent: checkNumber(s.enforcementPercent, join(p, 'enforcementPercent'), i, enforce, f.enforcementPercent),
-        minimumHosts: checkNumber(s.minimumHosts, join(p, 'minimumHosts'), i, count, f.minimumHosts),
-        requestVolume: checkNumber(s.requestVolume, join(p, 'requestVolume'), i, count, f.requestVolume),
-      });
-    }),
-    failurePercentage: policy(
-      o.failurePercentage,
-      join(path, 'failurePercentage'),
-      issues,
-      b.failurePercentage ?? FAILURE_PERCENTAGE_FILL,
-      b.failurePercentage,
-      (v, p, i, f) => {
-        const s = checkObject(v, p, i, ['threshold', 'enforcementPercent', 'minimumHosts', 'requestVolume'])!;
-        return Object.freeze({
-          threshold: checkNumber(s.threshold, join(p, 'threshold'), i, percent, f.threshold),
-          enforcementPercent: checkNumber(s.enforcementPercent, join(p, 'enforcementPercent'), i, enforce, f.enforcementPercent),
-          minimumHosts: checkNumber(s.minimumHosts, join(p, 'minimumHosts'), i, count, f.minimumHosts),
-          requestVolume: checkNumber(s.requestVolume, join(p, 'requestVolume'), i, count, f.requestVolume),
-        });
-      },
+    failurePercentage: block(o.failurePercentage, b.failurePercentage, (s: FailurePercentageEjectionOptions) =>
+      freeze({ ...(b.failurePercentage ?? FAILURE_PERCENTAGE_FILL), ...definedOnly(s) }),
     ),
   });
 }
 
-function stringList(value: unknown, path: string, issues: ConfigIssue[]): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    issues.push({ path, message: `expected an array of strings, found ${describe(value)}` });
-    return [];
-  }
-  return value as string[];
+/** The fields of `o` that are set (an explicit `undefined` does not override). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }
 
 /** The per-request overrides a request may carry (`mesh.request(url, { mesh: { ... } })`). */
-export const REQUEST_OVERRIDE_KEYS = ['retry', 'timeout', 'hedge'] as const;
+export const REQUEST_OVERRIDE_KEYS = Object.keys(REQUEST_OVERRIDE_SCHEMA.properties) as ('retry' | 'timeout' | 'hedge')[];
 
 /**
- * Resolves per-request overrides over the service's policies (STYLE 5: a
- * request's options override the configured ones). Paths in issues start at
- * `mesh`. The retry budget stays per service: `mesh.retry.budget` is refused.
+ * Resolves per-request overrides over the service's policies (a request's
+ * options override the configured ones). Paths in issues start at `mesh`.
+ * The retry budget stays per service: `mesh.retry.budget` is refused.
  */
 export function resolveRequestResilience(value: unknown, base: ResolvedResilience): ResolvedResilience | ConfigIssue[] {
   const structural = schemaIssues(value, REQUEST_OVERRIDE_SCHEMA, 'mesh');
   const issues: ConfigIssue[] = [];
-  const o = checkObject(value, 'mesh', issues, REQUEST_OVERRIDE_KEYS);
-  if (!o) return mergeIssues(structural, issues);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return structural;
+  const o = value as Record<string, unknown>;
   const retry = o.retry as Record<string, unknown> | false | undefined;
   if (retry && typeof retry === 'object' && retry.budget !== undefined) {
     issues.push({ path: 'mesh.retry.budget', message: 'the retry budget is per service; set it in the service configuration' });
