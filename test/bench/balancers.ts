@@ -2,12 +2,12 @@
  * Load balancer cost: nanoseconds per pick at 10, 1,000 and 10,000 endpoints
  * for every built-in policy, and the time of `update()` (rebuilding the
  * schedule, ring or table) for a 10,000-endpoint change. Run with
- * `npm run bench -- balancers`.
+ * `npm run bench -- --only balancers`.
  */
 import { registerBuiltinBalancers } from '../../src/balancing/builtins.js';
 import { getLoadBalancer, type BalancerEndpoint, type LoadBalancer, type PickContext } from '../../src/index.js';
 import { seededRandom } from '../helpers/random.js';
-import type { BenchOptions, BenchReport } from './run.js';
+import type { BenchOptions, BenchReport } from './report.js';
 
 /** Policy, options, and whether all endpoints have the same weight (else weights 1-4). */
 const POLICIES: [string, Record<string, unknown>, boolean?][] = [
