@@ -146,7 +146,7 @@ export function renderMarkdown(results: Results, chart: string): string {
     );
   }
   if (results.memory) {
-    lines.push('### Memory', '', markdownTable(['endpoints', 'heap per endpoint'], results.memory.map((m) => [int(m.endpoints), `${int(m.perEndpointBytes)} B`])), '');
+    lines.push('### Memory', '', `Heap per endpoint: ${results.memory.map((m) => `${int(m.perEndpointBytes)} B at ${int(m.endpoints)}`).join(', ')} endpoints.`, '');
   }
   if (results.leak) {
     const l = results.leak;

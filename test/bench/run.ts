@@ -4,10 +4,11 @@
  *   npm run bench                           the judged run (about 10 minutes on 2 cores); writes test/bench/results.json,
  *                                           test/bench/results.svg and the generated part of docs/benchmarks.md
  *   npm run bench -- --quick                the same, shorter (a few minutes)
- *   npm run bench -- --smoke                seconds, what CI runs; writes only .bench-out/smoke.json
+ *   npm run bench -- --smoke                seconds, what CI runs; writes only .bench-out/smoke.json (as a partial run does)
  *   npm run bench -- --baseline <dir>       also measures the full stack of another build, paired with this one
  *   npm run bench -- --only saturation,...  some of: saturation, latency, memory, balancers
  *   npm run bench -- --out <file.json>      results there, docs untouched
+ *   npm run bench -- --no-pin               client and target left to the scheduler
  *   npm run bench -- --render [file.json]   renders the page and the chart again from a results file
  *
  * A benchmark is not a test: no target fails the run.
@@ -31,6 +32,8 @@ export interface Options {
   baseline?: string;
   out?: string;
   render?: string;
+  /** Pin the client to CPU 0 and the target to CPU 1 where possible (default); `--no-pin` leaves them to the scheduler. */
+  pin?: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): Options {
@@ -45,6 +48,7 @@ export function parseArgs(argv: readonly string[]): Options {
     if (arg === '--smoke' || arg === '--quick' || arg === '--full') options.mode = arg.slice(2) as Mode;
     else if (arg === '--baseline') options.baseline = value();
     else if (arg === '--out') options.out = value();
+    else if (arg === '--no-pin') options.pin = false;
     else if (arg === '--render') options.render = argv[i + 1]?.endsWith('.json') ? argv[++i]! : RESULTS;
     else if (arg === '--only') {
       options.only = value().split(',') as Options['only'];
@@ -58,7 +62,7 @@ export function parseArgs(argv: readonly string[]): Options {
 export async function runBench(options: Options): Promise<Results> {
   const started = Date.now();
   const plan = PLANS[options.mode];
-  const pinned = canPin();
+  const pinned = options.pin !== false && canPin();
   const loadAverage = loadavg();
   const { build } = await loadBuild();
   const baseline = options.baseline === undefined ? undefined : (await loadBuild(options.baseline)).build;
@@ -126,7 +130,9 @@ async function main(): Promise<void> {
     return write(results, RESULTS);
   }
   const results = await runBench(options);
-  const file = options.out ?? (options.mode === 'smoke' ? join(ROOT, '.bench-out/smoke.json') : RESULTS);
+  // Only a whole run replaces the current results (and the page); a smoke or partial one goes to .bench-out/.
+  const whole = options.mode !== 'smoke' && options.only.length === PARTS.length;
+  const file = options.out ?? (whole ? RESULTS : join(ROOT, `.bench-out/${options.mode}.json`));
   write(results, file);
   process.stdout.write(`${renderMarkdown(results, 'results.svg')}\nresults: ${relative(ROOT, file)} (${results.meta.durationS} s)\n`);
 }

@@ -33,7 +33,7 @@ export interface Plan {
 export const PLANS: Record<Mode, Plan> = {
   smoke: { pairRounds: 2, windowMs: 100, prerollMs: 20, latencyRounds: 2, latencyWindowMs: 200, memoryCounts: [1, 100], leakRequests: 2_000 },
   quick: { pairRounds: 8, windowMs: 1_000, prerollMs: 250, latencyRounds: 10, latencyWindowMs: 2_000, memoryCounts: [1, 100, 10_000], leakRequests: 100_000 },
-  full: { pairRounds: 20, windowMs: 1_000, prerollMs: 250, latencyRounds: 30, latencyWindowMs: 3_000, memoryCounts: [1, 100, 10_000], leakRequests: 1_000_000 },
+  full: { pairRounds: 20, windowMs: 1_000, prerollMs: 250, latencyRounds: 30, latencyWindowMs: 3_000, memoryCounts: [1, 100, 10_000], leakRequests: 300_000 },
 };
 
 export const CONCURRENCY = 32;
