@@ -4,7 +4,7 @@
  * running anything: `npm run bench -- --render`.
  */
 import type { Estimate } from './stats.js';
-import { CONCURRENCY, LATENCY_RATE, type PairResult, type Results } from './suite.js';
+import { LATENCY_RATE, type PairResult, type Results } from './suite.js';
 import { REFERENCE } from './variants.js';
 
 /** A table of a benchmark report. */
@@ -38,7 +38,7 @@ export function judge(e: Estimate | undefined, limit: number, kind: 'floor' | 'c
 }
 
 const x = (e: Estimate) => `${e.median.toFixed(2)}× (95% CI ${e.low.toFixed(2)}–${e.high.toFixed(2)}, ${e.n} pairs)`;
-const sign = (n: number, d = 0) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(d)}`;
+const sign = (n: number, d = 0) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })}`;
 const us = (e: Estimate, d = 0) => `${sign(e.median, d)} µs (95% CI ${sign(e.low, d)} to ${sign(e.high, d)})`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -84,7 +84,7 @@ export function targets(results: Results): { target: string; measured: string; v
   const l = results.leak;
   out.push({
     target: 'heap flat under 30% failures (< 2 MiB growth after warm-up, < 8 B per request)',
-    measured: l ? `${int(l.requests)} requests: ${int(l.growthBytes / 1024)} KiB, ${l.bytesPerRequest.toFixed(3)} B/request` : 'n/a',
+    measured: l ? `${int(l.requests)} requests: ${sign(l.growthBytes / 1024)} KiB, ${sign(l.bytesPerRequest, 3)} B/request` : 'n/a',
     verdict: l ? (l.growthBytes < 2 * 1024 * 1024 && l.bytesPerRequest < 8 ? 'pass' : 'miss') : 'n/a',
   });
   return out;
@@ -109,9 +109,6 @@ export function renderMarkdown(results: Results, chart: string): string {
     '### Throughput, in adjacent pairs',
     '',
     `![Throughput ratios with their 95% intervals](${chart})`,
-    '',
-    `${CONCURRENCY} callers back to back over 4 endpoints (8 connections each; the hops get the same 32), 1 KiB responses. ` +
-      'Ratio: the variant\'s requests per second over the reference\'s in the adjacent window; CPU: client process CPU per request.',
     '',
     markdownTable(
       ['variant', 'against', 'ratio (median)', '95% CI', 'req/s', 'client CPU / req', 'added CPU / req', 'errors'],
@@ -145,12 +142,18 @@ export function renderMarkdown(results: Results, chart: string): string {
       '',
     );
   }
-  if (results.memory) {
-    lines.push('### Memory', '', `Heap per endpoint: ${results.memory.map((m) => `${int(m.perEndpointBytes)} B at ${int(m.endpoints)}`).join(', ')} endpoints.`, '');
-  }
-  if (results.leak) {
-    const l = results.leak;
-    lines.push(`Under 30% failures, ${int(l.requests)} requests (${int(l.errors)} failed after retries): the heap grew ${int(l.growthBytes / 1024)} KiB after warm-up, a slope of ${l.bytesPerRequest.toFixed(3)} B per request.`, '');
+  const m = results.memory;
+  const l = results.leak;
+  if (m || l) {
+    lines.push(
+      '### Memory',
+      '',
+      [
+        m ? `Heap per endpoint: ${m.map((r) => `${int(r.perEndpointBytes)} B at ${int(r.endpoints)}`).join(', ')} endpoints.` : '',
+        l ? `Under 30% failures, ${int(l.requests)} requests (${int(l.errors)} failed after retries): the heap changed by ${sign(l.growthBytes / 1024)} KiB after warm-up, a slope of ${sign(l.bytesPerRequest, 3)} B per request.` : '',
+      ].filter(Boolean).join(' '),
+      '',
+    );
   }
   for (const report of results.tables) {
     lines.push(`### ${report.title}`, '');
@@ -163,7 +166,7 @@ export function renderMarkdown(results: Results, chart: string): string {
 export function renderSvg(results: Results): string {
   const pairs = results.pairs;
   const max = Math.max(2, ...pairs.map((p) => p.ratio.high).filter(Number.isFinite));
-  const [left, width, h] = [330, 420, 26];
+  const [left, width, h] = [480, 400, 26];
   const at = (v: number) => left + (Math.min(v, max) / max) * width;
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const bars = pairs.map((p, i) => {
