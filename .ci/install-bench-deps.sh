@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the side-by-side benchmark compares proxyless with: Debian's
-# HAProxy and nginx (test/bench/compare/main.ts starts them itself on
+# HAProxy and nginx (test/bench/servers.ts starts them itself on
 # loopback with generated configs; the packaged services are not used).
 # Without them the bench still runs and reports those variants as n/a.
 set -euo pipefail

@@ -4,7 +4,7 @@
  *   remapped when 1 of N endpoints is removed (averaged over removals);
  * - load-aware policies: the share of requests sent to one endpoint that
  *   adds 40 ms, under 16 concurrent callers through a real MeshClient.
- * Run with `npm run bench -- quality`.
+ * Run with `npm run bench -- --only balancers`.
  */
 import {
   getLoadBalancer,
@@ -15,7 +15,7 @@ import {
 } from '../../src/index.js';
 import { seededRandom } from '../helpers/random.js';
 import { startWorkerServers } from '../helpers/worker-servers.js';
-import type { BenchOptions, BenchReport } from './run.js';
+import type { BenchOptions, BenchReport } from './report.js';
 
 function fleet(n: number): BalancerEndpoint[] {
   return Array.from({ length: n }, (_, i) => ({
