@@ -62,9 +62,9 @@ export default tseslint.config(
   },
   {
     // The request path: on Node 20 (V8 11.3) `{ ...opts, headers }`, a spread
-    // followed by properties its source lacks, takes a slow path of about
-    // 0.5 µs per added property (docs/benchmarks.md, "Object spreads on
-    // Node 20"). Use assignOver (src/util/assign-over.ts) there.
+    // followed by properties its source lacks, takes a slow path for each
+    // added property (docs/benchmarks.md, "Object spreads on Node 20"). Use
+    // assignOver (src/util/assign-over.ts) there.
     files: ['src/client/request/*.ts', 'src/client/legacy-bridge.ts', 'src/client/mesh-dispatcher.ts', 'src/telemetry/otel-tracing.ts', 'src/telemetry/event-bus.ts'],
     rules: {
       'no-restricted-syntax': [

@@ -62,7 +62,7 @@ export interface MeshClientOptions extends MeshConfig {
   transport?: (origin: string) => Dispatcher;
 }
 
-// ---- resilience (issue 4): one block per policy; `false` turns a policy off ----
+// ---- resilience: one block per policy; `false` turns a policy off ----
 
 /**
  * When a failed attempt may be retried:
