@@ -26,30 +26,14 @@
  * src/config/resolve.ts after this schema.
  */
 
-import { Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Kind, Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
 import { FAULT_SPEC_SCHEMA } from '../faults/spec.js';
 import type { DiscoverySpec } from '../discovery/config.js';
-import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
-import type { HealthCheckFunction } from '../health/options.js';
+import type { DiscoveryProvider } from '../discovery/provider.js';
+import { HEALTH_CHECK_SCHEMA } from '../health/schema.js';
 import type { AuthHook } from '../security/types.js';
-import { CODE_KIND, bool, described, int, num, oneOf, opt, orFalse, percent, str, strings, type CodeValue } from '../util/schema-blocks.js';
-
-// ---- values only code can give ----
-
-const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
-  function: (v) => typeof v === 'function',
-  buffer: (v) => v instanceof Uint8Array,
-  provider: isDiscoveryProvider,
-};
-if (!TypeRegistry.Has(CODE_KIND)) {
-  TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
-}
-
-/** A value only code can give, typed `T`: checked at runtime, left out of the published JSON Schema. */
-function code<T>(what: CodeValue, description: string): TUnsafe<T> {
-  return Type.Unsafe<T>({ [Kind]: CODE_KIND, code: what, description });
-}
+import { CODE_KIND, bool, code, described, int, num, oneOf, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
 
 // ---- fault injection (the fragment is in src/faults/spec.ts) ----
 
@@ -143,56 +127,7 @@ export const EGRESS_SCHEMA = Type.Union([Type.Literal('allow'), Type.Literal('de
 
 // ---- health checking ----
 
-/** `healthCheck`: active health checking. */
-export const HEALTH_CHECK_SCHEMA = Type.Object(
-  {
-    /** `'http'` (default) or `'tcp'` (connect only). Ignored when `check` is given. */
-    type: opt(oneOf("'http' (default) or 'tcp' (connect only).", ['http', 'tcp'])),
-    /** HTTP path to GET. Default `'/healthz'`. */
-    path: opt(Type.String({ description: 'The HTTP path checked. Default `/healthz`.', pattern: '^/', expects: 'a path starting with "/"' })),
-    /** Time between checks of an endpoint, in milliseconds. Default 5,000. */
-    intervalMs: opt(int('Time between checks, in milliseconds. Default 5,000.', 1)),
-    /** Time a check may take, in milliseconds. Default 1,000. */
-    timeoutMs: opt(int('Time a check may take, in milliseconds. Default 1,000.', 1)),
-    /** Consecutive successes that make an unhealthy endpoint healthy. Default 2. */
-    healthyThreshold: opt(int('Passes in a row that make an unhealthy endpoint healthy. Default 2.', 1)),
-    /** Consecutive failures that make a healthy endpoint unhealthy. Default 3. */
-    unhealthyThreshold: opt(int('Failures in a row that make a healthy endpoint unhealthy. Default 3.', 1)),
-    /** Statuses that count as healthy: numbers (`204`) or classes (`'2xx'`). Default `['2xx']`. */
-    expectedStatuses: opt(
-      Type.Array(Type.Union([int('A status.', 100, 599), Type.String({ pattern: '^[1-5]xx$' })], { expects: 'a status (100-599) or a class like "2xx"' }), {
-        description: "Statuses that pass: numbers (204) or classes ('2xx'). Default ['2xx'].",
-        minItems: 1,
-      }),
-    ),
-    /**
-     * Failing statuses that only count towards `unhealthyThreshold` (Envoy's
-     * `retriable_statuses`); any other status outside `expectedStatuses` marks
-     * the endpoint unhealthy at once. Numbers or classes. Default none.
-     */
-    retriableStatuses: opt(
-      Type.Array(Type.Union([int('A status.', 100, 599), Type.String({ pattern: '^[1-5]xx$' })], { expects: 'a status (100-599) or a class like "2xx"' }), {
-        description: "Failing statuses that count towards unhealthyThreshold instead of failing at once: numbers (503) or classes ('5xx'). Default none.",
-      }),
-    ),
-    /** Extra request headers for HTTP checks. */
-    headers: opt(strings('Headers sent with each check.')),
-    /** The `Host` header of HTTP checks. Default: the service name. */
-    host: opt(str('The Host header of checks. Default: the service name.')),
-    /** A custom check, used instead of HTTP or TCP. */
-    check: opt(code<HealthCheckFunction>('function', 'A custom check function (code only).')),
-    /** Random spread added to each interval, in percent of it. Default 10. */
-    jitterPercent: opt(percent('Random spread of intervals, in percent. Default 10.')),
-    /**
-     * Interval used for healthy endpoints while the service carries no
-     * traffic, in milliseconds (Envoy's `no_traffic_interval`). Default 60,000.
-     * An endpoint that is unhealthy or failed its last check is checked every
-     * `intervalMs`, and a service's first request re-arms sleeping checks.
-     */
-    noTrafficIntervalMs: opt(int('Interval for healthy endpoints while the service has no traffic, ms. Default 60,000.', 1)),
-  },
-  { description: 'Active health checking. Default off. See docs/health-checking.md.', additionalProperties: false },
-);
+export { HEALTH_CHECK_SCHEMA } from '../health/schema.js';
 
 // ---- resilience ----
 
@@ -666,8 +601,8 @@ const shared = {
   tls: opt(orFalse(TLS_SCHEMA)),
   /** Refuse plaintext (`http://`) endpoints. Default `false`; implied by `tls.identity`. */
   requireTls: opt(bool('Refuse plaintext endpoints. Default false.')),
-  /** Active health checking of the endpoints. Default: off (`false`). */
-  healthCheck: opt(orFalse(HEALTH_CHECK_SCHEMA)),
+  /** Active health checking of the endpoints. Default off. */
+  healthCheck: opt(orFalse(HEALTH_CHECK_SCHEMA, false)),
   /**
    * Istio-style fault injection, applied in the client before sending: delay
    * and/or abort a share of requests. A route's `faults` replace these. Default

@@ -1,3 +1,4 @@
+import { isCodeValue } from '../util/schema-blocks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -132,10 +133,5 @@ export interface DiscoveryProviderDefinition {
 
 /** True when `value` looks like a {@link DiscoveryProvider} instance. */
 export function isDiscoveryProvider(value: unknown): value is DiscoveryProvider {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as DiscoveryProvider).watch === 'function' &&
-    typeof (value as DiscoveryProvider).close === 'function'
-  );
+  return isCodeValue('provider', value);
 }

@@ -3,20 +3,41 @@
  * shared by every schema fragment: a description on every value, bounds as
  * JSON Schema keywords, `false` for a block that is off.
  */
-import { Type, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+import { Kind, Type, TypeRegistry, type TLiteral, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
 
 /** The kind of the schemas of values that only code can give (functions, Buffers, provider objects). */
 export const CODE_KIND = 'ProxylessCode';
 /** What a code-only schema (kind {@link CODE_KIND}) holds. */
 export type CodeValue = 'function' | 'buffer' | 'provider';
 
+const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
+  function: (v) => typeof v === 'function',
+  buffer: (v) => v instanceof Uint8Array,
+  // What a discovery provider is, as far as a schema can tell: an object with `watch` and `close`.
+  provider: (v) =>
+    typeof v === 'object' && v !== null && typeof (v as { watch?: unknown }).watch === 'function' && typeof (v as { close?: unknown }).close === 'function',
+};
+if (!TypeRegistry.Has(CODE_KIND)) {
+  TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
+}
+
+/** Whether `value` is the kind of code-only value `what` names (a function, a Buffer, a provider object). */
+export function isCodeValue(what: CodeValue, value: unknown): boolean {
+  return CODE_CHECKS[what](value);
+}
+
+/** A value only code can give, typed `T`: checked at runtime, left out of the published JSON Schema. */
+export function code<T>(what: CodeValue, description: string): TUnsafe<T> {
+  return Type.Unsafe<T>({ [Kind]: CODE_KIND, code: what, description });
+}
+
 type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
-/** One of the given strings. */
-export function oneOf<const T extends readonly string[]>(description: string, values: T): TUnion<Literals<T>> {
+/** One of the given strings, with its default when it has one. */
+export function oneOf<const T extends readonly string[]>(description: string, values: T, fallback?: T[number]): TUnion<Literals<T>> {
   return Type.Union(
     values.map((v) => Type.Literal(v)),
-    { description },
+    described(description, fallback),
   ) as unknown as TUnion<Literals<T>>;
 }
 
