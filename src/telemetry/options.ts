@@ -1,8 +1,9 @@
 import type { MeterProvider, TextMapPropagator, TracerProvider } from '@opentelemetry/api';
-import { checkEnum, checkObject, join } from '../util/checks.js';
-import { describe } from '../util/describe.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
+import { defaultsOf } from '../util/schema-defaults.js';
+import { schemaIssues } from '../util/schema-issues.js';
 import type { SpanMode } from './otel-tracing.js';
+import { TELEMETRY_SCHEMA } from './schema.js';
 
 /**
  * The `telemetry` client option. proxyless uses only `@opentelemetry/api`:
@@ -45,31 +46,28 @@ export interface ResolvedTelemetry {
   readonly propagator: TextMapPropagator | undefined;
 }
 
-const KEYS = ['spans', 'metrics', 'activeRequests', 'tracerProvider', 'meterProvider', 'propagator'] as const;
+const FILL = defaultsOf(TELEMETRY_SCHEMA) as { spans: SpanMode; metrics: boolean; activeRequests: boolean };
 
-/** Validates the `telemetry` option, adding problems to `issues`. */
+// The schema and the documented interface name the same members.
+type SchemaKeys = keyof typeof TELEMETRY_SCHEMA.properties;
+const SAME_KEYS: [Exclude<SchemaKeys, keyof TelemetryOptions>, Exclude<keyof TelemetryOptions, SchemaKeys>] extends [never, never] ? true : never = true;
+void SAME_KEYS;
+
+/**
+ * Checks the `telemetry` option against its schema (src/telemetry/schema.ts)
+ * and fills in its defaults, adding problems to `issues` (paths under
+ * `telemetry`).
+ */
 export function checkTelemetry(value: unknown, issues: ConfigIssue[]): ResolvedTelemetry {
-  const t = value === undefined ? {} : (checkObject(value, 'telemetry', issues, KEYS) ?? {});
-  const bool = (key: 'metrics' | 'activeRequests', fallback: boolean): boolean => {
-    const v = t[key];
-    if (v === undefined) return fallback;
-    if (typeof v === 'boolean') return v;
-    issues.push({ path: join('telemetry', key), message: `expected true or false, found ${describe(v)}` });
-    return fallback;
-  };
-  const withMethod = <T>(key: 'tracerProvider' | 'meterProvider' | 'propagator', method: string): T | undefined => {
-    const v = t[key];
-    if (v === undefined) return undefined;
-    if (typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)[method] === 'function') return v as T;
-    issues.push({ path: join('telemetry', key), message: `expected an object with a ${method}() method, found ${describe(v)}` });
-    return undefined;
-  };
+  const problems = value === undefined ? [] : schemaIssues(value, TELEMETRY_SCHEMA, 'telemetry');
+  issues.push(...problems);
+  const t = problems.length === 0 && value !== undefined ? (value as TelemetryOptions) : {};
   return Object.freeze({
-    spans: checkEnum(t.spans, 'telemetry.spans', issues, ['auto', 'client', 'off'], 'auto'),
-    metrics: bool('metrics', true),
-    activeRequests: bool('activeRequests', false),
-    tracerProvider: withMethod<TracerProvider>('tracerProvider', 'getTracer'),
-    meterProvider: withMethod<MeterProvider>('meterProvider', 'getMeter'),
-    propagator: withMethod<TextMapPropagator>('propagator', 'inject'),
+    spans: t.spans ?? FILL.spans,
+    metrics: t.metrics ?? FILL.metrics,
+    activeRequests: t.activeRequests ?? FILL.activeRequests,
+    tracerProvider: t.tracerProvider,
+    meterProvider: t.meterProvider,
+    propagator: t.propagator,
   });
 }
