@@ -13,11 +13,12 @@ import {
   resolveServiceSecurity,
   type ResolvedServiceSecurity,
 } from '../security/config.js';
-import { checkNumber, checkObject, join } from '../util/checks.js';
-import { MESH_CONFIG_SCHEMA, SERVICE_NAME_PATTERN } from './schema.js';
+import { join } from '../util/checks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
+import { CONNECTION_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
 import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
 import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
-import { RESILIENCE_DEFAULTS, RESILIENCE_KEYS, resolveResilience, type ResolvedResilience } from './resilience.js';
+import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from './resilience.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 import { closestName } from '../util/suggest.js';
 import type { Dispatcher } from 'undici';
@@ -70,44 +71,25 @@ export interface ResolvedConfig {
   readonly services: ReadonlyMap<string, ResolvedService>;
 }
 
-/** The documented defaults, in one place. */
+const CONNECTION_FILL = defaultsOf(CONNECTION_SCHEMA) as unknown as ResolvedConnection;
+const SHARED_FILL = defaultsOf(SHARED_SERVICE_SCHEMA) as { overprovisioningFactor: number; panicThreshold: number };
+
+/** The documented defaults, read off the schema. */
 export const DEFAULTS = Object.freeze({
   egress: 'allow' as const,
   loadBalancer: Object.freeze({ policy: 'round-robin', options: Object.freeze({}) }) as ResolvedLoadBalancer,
-  connection: Object.freeze({
-    maxConnections: 64,
-    pipelining: 1,
-    connectTimeoutMs: 10_000,
-    keepAliveTimeoutMs: 4_000,
-    interceptors: Object.freeze([]),
-  }) as ResolvedConnection,
-  overprovisioningFactor: 1.4 as number,
-  panicThreshold: 50 as number,
-  slowStartMinWeightPercent: 10 as number,
+  connection: Object.freeze({ ...CONNECTION_FILL, interceptors: Object.freeze([...CONNECTION_FILL.interceptors]) }) as ResolvedConnection,
+  overprovisioningFactor: SHARED_FILL.overprovisioningFactor,
+  panicThreshold: SHARED_FILL.panicThreshold,
+  slowStartMinWeightPercent: (defaultsOf(SLOW_START_SCHEMA) as { minWeightPercent: number }).minWeightPercent,
 });
 
 /** Keys of {@link MeshConfig} (and the client-only keys, checked by the client). */
-export const CONFIG_KEYS = ['$schema', 'services', 'defaults', 'egress', 'localZone', 'discovery'] as const;
-const SHARED_KEYS = [
-  'loadBalancer',
-  'connection',
-  'overprovisioningFactor',
-  'panicThreshold',
-  'slowStart',
-  'tls',
-  'requireTls',
-  'healthCheck',
-  'faults',
-  ...RESILIENCE_KEYS,
-] as const;
+export const CONFIG_KEYS = Object.keys(MESH_CONFIG_SCHEMA.properties);
 /** Keys a service may set (`auth` is a function: code only, not in the file format). */
-export const SERVICE_KEYS = ['endpoints', 'discovery', 'routes', 'localZone', 'auth', ...SHARED_KEYS] as const;
+export const SERVICE_KEYS = Object.keys(SERVICE_SCHEMA.properties);
 /** Keys `defaults` may set. */
-export const DEFAULTS_KEYS = SHARED_KEYS;
-const CONNECTION_KEYS = ['maxConnections', 'pipelining', 'connectTimeoutMs', 'keepAliveTimeoutMs', 'interceptors'] as const;
-
-/** Service names are URL hosts: lower-case letters, digits, `-`, `_` and `.`. */
-const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
+export const DEFAULTS_KEYS = Object.keys(SHARED_SERVICE_SCHEMA.properties);
 
 /**
  * Validates a configuration and fills in defaults. Collects every problem
@@ -123,21 +105,14 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   const fail = (): never => {
     throw new MeshConfigError(mergeIssues(structural, issues));
   };
-  const root = checkObject(input, '', issues, [...CONFIG_KEYS, ...extraKeys]);
-  if (!root) fail();
-  const config = root as MeshConfig;
+  // Unknown keys, types and bounds are the structural pass's; what follows
+  // fills in defaults and checks what a schema cannot say.
+  if (!isRecord(input)) fail();
+  const config = input as MeshConfig;
 
-  if (config.$schema !== undefined && typeof config.$schema !== 'string') {
-    issues.push({ path: '$schema', message: `expected the URL or path of proxyless's JSON Schema, found ${describe(config.$schema)}` });
-  }
   const { egress, egressAllow } = resolveEgress(config.egress, DEFAULTS.egress, issues);
 
-  let localZone: string | undefined;
-  if (config.localZone !== undefined) {
-    if (typeof config.localZone !== 'string' || config.localZone === '') {
-      issues.push({ path: 'localZone', message: `expected a zone name, found ${describe(config.localZone)}` });
-    } else localZone = config.localZone;
-  }
+  const localZone = typeof config.localZone === 'string' ? config.localZone : undefined;
 
   let defaultLb = DEFAULTS.loadBalancer;
   let defaultConnection = DEFAULTS.connection;
@@ -150,15 +125,15 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   let defaultResilience = RESILIENCE_DEFAULTS;
   let defaultFaults: ResolvedFaults | undefined;
   if (config.defaults !== undefined) {
-    const d = checkObject(config.defaults, 'defaults', issues, DEFAULTS_KEYS);
+    const d = asRecord(config.defaults);
     if (d) {
       defaultHealthCheck = resolveHealthCheck(d.healthCheck, 'defaults.healthCheck', issues);
       if (d.loadBalancer !== undefined) defaultLb = resolveLoadBalancer(d.loadBalancer, 'defaults.loadBalancer', issues);
       if (d.connection !== undefined)
-        defaultConnection = resolveConnection(d.connection, 'defaults.connection', issues, DEFAULTS.connection);
-      defaultFactor = checkNumber(d.overprovisioningFactor, 'defaults.overprovisioningFactor', issues, { min: 1, max: 100 }, defaultFactor);
-      defaultPanic = checkNumber(d.panicThreshold, 'defaults.panicThreshold', issues, { min: 0, max: 100 }, defaultPanic);
-      if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart, 'defaults.slowStart', issues);
+        defaultConnection = resolveConnection(d.connection, DEFAULTS.connection);
+      defaultFactor = numberOr(d.overprovisioningFactor, defaultFactor);
+      defaultPanic = numberOr(d.panicThreshold, defaultPanic);
+      if (d.slowStart !== undefined) defaultSlowStart = resolveSlowStart(d.slowStart);
       defaultSecurity = resolveSecurityDefaults(d, 'defaults', issues);
       defaultResilience = resolveResilience(d, 'defaults', issues, RESILIENCE_DEFAULTS);
       defaultFaults = resolveFaults(d.faults, 'defaults.faults', issues) || undefined;
@@ -168,22 +143,13 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
 
   const services = new Map<string, ResolvedService>();
   if (config.services !== undefined) {
-    const s = checkObject(config.services, 'services', issues);
-    for (const [name, raw] of Object.entries(s ?? {})) {
+    for (const [name, raw] of Object.entries(asRecord(config.services) ?? {})) {
       const path = join('services', name);
-      if (!SERVICE_NAME.test(name)) {
-        issues.push({
-          path,
-          message: `a service name is a URL host: lower-case letters, digits, "-", "_" and "." (found "${name}")`,
-        });
-      }
-      const svc = checkObject(raw, path, issues, SERVICE_KEYS);
+      const svc = asRecord(raw);
       if (!svc) continue;
       const endpoints: Endpoint[] = [];
       if (svc.endpoints !== undefined) {
-        if (!Array.isArray(svc.endpoints)) {
-          issues.push({ path: join(path, 'endpoints'), message: `expected an array, found ${describe(svc.endpoints)}` });
-        } else {
+        if (Array.isArray(svc.endpoints)) {
           const seen = new Map<string, number>();
           svc.endpoints.forEach((e, i) => {
             const endpointPath = join(join(path, 'endpoints'), i);
@@ -207,7 +173,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       const connection =
         svc.connection === undefined
           ? defaultConnection
-          : resolveConnection(svc.connection, join(path, 'connection'), issues, defaultConnection);
+          : resolveConnection(svc.connection, defaultConnection);
       const routes = resolveRoutes(svc.routes, join(path, 'routes'), issues);
       routesByService.set(name, {
         path: join(path, 'routes'),
@@ -221,12 +187,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
       const healthCheck =
         svc.healthCheck === undefined ? defaultHealthCheck : resolveHealthCheck(svc.healthCheck, join(path, 'healthCheck'), issues);
       const faults = resolveFaults(svc.faults, join(path, 'faults'), issues);
-      let serviceZone = localZone;
-      if (svc.localZone !== undefined) {
-        if (typeof svc.localZone !== 'string' || svc.localZone === '') {
-          issues.push({ path: join(path, 'localZone'), message: `expected a zone name, found ${describe(svc.localZone)}` });
-        } else serviceZone = svc.localZone;
-      }
+      const serviceZone = typeof svc.localZone === 'string' ? svc.localZone : localZone;
       services.set(
         name,
         Object.freeze({
@@ -236,9 +197,9 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           connection,
           routes: Object.freeze(routes),
           localZone: serviceZone,
-          overprovisioningFactor: checkNumber(svc.overprovisioningFactor, join(path, 'overprovisioningFactor'), issues, { min: 1, max: 100 }, defaultFactor),
-          panicThreshold: checkNumber(svc.panicThreshold, join(path, 'panicThreshold'), issues, { min: 0, max: 100 }, defaultPanic),
-          slowStart: svc.slowStart === undefined ? defaultSlowStart : resolveSlowStart(svc.slowStart, join(path, 'slowStart'), issues),
+          overprovisioningFactor: numberOr(svc.overprovisioningFactor, defaultFactor),
+          panicThreshold: numberOr(svc.panicThreshold, defaultPanic),
+          slowStart: svc.slowStart === undefined ? defaultSlowStart : resolveSlowStart(svc.slowStart),
           security,
           discovery,
           healthCheck,
@@ -269,7 +230,7 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
   let policyPath = path;
   if (typeof value === 'string') policy = value;
   else {
-    const obj = checkObject(value, path, issues);
+    const obj = asRecord(value);
     if (!obj) return DEFAULTS.loadBalancer;
     ({ policy, ...options } = obj);
     policyPath = join(path, 'policy');
@@ -294,60 +255,37 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
   return Object.freeze({ policy, options: Object.freeze({ ...options }) });
 }
 
-function resolveSlowStart(value: unknown, path: string, issues: ConfigIssue[]): ResolvedSlowStart | false {
-  if (value === false) return false;
-  const o = checkObject(value, path, issues, ['windowMs', 'minWeightPercent']);
+function resolveSlowStart(value: unknown): ResolvedSlowStart | false {
+  const o = asRecord(value);
   if (!o) return false;
-  if (o.windowMs === undefined) issues.push({ path: join(path, 'windowMs'), message: 'windowMs is required' });
-  return Object.freeze({
-    windowMs: checkNumber(o.windowMs, join(path, 'windowMs'), issues, { min: 1, integer: true }, 1),
-    minWeightPercent: checkNumber(o.minWeightPercent, join(path, 'minWeightPercent'), issues, { min: 1, max: 100 }, DEFAULTS.slowStartMinWeightPercent),
-  });
+  return Object.freeze({ windowMs: numberOr(o.windowMs, 1), minWeightPercent: numberOr(o.minWeightPercent, DEFAULTS.slowStartMinWeightPercent) });
 }
 
-function resolveConnection(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  base: ResolvedConnection,
-): ResolvedConnection {
-  const c = checkObject(value, path, issues, CONNECTION_KEYS);
+function resolveConnection(value: unknown, base: ResolvedConnection): ResolvedConnection {
+  const c = asRecord(value);
   if (!c) return base;
-  const intRule = { min: 1, integer: true };
   return Object.freeze({
-    maxConnections: checkNumber(c.maxConnections, join(path, 'maxConnections'), issues, intRule, base.maxConnections),
-    pipelining: checkNumber(c.pipelining, join(path, 'pipelining'), issues, { ...intRule, max: 100 }, base.pipelining),
-    connectTimeoutMs: checkNumber(c.connectTimeoutMs, join(path, 'connectTimeoutMs'), issues, intRule, base.connectTimeoutMs),
-    keepAliveTimeoutMs: checkNumber(
-      c.keepAliveTimeoutMs,
-      join(path, 'keepAliveTimeoutMs'),
-      issues,
-      intRule,
-      base.keepAliveTimeoutMs,
-    ),
-    interceptors: resolveInterceptors(c.interceptors, join(path, 'interceptors'), issues, base.interceptors),
+    maxConnections: numberOr(c.maxConnections, base.maxConnections),
+    pipelining: numberOr(c.pipelining, base.pipelining),
+    connectTimeoutMs: numberOr(c.connectTimeoutMs, base.connectTimeoutMs),
+    keepAliveTimeoutMs: numberOr(c.keepAliveTimeoutMs, base.keepAliveTimeoutMs),
+    // A service's list replaces the inherited one; copied and frozen (a later change to the caller's array does nothing).
+    interceptors: Array.isArray(c.interceptors) ? Object.freeze([...c.interceptors]) : base.interceptors,
   });
 }
 
-/** `connection.interceptors`: an array of functions, copied and frozen (a later change to the caller's array does nothing). */
-function resolveInterceptors(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  base: ResolvedConnection['interceptors'],
-): ResolvedConnection['interceptors'] {
-  if (value === undefined) return base;
-  if (!Array.isArray(value)) {
-    issues.push({ path, message: `expected an array of undici interceptors, found ${describe(value)}` });
-    return base;
-  }
-  let ok = true;
-  value.forEach((v: unknown, i) => {
-    if (typeof v === 'function') return;
-    ok = false;
-    issues.push({ path: join(path, i), message: `expected an undici interceptor ((dispatch) => dispatch), found ${describe(v)}` });
-  });
-  return ok ? Object.freeze([...(value as Dispatcher.DispatcherComposeInterceptor[])]) : base;
+/** A value that is an object (not an array), or undefined: anything else was reported by the structural pass. */
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return isRecord(value) ? value : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `value` when it is a number, else `fallback` (a bad value was reported by the structural pass). */
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' ? value : fallback;
 }
 
 /**

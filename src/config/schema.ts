@@ -396,13 +396,13 @@ export const LOAD_BALANCER_SCHEMA = Type.Union(
 export const CONNECTION_SCHEMA = Type.Object(
   {
     /** Most sockets per endpoint. Default 64. */
-    maxConnections: opt(int('Most sockets per endpoint. Default 64.', 1)),
-    /** Requests pipelined per socket. Default 1 (no pipelining). */
-    pipelining: opt(int('Requests pipelined per socket. Default 1.', 1, 100)),
+    maxConnections: opt(int('Most sockets per endpoint.', 1, undefined, 64)),
+    /** Requests pipelined per socket (1: no pipelining). Default 1. */
+    pipelining: opt(int('Requests pipelined per socket.', 1, 100, 1)),
     /** Time to establish a connection, in milliseconds. Default 10,000. */
-    connectTimeoutMs: opt(int('Time to connect, in milliseconds. Default 10,000.', 1)),
-    /** How long an idle socket is kept, in milliseconds. Default 4,000 (undici's default). */
-    keepAliveTimeoutMs: opt(int('How long an idle socket is kept, in milliseconds. Default 4,000.', 1)),
+    connectTimeoutMs: opt(int('Time to connect, in milliseconds.', 1, undefined, 10_000)),
+    /** How long an idle socket is kept, in milliseconds (undici's default). Default 4,000. */
+    keepAliveTimeoutMs: opt(int('How long an idle socket is kept, in milliseconds.', 1, undefined, 4_000)),
     /**
      * undici `compose` interceptors (code only), applied to each endpoint's
      * pool: every try (first try, retry, hedge, requeue) passes through them
@@ -410,12 +410,13 @@ export const CONNECTION_SCHEMA = Type.Object(
      * checks and pool settings stay. Same order as undici's
      * `dispatcher.compose(a, b)`: the last one sees the request first.
      * A service's list replaces the one in `defaults`. Health checks do not
-     * pass through them. Default none. See docs/getting-started.md#interceptors.
+     * pass through them. See docs/getting-started.md#interceptors. Default [].
      */
     interceptors: opt(
-      Type.Array(code<Dispatcher.DispatcherComposeInterceptor>('function', 'An undici interceptor: (dispatch) => dispatch (code only).'), {
-        description: "undici compose interceptors applied to each endpoint's pool (code only). Default none.",
-      }),
+      Type.Array(
+        code<Dispatcher.DispatcherComposeInterceptor>('function', 'An undici interceptor: (dispatch) => dispatch (code only).'),
+        described("undici compose interceptors applied to each endpoint's pool (code only).", []),
+      ),
     ),
   },
   { description: 'Pool settings for each endpoint.', additionalProperties: false },
@@ -427,9 +428,9 @@ export const SLOW_START_SCHEMA = Type.Object(
     /** How long the ramp lasts, in milliseconds. */
     windowMs: int('How long the ramp lasts, in milliseconds.', 1),
     /** The weight a new endpoint starts at, in percent of its configured weight. Default 10. */
-    minWeightPercent: opt(num('Starting weight, in percent of the configured weight. Default 10.', 1, 100)),
+    minWeightPercent: opt(num('Starting weight, in percent of the configured weight.', 1, 100, 10)),
   },
-  { description: 'Ramp the weight of new endpoints. Default off.', additionalProperties: false },
+  { description: 'Ramp the weight of new endpoints.', additionalProperties: false },
 );
 
 /** A header or query value match. */
@@ -584,15 +585,15 @@ const shared = {
    * level whose healthy share times this factor is at least 100% keeps all its
    * traffic. Default 1.4.
    */
-  overprovisioningFactor: opt(num("Envoy's overprovisioning factor for priority and locality spill-over. Default 1.4.", 1, 100)),
+  overprovisioningFactor: opt(num("Envoy's overprovisioning factor for priority and locality spill-over.", 1, 100, 1.4)),
   /**
    * Panic threshold in percent: when fewer endpoints than this (after the
    * overprovisioning factor) are usable, use all endpoints rather than
    * overload the few. 0 disables. Default 50.
    */
-  panicThreshold: opt(percent('Panic threshold in percent (0 disables). Default 50.')),
+  panicThreshold: opt(percent('Panic threshold in percent (0 disables).', 50)),
   /** Ramp the weight of newly added endpoints over a window. Default off. */
-  slowStart: opt(orFalse(SLOW_START_SCHEMA)),
+  slowStart: opt(orFalse(SLOW_START_SCHEMA, false)),
   /**
    * TLS and mTLS for `https://` endpoints; a service's settings are merged
    * field by field over `defaults.tls`, and `false` turns the defaults off.
