@@ -1,6 +1,6 @@
 import { MeshError } from '../errors/mesh-error.js';
 import type { Clock } from '../util/clock.js';
-import type { MeshRequest } from './request/mesh-request.js';
+import type { RequestController } from './request/controller.js';
 
 /** How often a draining {@link MeshClient.close} looks for requests still in flight. */
 const CLOSE_POLL_MS = 25;
@@ -26,7 +26,7 @@ export interface CloseOptions {
  * Resolves true once no request of `live` is in flight, or false after
  * `timeoutMs` (the rest are then aborted with `MESH_CLOSED`).
  */
-export function drainLive(live: Set<MeshRequest>, clock: Clock, timeoutMs: number): Promise<boolean> {
+export function drainLive(live: Set<RequestController>, clock: Clock, timeoutMs: number): Promise<boolean> {
   if (live.size === 0) return Promise.resolve(true);
   if (timeoutMs === 0) {
     abortLive(live, undefined, 0);
@@ -49,7 +49,7 @@ export function drainLive(live: Set<MeshRequest>, clock: Clock, timeoutMs: numbe
 }
 
 /** Fails every request of `live` with `MESH_CLOSED` (`cause` when destroyed with an error; `drainedMs` when a drain ran out). */
-export function abortLive(live: Set<MeshRequest>, cause: Error | undefined, drainedMs?: number): void {
+export function abortLive(live: Set<RequestController>, cause: Error | undefined, drainedMs?: number): void {
   if (live.size === 0) return;
   const message =
     drainedMs === undefined ? 'the mesh was destroyed' : `the mesh closed: the request did not finish within the ${drainedMs} ms drain`;

@@ -4,7 +4,7 @@ import type { EventBus } from '../../telemetry/event-bus.js';
 import type { Tracing } from '../../telemetry/otel-tracing.js';
 import type { Clock } from '../../util/clock.js';
 import type { ServiceRuntime } from '../service-runtime.js';
-import type { MeshRequest } from './mesh-request.js';
+import type { RequestController } from './controller.js';
 
 /** What a request needs from the client that owns it. */
 export interface RequestEnvironment {
@@ -16,7 +16,7 @@ export interface RequestEnvironment {
    * The requests in flight (from `start` to their end, body included), which
    * `MeshClient.close` drains and `MeshClient.destroy` aborts.
    */
-  readonly live: Set<MeshRequest>;
+  readonly live: Set<RequestController>;
 }
 
 /** A request to a configured service. */
