@@ -51,6 +51,7 @@ export class MeshRequest extends RequestAdmission {
   #hedgeTimer: TimerHandle | undefined;
   #lastError: Error | undefined;
 
+  /** Interrupted (see `RequestController.interrupt`): timers stop, attempts are discarded, the request fails. */
   protected override interrupted(reason: Error): void {
     this.#clearTimers();
     const attempt = this.current;
@@ -66,6 +67,7 @@ export class MeshRequest extends RequestAdmission {
 
   // ---- attempts ----
 
+  /** Sends the next attempt: to the origin (egress), or to the endpoint the destination's picker picks. */
   protected send(): void {
     const route = this.route;
     if (route.kind === 'refused' || this.done) return;
