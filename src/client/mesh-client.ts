@@ -1,6 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
 import { request as undiciRequest, type Dispatcher } from 'undici';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import type { ConfigSource } from '../config/source.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
 import { describe } from '../util/describe.js';
@@ -16,13 +15,14 @@ import type { Clock } from '../util/clock.js';
 import { debugChannel } from '../util/logger.js';
 import { BorrowedDispatcher } from './borrowed-dispatcher.js';
 import { checkClientOptions } from './client-options.js';
+import { ConfigUpdates } from './config-updates.js';
 import { createMeshFetch, type MeshFetch } from './fetch.js';
 import { BridgedDispatcher } from './legacy-bridge.js';
 import { MeshDispatcher } from './mesh-dispatcher.js';
 import { OriginRouter } from './origin-router.js';
 import { MeshReconciler } from './reconciler.js';
-import { LegacyRequest, isLegacy } from './request/legacy-request.js';
-import { MeshRequest, type RequestEnvironment } from './request/mesh-request.js';
+import { createRequest } from './request/legacy-request.js';
+import type { RequestEnvironment } from './request/mesh-request.js';
 import { directRequestOptions, type MeshRequestOptions } from './request-options.js';
 import { abortLive, drainLive, DEFAULT_CLOSE_TIMEOUT_MS, type CloseOptions } from './shutdown.js';
 import { buildSnapshot, type MeshSnapshot } from './snapshot.js';
@@ -76,14 +76,13 @@ export class MeshClient extends EventEmitter<MeshEvents> {
   readonly #bus: EventBus;
   readonly #telemetry: Telemetry;
   readonly #clock: Clock;
-  readonly #random: () => number;
   readonly #env: RequestEnvironment;
   /** The control side: the state in force, endpoints, discovery, health checkers, security. */
   readonly #control: MeshReconciler;
   readonly #router: OriginRouter;
+  /** The config update path: validated documents applied to the control side, the watched sources. */
+  readonly #config: ConfigUpdates;
   #closing: Promise<void> | undefined;
-  /** Stop functions of the config sources being watched. */
-  readonly #configWatches = new Set<() => void>();
 
   /**
    * Validates `options` and builds the mesh. No connection is opened until
@@ -94,7 +93,6 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const checked = checkClientOptions(options);
     const { clock, random, transport: userTransport } = checked;
     this.#clock = clock;
-    this.#random = random;
     const transport = userTransport && ((origin: string) => new BridgedDispatcher(userTransport(origin)));
     const bus = (this.#bus = new EventBus(this, checked.observers, checked.logger));
     this.#telemetry = new Telemetry(checked.telemetry, () => this.snapshot());
@@ -121,6 +119,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
       checked.config,
     );
     this.#control.apply(checked.config);
+    this.#config = new ConfigUpdates({ bus, clock, random, control: this.#control, closed: () => this.closed });
   }
 
   /** True once {@link MeshClient.close} or {@link MeshClient.destroy} was called: new requests fail with `MESH_CLOSED`. */
@@ -172,7 +171,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   async updateConfig(config: MeshConfig): Promise<void> {
     if (this.closed) throw closedError();
-    this.#update(config, undefined);
+    this.#config.update(config, undefined);
   }
 
   /**
@@ -192,58 +191,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    */
   watchConfig(source: ConfigSource): Promise<() => void> {
     if (this.closed) return Promise.reject(closedError());
-    return new Promise((resolve) => {
-      let settled = false;
-      let stopped = false;
-      const stop = () => {
-        if (stopped) return;
-        stopped = true;
-        this.#configWatches.delete(stop);
-        stopSource?.();
-      };
-      const first = () => {
-        if (settled) return;
-        settled = true;
-        resolve(stop);
-      };
-      this.#configWatches.add(stop);
-      const stopSource: (() => void) | undefined = source.watch(
-        {
-          update: (config) => {
-            if (stopped || this.closed) return;
-            try {
-              this.#update(config, source.name);
-            } catch (error) {
-              if (!(error instanceof MeshConfigError)) {
-                this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: [{ path: '', message: String(error) }], source: source.name });
-              }
-            }
-            first();
-          },
-          error: (error) => {
-            if (stopped || this.closed) return;
-            this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: [{ path: '', message: error.message }], source: source.name });
-            first();
-          },
-        },
-        { clock: this.#clock, random: this.#random },
-      );
-      if (stopped) stopSource();
-    });
-  }
-
-  /** Validates and applies `config`, or emits `rejected` and throws. */
-  #update(config: unknown, source: string | undefined): void {
-    let resolved: ResolvedConfig;
-    try {
-      resolved = resolveConfig(config);
-    } catch (error) {
-      if (error instanceof MeshConfigError) {
-        this.#bus.config({ type: 'rejected', service: '*', time: this.#clock.wallNow(), issues: error.issues, ...(source === undefined ? {} : { source }) });
-      }
-      throw error;
-    }
-    this.#control.apply(resolved, source);
+    return this.#config.watch(source);
   }
 
   /**
@@ -286,25 +234,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
    * ```
    */
   ready(options: { timeoutMs?: number } = {}): Promise<boolean> {
-    return new Promise((resolve) => {
-      let timer: unknown;
-      const registry = this.#control.registry;
-      const cancel = registry.onSettled(() => {
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
-        resolve(!this.closed);
-      });
-      if (!registry.settled) {
-        // Kept alive: the caller awaits this promise, as it would a request.
-        timer = this.#clock.setTimeout(
-          () => {
-            cancel();
-            resolve(false);
-          },
-          options.timeoutMs ?? 5_000,
-          true,
-        );
-      }
-    });
+    return this.#control.ready(options.timeoutMs ?? 5_000);
   }
 
   /**
@@ -366,7 +296,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
 
   /** Stops everything that is not a request: watches, timers, telemetry, discovery, health checks. */
   #stopControl(): void {
-    for (const stop of [...this.#configWatches]) stop();
+    this.#config.stopAll();
     this.#telemetry.close();
     this.#control.stop();
   }
@@ -388,8 +318,7 @@ export class MeshClient extends EventEmitter<MeshEvents> {
     const route = this.closed
       ? { kind: 'refused' as const, error: closedError(), host: '' }
       : this.#router.route(this.#control.state, opts.origin);
-    const request = isLegacy(handler) ? new LegacyRequest(this.#env, route, opts, handler) : new MeshRequest(this.#env, route, opts, handler);
-    request.start();
+    createRequest(this.#env, route, opts, handler).start();
     return true;
   }
 }

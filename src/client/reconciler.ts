@@ -86,6 +86,33 @@ export class MeshReconciler {
     return this.#state;
   }
 
+  /**
+   * Resolves `true` once every discovery provider has answered at least once
+   * (with endpoints or an error), or `false` after `timeoutMs` with some
+   * still silent, or when the client closes first; never rejects.
+   */
+  ready(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: unknown;
+      const registry = this.registry;
+      const cancel = registry.onSettled(() => {
+        if (timer !== undefined) this.#env.clock.clearTimeout(timer);
+        resolve(!this.#env.closed());
+      });
+      if (!registry.settled) {
+        // Kept alive: the caller awaits this promise, as it would a request.
+        timer = this.#env.clock.setTimeout(
+          () => {
+            cancel();
+            resolve(false);
+          },
+          timeoutMs,
+          true,
+        );
+      }
+    });
+  }
+
   /** Builds the next state from a validated config and swaps it in. */
   apply(config: ResolvedConfig, source?: string): void {
     const previous = this.#state;

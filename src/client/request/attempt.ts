@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { MeshError } from '../../errors/mesh-error.js';
-import type { AttemptTrace } from '../../telemetry/otel-tracing.js';
+import type { AttemptTarget, AttemptTrace, RequestTrace } from '../../telemetry/otel-tracing.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { EndpointState } from '../endpoint-state.js';
 
@@ -66,6 +66,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.released) return;
     this.released = true;
     if (this.endpoint) this.endpoint.inflight--;
+  }
+
+  /** Sends this attempt through `dispatcher` under its CLIENT span (a child of `trace`), the trace context set in its headers. */
+  sendTraced(trace: RequestTrace, dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, to: AttemptTarget): void {
+    const attemptTrace = trace.attempt(this.index, to, opts.method, opts.path, opts.headers);
+    this.trace = attemptTrace;
+    opts.headers = attemptTrace.headers;
+    attemptTrace.dispatch(dispatcher, opts, this);
   }
 
   onRequestStart(controller: Controller): void {

@@ -10,9 +10,16 @@ import type { RequestEnvironment, RequestRoute } from './route.js';
  * speaks only that API is a LegacyRequest: it calls the handler directly
  * with the raw header list undici's controller already holds, rather than
  * through DecoratorHandler's WrapHandler, which would turn the parsed
- * headers back into Buffers for the handler to parse again. undici 8's
- * handlers speak v2: moving there is deleting this file and the
- * `isLegacy(handler)` choice where requests are made.
+ * headers back into Buffers for the handler to parse again.
+ *
+ * The choice between the two kinds of request lives here too
+ * (`createRequest`, which the dispatcher calls). undici 8's handlers speak
+ * v2 only, so moving there is: delete this file, and in
+ * src/client/mesh-client.ts change the one line
+ *   import { createRequest } from './request/legacy-request.js';
+ * to
+ *   import { createRequest } from './request/mesh-request.js';
+ * Nothing else refers to it.
  */
 
 type Controller = Dispatcher.DispatchController;
@@ -44,7 +51,7 @@ const NEVER_CALLED: Handler = Object.freeze({
 });
 
 /** True for a handler that speaks only the legacy API (no `onRequestStart`). */
-export function isLegacy(handler: Handler): boolean {
+function isLegacy(handler: Handler): boolean {
   return typeof handler.onRequestStart !== 'function' && typeof (handler as LegacyHandler).onHeaders === 'function';
 }
 
@@ -85,15 +92,7 @@ export class LegacyRequest extends MeshRequest {
 
   protected override forwardHeaders(statusCode: number, headers: IncomingHttpHeaders, from: Controller | undefined, statusMessage?: string): void {
     const raw = rawOf(from, 'rawHeaders') ?? toRaw(headers);
-    // Closures on the request path: never write a function literal straight
-    // into a property (`this.#f = () => ...`). V8's parser takes that for a
-    // method being installed and allocates such closures in old space. The
-    // old closure then keeps this request's young objects (through `this`)
-    // alive across scavenges; their allocation sites, undici's among them,
-    // see full survival and get pretenured for the life of the process, and
-    // every request after that is promoted instead of dying young
-    // (docs/benchmarks.md, "Pretenuring"). A closure made into a local, as
-    // here, is allocated young. It is needed once per request.
+    // Made in a local, never written straight into a property: see "Closures on the request path" in admission.ts.
     const resume = () => this.resume();
     if (this.#handler.onHeaders?.(statusCode, raw, resume, statusMessage) === false) this.pause();
   }
@@ -111,4 +110,13 @@ export class LegacyRequest extends MeshRequest {
     if (typeof handler.onError === 'function') handler.onError(error);
     else throw new errors.InvalidArgumentError('invalid onError method');
   }
+}
+
+/**
+ * The request for one dispatch: a {@link LegacyRequest} when the caller's
+ * handler speaks only undici 7's legacy API, else a {@link MeshRequest}.
+ * Its v2-only twin is mesh-request.ts's `createRequest`.
+ */
+export function createRequest(env: RequestEnvironment, route: RequestRoute, opts: Dispatcher.DispatchOptions, handler: Handler): MeshRequest {
+  return isLegacy(handler) ? new LegacyRequest(env, route, opts, handler) : new MeshRequest(env, route, opts, handler);
 }
