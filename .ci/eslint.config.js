@@ -13,9 +13,8 @@ const LAYERS = [
   'util',
   ['endpoint', 'faults', 'telemetry'],
   ['balancing', 'discovery', 'security'],
-  ['routing', 'health'],
+  ['routing', 'health', 'resilience'],
   'config',
-  'resilience',
   'client',
   ['index', 'server', 'integrations', 'testing'],
 ];

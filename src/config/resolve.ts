@@ -18,7 +18,7 @@ import { defaultsOf } from '../util/schema-defaults.js';
 import { CONNECTION_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
 import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
 import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
-import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from './resilience.js';
+import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from '../resilience/options.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
 import { closestName } from '../util/suggest.js';
 import type { Dispatcher } from 'undici';

@@ -62,69 +62,23 @@ export interface MeshClientOptions extends MeshConfig {
   transport?: (origin: string) => Dispatcher;
 }
 
-// ---- resilience: one block per policy; `false` turns a policy off ----
+// ---- resilience (the types are in src/resilience/schema.ts) ----
 
-/**
- * When a failed attempt may be retried:
- * - `connect-failure`: the connection could not be made (refused, unreachable, connect timeout, DNS); nothing was sent.
- * - `refused`: the connection was refused (a subset of `connect-failure`).
- * - `reset`: the connection was reset or closed before the response headers arrived.
- * - `5xx`: any 5xx response.
- * - `gateway-error`: a 502, 503 or 504 response.
- * - `retriable-status-codes`: a status in {@link RetryOptions.retriableStatusCodes}.
- * - `timeout`: the per-try timeout ({@link TimeoutOptions.perTryMs}) expired.
- */
-export type RetryCondition =
-  | 'connect-failure'
-  | 'refused'
-  | 'reset'
-  | '5xx'
-  | 'gateway-error'
-  | 'retriable-status-codes'
-  | 'timeout';
-
-/** Exponential backoff with full jitter between tries: a retry waits `random() * min(maxMs, baseMs * 2^n)`. */
-export interface BackoffOptions extends Static<typeof S.BACKOFF_SCHEMA> {}
-
-/**
- * A retry budget per service, as in Finagle: retries (and hedges) may add at
- * most `percent`% of the requests of the last `ttlMs`, plus a floor of
- * `minRetriesPerSecond` so that quiet clients can still retry.
- */
-export interface RetryBudgetOptions extends Static<typeof S.RETRY_BUDGET_SCHEMA> {}
-
-/** The retry policy of a service. `retry: false` turns retries off. */
-export interface RetryOptions extends Static<typeof S.RETRY_SCHEMA> {}
-
-/** Deadlines. `timeout: false` (the default) sets none. */
-export interface TimeoutOptions extends Static<typeof S.TIMEOUT_SCHEMA> {}
-
-/** Settings of one circuit breaker. */
-export interface CircuitBreakerSettings extends Static<typeof S.BREAKER_SETTINGS_SCHEMA> {}
-
-/**
- * Circuit breakers: one per endpoint (an open endpoint is not picked) and,
- * optionally, one per service that fails requests fast with `MESH_CIRCUIT_OPEN`.
- */
-export interface CircuitBreakerOptions extends Static<typeof S.CIRCUIT_BREAKER_SCHEMA> {}
-
-/** Success-rate ejection (Envoy's `success_rate_*`, gRPC A50's `successRateEjection`). */
-export interface SuccessRateEjectionOptions extends Static<typeof S.SUCCESS_RATE_SCHEMA> {}
-
-/** Failure-percentage ejection (Envoy's `failure_percentage_*`, gRPC A50's `failurePercentageEjection`). */
-export interface FailurePercentageEjectionOptions extends Static<typeof S.FAILURE_PERCENTAGE_SCHEMA> {}
-
-/** Passive outlier detection, as in Envoy and gRPC (A50). */
-export interface OutlierDetectionOptions extends Static<typeof S.OUTLIER_DETECTION_SCHEMA> {}
-
-/** Concurrency limits per service; excess requests fail fast with `MESH_BULKHEAD_REJECTED`. */
-export interface BulkheadOptions extends Static<typeof S.BULKHEAD_SCHEMA> {}
-
-/** Hedged (backup) requests for idempotent calls. */
-export interface HedgeOptions extends Static<typeof S.HEDGE_SCHEMA> {}
-
-/** The resilience options a service (or `defaults`) may set. */
-export interface ResilienceOptions extends Static<typeof S.RESILIENCE_SCHEMA> {}
+export type {
+  RetryCondition,
+  BackoffOptions,
+  RetryBudgetOptions,
+  RetryOptions,
+  TimeoutOptions,
+  CircuitBreakerSettings,
+  CircuitBreakerOptions,
+  SuccessRateEjectionOptions,
+  FailurePercentageEjectionOptions,
+  OutlierDetectionOptions,
+  BulkheadOptions,
+  HedgeOptions,
+  ResilienceOptions,
+} from '../resilience/schema.js';
 
 // ---- routing (the behaviour is in src/routing/) ----
 

@@ -1,5 +1,5 @@
 import { CircuitState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
-import type { ResolvedBreaker } from '../config/resilience.js';
+import type { ResolvedBreaker } from './options.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ClockSamplingBreaker } from './sampling-breaker.js';
 

@@ -1,4 +1,4 @@
-import type { ResolvedOutlierDetection } from '../config/resilience.js';
+import type { ResolvedOutlierDetection } from './options.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { CONNECT_PROBE } from './connect-probe.js';
 

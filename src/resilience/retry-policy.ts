@@ -1,5 +1,5 @@
-import type { ResolvedRetry } from '../config/resilience.js';
-import type { RetryCondition } from '../config/types.js';
+import type { ResolvedRetry } from './options.js';
+import type { RetryCondition } from './schema.js';
 
 /** Transport error codes meaning the connection was never made (nothing was sent). */
 const CONNECT_FAILURES = new Set([

@@ -1,4 +1,4 @@
-import type { ResolvedBreaker, ResolvedResilience } from '../config/resilience.js';
+import type { ResolvedBreaker, ResolvedResilience } from './options.js';
 import type { HealthEventType } from '../telemetry/events.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import type { Clock } from '../util/clock.js';

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ResolvedFaults } from '../../faults/spec.js';
-import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../../config/resilience.js';
+import { resolveRequestResilience, type ResolvedResilience, type ResolvedRetry } from '../../resilience/options.js';
 import { MeshConfigError, MeshError, isMeshError } from '../../errors/mesh-error.js';
 import type { Bulkhead } from '../../resilience/bulkhead.js';
 import type { CircuitBreaker } from '../../resilience/endpoint-breaker.js';

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ResolvedRetry } from '../../config/resilience.js';
+import type { ResolvedRetry } from '../../resilience/options.js';
 import { fullJitterDelay, parseRetryAfter } from '../../resilience/backoff.js';
 import { methodRetriable } from '../../resilience/retry-policy.js';
 import type { Clock } from '../../util/clock.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedRetry } from '../../../src/config/resilience.js';
+import type { ResolvedRetry } from '../../../src/resilience/options.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
 import {
   backoffDelay,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { RESILIENCE_DEFAULTS } from '../../../src/config/resilience.js';
+import { RESILIENCE_DEFAULTS } from '../../../src/resilience/options.js';
 import { RETRY_SCHEMA } from '../../../src/config/schema.js';
 import { defaultWording } from '../../../src/util/schema-blocks.js';
 

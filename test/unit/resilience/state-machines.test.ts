@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RESILIENCE_DEFAULTS, type ResolvedBreaker, type ResolvedOutlierDetection } from '../../../src/config/resilience.js';
+import { RESILIENCE_DEFAULTS, type ResolvedBreaker, type ResolvedOutlierDetection } from '../../../src/resilience/options.js';
 import { CircuitBreaker, type CircuitStateName } from '../../../src/resilience/endpoint-breaker.js';
 import { CONNECT_PROBE } from '../../../src/resilience/connect-probe.js';
 import { OutlierDetector } from '../../../src/resilience/outlier-detector.js';

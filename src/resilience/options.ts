@@ -27,7 +27,7 @@ import type {
   RetryOptions,
   SuccessRateEjectionOptions,
   TimeoutOptions,
-} from './types.js';
+} from './schema.js';
 
 // Bounds and defaults live in the schema (src/config/schema.ts): the
 // structural pass there reports every value out of bounds, and the defaults
