@@ -33,8 +33,10 @@ import type { DiscoverySpec } from '../discovery/config.js';
 import type { DiscoveryProvider } from '../discovery/provider.js';
 import { HEALTH_CHECK_SCHEMA } from '../health/schema.js';
 import { RESILIENCE_PROPERTIES } from '../resilience/schema.js';
+import { ROUTE_SCHEMA } from '../routing/schema.js';
+import { EGRESS_SCHEMA, TLS_SCHEMA } from '../security/schema.js';
 import type { AuthHook } from '../security/types.js';
-import { CODE_KIND, bool, code, described, int, num, oneOf, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
+import { CODE_KIND, bool, code, described, int, num, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
 
 // ---- fault injection (the fragment is in src/faults/spec.ts) ----
 
@@ -42,89 +44,16 @@ export { FAULT_ERROR_NAMES, FAULT_ERROR_SCHEMA, FAULT_SPEC_SCHEMA } from '../fau
 
 const FAULTS = orFalse(FAULT_SPEC_SCHEMA);
 
-// ---- security ----
+// ---- security (the fragment is in src/security/schema.ts) ----
 
-/** Certificate or key material: PEM text (or a Buffer, in code), or `{ file }`. */
-export const TLS_SOURCE_SCHEMA = Type.Union(
-  [
-    Type.String({ description: 'PEM text.' }),
-    code<Buffer>('buffer', 'PEM bytes (code only).'),
-    Type.Object(
-      {
-        /** Path of a PEM file. */
-        file: str('Path of a PEM file (read, and watched for rotation).'),
-      },
-      { additionalProperties: false },
-    ),
-  ],
-  { description: 'PEM text, or `{ file }` to read (and watch) a file.' },
-);
-
-/** `tls.identity`: the SPIFFE identity servers must prove. */
-export const IDENTITY_SCHEMA = Type.Object(
-  {
-    /** Accept only IDs of this trust domain, e.g. `example.org`. */
-    trustDomain: opt(str('Accept only IDs of this trust domain, e.g. `example.org`.')),
-    /** Accept only these SPIFFE IDs, e.g. `spiffe://example.org/ns/prod/sa/orders`. */
-    allow: opt(Type.Array(str('A SPIFFE ID.'), { description: 'Accept only these SPIFFE IDs.' })),
-  },
-  { description: 'SPIFFE identity the servers must prove (implies requireTls; needs ca).', additionalProperties: false },
-);
-
-/** `tls.watch` as an object. */
-export const TLS_WATCH_SCHEMA = Type.Object(
-  {
-    /** Wait this long after a change event before reloading, in ms (files are often written in steps). Default 100. */
-    debounceMs: opt(int('Wait this long after a change before reloading, ms. Default 100.', 0)),
-    /** Re-read the files this often, in ms, whatever `fs.watch` says (it misses events on some file systems). Default 5000. */
-    pollMs: opt(int('Re-read the files this often, ms. Default 5,000.', 0)),
-  },
-  { description: 'How certificate files are watched.', additionalProperties: false },
-);
-
-/** `tls`: TLS and mTLS for `https://` endpoints. */
-export const TLS_SCHEMA = Type.Object(
-  {
-    /** Trusted CA certificates (PEM bundle). Default: Node's root certificates. */
-    ca: opt(TLS_SOURCE_SCHEMA),
-    /** The client certificate chain (PEM), for mTLS. Requires `key`. */
-    cert: opt(TLS_SOURCE_SCHEMA),
-    /** The private key of `cert` (PEM). Requires `cert`. */
-    key: opt(TLS_SOURCE_SCHEMA),
-    /**
-     * The name sent in SNI and, without an identity, checked against the
-     * server certificate. Default: the endpoint's host name (none for an IP
-     * address, whose certificate must then list that IP).
-     */
-    servername: opt(str('SNI and the name checked in the certificate. Default: the endpoint host.')),
-    /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
-    minVersion: opt(oneOf("Lowest TLS version. Default 'TLSv1.2'.", ['TLSv1.2', 'TLSv1.3'])),
-    /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`; needs `ca`. */
-    identity: opt(IDENTITY_SCHEMA),
-    /**
-     * Watch `{ file }` sources and rotate to new material when they change.
-     * Default `true` when any source is a file; `false` turns it off.
-     */
-    watch: opt(Type.Union([Type.Boolean(), TLS_WATCH_SCHEMA], { description: 'Reload `{ file }` material when files change. Default true when a source is a file.' })),
-  },
-  { description: 'TLS and mTLS for `https://` endpoints. See docs/security.md.', additionalProperties: false },
-);
-
-/** `egress` with an allow-list. */
-export const EGRESS_POLICY_SCHEMA = Type.Object(
-  {
-    /** Only `'deny'` (the default): everything not listed is refused. */
-    mode: opt(Type.Literal('deny', { description: "Only 'deny': everything not listed is refused." })),
-    /** Hosts that may be reached directly. */
-    allow: Type.Array(str('A host, an IP address or `*.example.org`.'), { description: 'Hosts that may be reached directly.' }),
-  },
-  { additionalProperties: false },
-);
-
-/** `egress`. */
-export const EGRESS_SCHEMA = Type.Union([Type.Literal('allow'), Type.Literal('deny'), EGRESS_POLICY_SCHEMA], {
-  description: "Unknown hosts: 'allow' (default), 'deny', or `{ mode: 'deny', allow: [hosts] }`.",
-});
+export {
+  TLS_SOURCE_SCHEMA,
+  IDENTITY_SCHEMA,
+  TLS_WATCH_SCHEMA,
+  TLS_SCHEMA,
+  EGRESS_POLICY_SCHEMA,
+  EGRESS_SCHEMA,
+} from '../security/schema.js';
 
 // ---- health checking ----
 
@@ -219,109 +148,15 @@ export const SLOW_START_SCHEMA = Type.Object(
   { description: 'Ramp the weight of new endpoints.', additionalProperties: false },
 );
 
-/** A header or query value match. */
-export const STRING_MATCH_SCHEMA = Type.Union(
-  [
-    Type.String({ description: 'The value equals this.' }),
-    Type.Object(
-      {
-        /** The value equals this. */
-        exact: Type.String({ description: 'The value equals this.' }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        /** The whole value matches this regular expression. */
-        regex: Type.String({ description: 'The whole value matches this regular expression.' }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        /** The value is present (true) or absent (false). */
-        present: Type.Boolean({ description: 'The value is present (true) or absent (false).' }),
-      },
-      { additionalProperties: false },
-    ),
-  ],
-  { description: 'A value: a string (exact), `{ exact }`, `{ regex }` or `{ present }`.', expects: 'a string or exactly one of exact, regex, present' },
-);
+// ---- routes (the fragment is in src/routing/schema.ts) ----
 
-/** A path match. */
-export const PATH_MATCH_SCHEMA = Type.Union(
-  [
-    Type.Object(
-      {
-        /** The path equals this. */
-        exact: Type.String({ description: 'The path equals this.', pattern: '^/', expects: 'a path starting with "/"' }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        /** The path starts with this. */
-        prefix: Type.String({ description: 'The path starts with this.', pattern: '^/', expects: 'a path starting with "/"' }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        /** The whole path matches this regular expression. */
-        regex: Type.String({ description: 'The whole path matches this regular expression.' }),
-      },
-      { additionalProperties: false },
-    ),
-  ],
-  { description: 'The path, without the query string: `{ exact }`, `{ prefix }` or `{ regex }`.', expects: 'exactly one of exact, prefix, regex' },
-);
-
-/** `routes[].match`. */
-export const ROUTE_MATCH_SCHEMA = Type.Object(
-  {
-    /** The path, without the query string. */
-    path: opt(PATH_MATCH_SCHEMA),
-    /** One method or a list (upper-case). */
-    method: opt(Type.Union([str('A method.'), Type.Array(str('A method.'), { minItems: 1 })], { description: 'One method or a list.' })),
-    /** Request headers by name (case-insensitive names). */
-    headers: opt(Type.Record(Type.String(), STRING_MATCH_SCHEMA, { description: 'Request headers by name.' })),
-    /** Query parameters by name (the first value when repeated). */
-    query: opt(Type.Record(Type.String(), STRING_MATCH_SCHEMA, { description: 'Query parameters by name.' })),
-  },
-  { description: 'When the route applies; all given conditions must hold.', additionalProperties: false },
-);
-
-/** `routes[].split[]`. */
-export const SPLIT_DESTINATION_SCHEMA = Type.Object(
-  {
-    /** Relative share, a finite number >= 0. The weights of a split must sum to more than 0. */
-    weight: num('Relative share, >= 0; the weights of a split must sum to more than 0.', 0),
-    /** Endpoints whose labels include all of these, e.g. `{ version: 'v2' }`. */
-    subset: opt(strings('Endpoint labels to match.')),
-    /** Another configured service, e.g. for a migration. */
-    service: opt(str('Another configured service.')),
-  },
-  { description: 'One destination: a label subset, another service, or the whole service.', additionalProperties: false },
-);
-
-/** `routes[]`. */
-export const ROUTE_SCHEMA = Type.Object(
-  {
-    /** A name for telemetry and the snapshot. Default `route-<index>`. */
-    name: opt(str('A name for telemetry. Default `route-<index>`.')),
-    /** When the route applies. Default: always. */
-    match: opt(ROUTE_MATCH_SCHEMA),
-    /** Where matching requests go, split by weight. */
-    split: Type.Array(SPLIT_DESTINATION_SCHEMA, {
-      description: 'Weighted destinations; weights must sum to more than 0.',
-      minItems: 1,
-      expects: 'a non-empty array of { weight, subset? | service? }',
-    }),
-    /** Fault injection for requests this route matches: replaces the service's `faults`; `false` turns them off here. */
-    faults: opt(FAULTS),
-  },
-  { description: 'A routing rule: the first route whose match holds decides where a request goes.', additionalProperties: false },
-);
+export {
+  STRING_MATCH_SCHEMA,
+  PATH_MATCH_SCHEMA,
+  ROUTE_MATCH_SCHEMA,
+  SPLIT_DESTINATION_SCHEMA,
+  ROUTE_SCHEMA,
+} from '../routing/schema.js';
 
 // ---- endpoints and discovery ----
 
