@@ -16,12 +16,16 @@ import {
 } from './tls-material.js';
 import type { AuthHook } from './types.js';
 import { unknownOptionMessage } from '../util/suggest.js';
+import { defaultsOf } from '../util/schema-defaults.js';
+import { TLS_SCHEMA, TLS_WATCH_SCHEMA } from './schema.js';
 
-/** Defaults of the security options. */
+const TLS_FILL = defaultsOf(TLS_SCHEMA) as { minVersion: 'TLSv1.2' | 'TLSv1.3' };
+
+/** Defaults of the security options, read off their schema (src/security/schema.ts). */
 export const SECURITY_DEFAULTS = Object.freeze({
-  minVersion: 'TLSv1.2' as const,
+  minVersion: TLS_FILL.minVersion,
   requireTls: false,
-  watch: Object.freeze({ debounceMs: 100, pollMs: 5000 }),
+  watch: Object.freeze(defaultsOf(TLS_WATCH_SCHEMA) as { debounceMs: number; pollMs: number }),
 });
 
 /** File-watch settings, resolved. */

@@ -38,9 +38,9 @@ export const IDENTITY_SCHEMA = Type.Object(
 export const TLS_WATCH_SCHEMA = Type.Object(
   {
     /** Wait this long after a change event before reloading, in ms (files are often written in steps). Default 100. */
-    debounceMs: opt(int('Wait this long after a change before reloading, ms. Default 100.', 0)),
-    /** Re-read the files this often, in ms, whatever `fs.watch` says (it misses events on some file systems). Default 5000. */
-    pollMs: opt(int('Re-read the files this often, ms. Default 5,000.', 0)),
+    debounceMs: opt(int('Wait this long after a change before reloading, ms.', 0, undefined, 100)),
+    /** Re-read the files this often, in ms (at least 10), whatever `fs.watch` says (it misses events on some file systems). Default 5,000. */
+    pollMs: opt(int('Re-read the files this often, ms.', 10, undefined, 5_000)),
   },
   { description: 'How certificate files are watched.', additionalProperties: false },
 );
@@ -60,8 +60,8 @@ export const TLS_SCHEMA = Type.Object(
      * address, whose certificate must then list that IP).
      */
     servername: opt(str('SNI and the name checked in the certificate. Default: the endpoint host.')),
-    /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
-    minVersion: opt(oneOf("Lowest TLS version. Default 'TLSv1.2'.", ['TLSv1.2', 'TLSv1.3'])),
+    /** Lowest TLS version accepted. Default 'TLSv1.2'. */
+    minVersion: opt(oneOf('Lowest TLS version.', ['TLSv1.2', 'TLSv1.3'], 'TLSv1.2')),
     /** Workload identity the servers must prove; see {@link IdentityOptions}. Implies `requireTls`; needs `ca`. */
     identity: opt(IDENTITY_SCHEMA),
     /**
