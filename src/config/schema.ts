@@ -21,14 +21,25 @@
  *
  * What a schema cannot say (split weights summing to more than 0, `perTryMs`
  * at most `totalMs`, subsets matching no endpoint, unknown services in a
- * split, duplicate endpoints, regular expressions that do not compile,
- * balancer- and provider-specific options) is checked by the resolvers in
- * src/config/resolve.ts after this schema.
+ * split, duplicate endpoints, regular expressions that do not compile) is
+ * checked by the resolvers in src/config/resolve.ts after this schema.
+ *
+ * A load balancer's options (`{ policy, ...options }`) and a discovery
+ * spec's (`{ type, ...options }`) belong to whatever is registered under
+ * that name when the configuration is read (a user may register a policy,
+ * or replace a built-in): here they are open objects, and the registry
+ * checks them against the registered definition's own schema
+ * (`LoadBalancerDefinition.options`, `DiscoveryProviderDefinition.options`).
+ * The published JSON Schema spells out the built-ins: one object per
+ * built-in, told apart by its `policy` or `type`, plus an open object for
+ * names registered in code.
  */
 
 import { Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
 import { FAULT_SPEC_SCHEMA } from '../faults/spec.js';
+import { BUILTIN_BALANCERS } from '../balancing/builtins.js';
+import { BUILTIN_DISCOVERY } from '../discovery/builtins.js';
 import type { DiscoverySpec } from '../discovery/config.js';
 import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
 import type { HealthCheckFunction } from '../health/options.js';
@@ -45,6 +56,13 @@ const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
 if (!TypeRegistry.Has(CODE_KIND)) {
   TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
 }
+
+/**
+ * Where the published schema writes something else: the built-ins' option
+ * blocks in place of the open `{ policy, ... }` and `{ type, ... }` objects.
+ * A symbol, so it survives TypeBox's clones and stays out of the output.
+ */
+const PUBLISHED_AS = Symbol('published as');
 
 /** A value only code can give, typed `T`: checked at runtime, left out of the published JSON Schema. */
 function code<T>(what: CodeValue, description: string): TUnsafe<T> {
@@ -454,7 +472,11 @@ export const LOAD_BALANCER_SCHEMA = Type.Union(
       Type.Object({ policy: str('A registered policy name, e.g. `least-request`.') }, { additionalProperties: true, description: "A policy and that policy's own options." }),
     ),
   ],
-  { description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.', examples: [...LB_POLICIES] },
+  {
+    description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
+    examples: [...LB_POLICIES],
+    [PUBLISHED_AS]: () => builtinChoices('policy', BUILTIN_BALANCERS, 'load-balancing policy', true),
+  },
 );
 
 /** `connection`. */
@@ -628,7 +650,10 @@ export const ENDPOINT_INPUT_SCHEMA = Type.Union(
 
 /** `{ type, ...options }`: the provider type checks its own options. */
 export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(
-  Type.Object({ type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') }, { additionalProperties: true }),
+  Type.Object(
+    { type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') },
+    { additionalProperties: true, [PUBLISHED_AS]: () => builtinChoices('type', BUILTIN_DISCOVERY, 'discovery provider type', false) },
+  ),
 );
 const DISCOVERY_ITEM = Type.Union([DISCOVERY_SPEC_SCHEMA, code<DiscoveryProvider>('provider', 'A provider object (code only).')]);
 
@@ -779,6 +804,8 @@ export interface JsonSchema {
   /** JSON Schema keyword. */
   anyOf?: JsonSchema[];
   /** JSON Schema keyword. */
+  not?: JsonSchema;
+  /** JSON Schema keyword. */
   minimum?: number;
   /** JSON Schema keyword. */
   maximum?: number;
@@ -790,6 +817,32 @@ export interface JsonSchema {
   pattern?: string;
   /** JSON Schema keyword. */
   examples?: unknown[];
+}
+
+/**
+ * The published form of a named block: one object per built-in, its `key`
+ * (`policy`, `type`) the built-in's name and its properties the built-in's
+ * options schema; then an object for any other name (one registered in
+ * code), whose options the schema cannot know. With `byName`, the bare name
+ * too: the built-ins that need no option, or any other name.
+ */
+function builtinChoices(key: string, builtins: Readonly<Record<string, { readonly options?: TSchema }>>, what: string, byName: boolean): TSchema {
+  const names = Object.keys(builtins);
+  const others = { minLength: 1, not: { enum: names } };
+  const branches = names.map((name) => {
+    const options = builtins[name]!.options as { properties?: Record<string, TSchema>; additionalProperties?: unknown } | undefined;
+    return Type.Object(
+      { [key]: Type.Literal(name, { description: `The built-in ${what} \`${name}\`.` }), ...(options?.properties ?? {}) },
+      { description: `\`${name}\` and its options.`, additionalProperties: options === undefined ? true : ((options.additionalProperties ?? true) as boolean) },
+    );
+  });
+  const other = Type.Object(
+    { [key]: Type.String({ ...others, description: `A ${what} registered in code.` }) },
+    { description: `A ${what} registered in code, with its own options.`, additionalProperties: true },
+  );
+  const bare = names.filter((name) => ((builtins[name]!.options as { required?: string[] } | undefined)?.required ?? []).length === 0);
+  const byNames = byName ? [Type.Union(bare.map((n) => Type.Literal(n))), Type.String({ ...others, description: `A ${what} registered in code.` })] : [];
+  return Type.Union([...byNames, ...branches, other]);
 }
 
 /** The key pattern of `Type.Record(Type.String(), ...)`. */
@@ -810,6 +863,14 @@ export function publishedSchema(): JsonSchema {
     if (isCode(s)) return undefined;
     const known = done.get(s);
     if (known) return known;
+    const publishedAs = (s as { [PUBLISHED_AS]?: () => TSchema })[PUBLISHED_AS];
+    if (publishedAs) {
+      const description = s.description === undefined ? {} : { description: s.description as string };
+      const examples = s.examples === undefined ? {} : { examples: s.examples as unknown[] };
+      const out = { ...convert(publishedAs())!, ...description, ...examples };
+      done.set(s, out);
+      return out;
+    }
     const out: Record<string, unknown> = {};
     done.set(s, out as JsonSchema);
     for (const [key, value] of Object.entries(s)) {
