@@ -12,17 +12,36 @@ import { defaultWording } from '../../../src/util/schema-blocks.js';
 // it. The TSDoc above each option is the one hand-written copy; this checks
 // it says the same.
 
-const file = fileURLToPath(new URL('../../../src/config/schema.ts', import.meta.url));
-const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+/** The files whose schemas write defaults: the configuration's, and the option schemas of the built-in balancers and discovery types. */
+const FILES = [
+  'config/schema.ts',
+  'balancing/least-request.ts',
+  'balancing/peak-ewma.ts',
+  'balancing/ring-hash.ts',
+  'balancing/maglev.ts',
+  'discovery/static.ts',
+  'discovery/file.ts',
+  'discovery/dns.ts',
+  'integrations/etcd/gateway.ts',
+  'integrations/etcd/discovery.ts',
+];
+const parse = (name: string) => {
+  const file = fileURLToPath(new URL(`../../../src/${name}`, import.meta.url));
+  return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+};
+const sources = FILES.map(parse);
+const source = sources[0]!;
 
 /** Where each helper takes its default. `orFalse` takes whether the block is on. */
 const FALLBACK_ARG: Record<string, number> = { int: 3, num: 3, percent: 1, bool: 1, described: 1, orFalse: 1, ejectAfter: 1 };
 
 const constants = new Map<string, ts.Expression>();
-source.forEachChild(function visit(node) {
-  if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) constants.set(node.name.text, node.initializer);
-  node.forEachChild(visit);
-});
+for (const source of sources) {
+  source.forEachChild(function visit(node) {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && !constants.has(node.name.text)) constants.set(node.name.text, node.initializer);
+    node.forEachChild(visit);
+  });
+}
 
 /** The value of a literal default in the source (numbers, strings, booleans, lists, a named constant). */
 function evaluate(e: ts.Expression): unknown {
@@ -33,7 +52,8 @@ function evaluate(e: ts.Expression): unknown {
   if (ts.isArrayLiteralExpression(e)) return e.elements.map(evaluate);
   if (ts.isIdentifier(e) && constants.has(e.text)) return evaluate(constants.get(e.text)!);
   if (ts.isIdentifier(e) && e.text === 'undefined') return undefined;
-  throw new Error(`schema.ts:${source.getLineAndCharacterOfPosition(e.getStart()).line + 1}: not a literal default: ${e.getText()}`);
+  const at = e.getSourceFile();
+  throw new Error(`${at.fileName}:${at.getLineAndCharacterOfPosition(e.getStart()).line + 1}: not a literal default: ${e.getText()}`);
 }
 
 /** The default an option's initializer gives, with the words its description gets; undefined when it gives none. */
@@ -58,6 +78,7 @@ function defaultOf(initializer: ts.Expression): string | undefined {
 }
 
 interface Option {
+  readonly file: string;
   readonly line: number;
   readonly key: string;
   readonly doc: string;
@@ -65,7 +86,7 @@ interface Option {
 }
 
 const options: Option[] = [];
-source.forEachChild(function visit(node) {
+for (const [i, source] of sources.entries()) source.forEachChild(function visit(node) {
   if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
     const doc = ts
       .getJSDocCommentsAndTags(node)
@@ -74,7 +95,7 @@ source.forEachChild(function visit(node) {
       .replace(/^\s*\/?\*+\/?/gm, '')
       .replace(/\s+/g, ' ');
     if (doc !== '') {
-      options.push({ line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, key: node.name.text, doc, wording: defaultOf(node.initializer) });
+      options.push({ file: FILES[i]!, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, key: node.name.text, doc, wording: defaultOf(node.initializer) });
     }
   }
   node.forEachChild(visit);
@@ -84,7 +105,9 @@ describe('schema defaults', () => {
   it('the TSDoc of every option with a default says that default', () => {
     const withDefault = options.filter((o) => o.wording !== undefined);
     expect(withDefault.length).toBeGreaterThan(40);
-    const wrong = withDefault.filter((o) => !o.doc.includes(`Default ${o.wording}.`)).map((o) => `schema.ts:${o.line} ${o.key}: TSDoc should say "Default ${o.wording}." (${o.doc.trim()})`);
+    // Every file listed writes defaults this way.
+    expect(new Set(withDefault.map((o) => o.file))).toEqual(new Set(FILES));
+    const wrong = withDefault.filter((o) => !o.doc.includes(`Default ${o.wording}.`)).map((o) => `${o.file}:${o.line} ${o.key}: TSDoc should say "Default ${o.wording}." (${o.doc.trim()})`);
     expect(wrong).toEqual([]);
   });
 
