@@ -35,7 +35,7 @@
  * names registered in code.
  */
 
-import { Kind, Type, TypeRegistry, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Kind, Type, TypeRegistry, type Static, type TUnsafe } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
 import { FAULT_SPEC_SCHEMA } from '../faults/spec.js';
 import { BUILTIN_BALANCERS } from '../balancing/builtins.js';
@@ -44,6 +44,7 @@ import type { DiscoverySpec } from '../discovery/config.js';
 import { isDiscoveryProvider, type DiscoveryProvider } from '../discovery/provider.js';
 import type { HealthCheckFunction } from '../health/options.js';
 import type { AuthHook } from '../security/types.js';
+import { toJsonSchema, namedChoices, PUBLISHED_AS, type JsonSchema } from '../util/json-schema.js';
 import { CODE_KIND, bool, described, int, num, oneOf, opt, orFalse, percent, str, strings, type CodeValue } from '../util/schema-blocks.js';
 
 // ---- values only code can give ----
@@ -56,13 +57,6 @@ const CODE_CHECKS: Record<CodeValue, (value: unknown) => boolean> = {
 if (!TypeRegistry.Has(CODE_KIND)) {
   TypeRegistry.Set<{ code: CodeValue }>(CODE_KIND, (schema, value) => CODE_CHECKS[schema.code](value));
 }
-
-/**
- * Where the published schema writes something else: the built-ins' option
- * blocks in place of the open `{ policy, ... }` and `{ type, ... }` objects.
- * A symbol, so it survives TypeBox's clones and stays out of the output.
- */
-const PUBLISHED_AS = Symbol('published as');
 
 /** A value only code can give, typed `T`: checked at runtime, left out of the published JSON Schema. */
 function code<T>(what: CodeValue, description: string): TUnsafe<T> {
@@ -475,7 +469,7 @@ export const LOAD_BALANCER_SCHEMA = Type.Union(
   {
     description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
     examples: [...LB_POLICIES],
-    [PUBLISHED_AS]: () => builtinChoices('policy', BUILTIN_BALANCERS, 'load-balancing policy', true),
+    [PUBLISHED_AS]: () => namedChoices('policy', BUILTIN_BALANCERS, 'load-balancing policy', true),
   },
 );
 
@@ -652,7 +646,7 @@ export const ENDPOINT_INPUT_SCHEMA = Type.Union(
 export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(
   Type.Object(
     { type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') },
-    { additionalProperties: true, [PUBLISHED_AS]: () => builtinChoices('type', BUILTIN_DISCOVERY, 'discovery provider type', false) },
+    { additionalProperties: true, [PUBLISHED_AS]: () => namedChoices('type', BUILTIN_DISCOVERY, 'discovery provider type', false) },
   ),
 );
 const DISCOVERY_ITEM = Type.Union([DISCOVERY_SPEC_SCHEMA, code<DiscoveryProvider>('provider', 'A provider object (code only).')]);
@@ -773,136 +767,13 @@ export type MeshConfigShape = Static<typeof MESH_CONFIG_SCHEMA>;
 
 // ---- the published JSON Schema ----
 
-/** The subset of JSON Schema (draft 2020-12) the published schema uses. */
-export interface JsonSchema {
-  /** JSON Schema keyword. */
-  $schema?: string;
-  /** JSON Schema keyword. */
-  $id?: string;
-  /** JSON Schema keyword. */
-  title?: string;
-  /** JSON Schema keyword: what the value means, with its default. */
-  description?: string;
-  /** JSON Schema keyword. */
-  type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean';
-  /** JSON Schema keyword. */
-  properties?: Record<string, JsonSchema>;
-  /** JSON Schema keyword. */
-  required?: string[];
-  /** JSON Schema keyword. */
-  additionalProperties?: boolean | JsonSchema;
-  /** JSON Schema keyword. */
-  propertyNames?: JsonSchema;
-  /** JSON Schema keyword. */
-  items?: JsonSchema;
-  /** JSON Schema keyword. */
-  minItems?: number;
-  /** JSON Schema keyword. */
-  enum?: (string | number | boolean)[];
-  /** JSON Schema keyword. */
-  const?: string | number | boolean;
-  /** JSON Schema keyword. */
-  anyOf?: JsonSchema[];
-  /** JSON Schema keyword. */
-  not?: JsonSchema;
-  /** JSON Schema keyword. */
-  minimum?: number;
-  /** JSON Schema keyword. */
-  maximum?: number;
-  /** JSON Schema keyword. */
-  exclusiveMinimum?: number;
-  /** JSON Schema keyword. */
-  minLength?: number;
-  /** JSON Schema keyword. */
-  pattern?: string;
-  /** JSON Schema keyword. */
-  examples?: unknown[];
-}
+export type { JsonSchema } from '../util/json-schema.js';
 
 /**
- * The published form of a named block: one object per built-in, its `key`
- * (`policy`, `type`) the built-in's name and its properties the built-in's
- * options schema; then an object for any other name (one registered in
- * code), whose options the schema cannot know. With `byName`, the bare name
- * too: the built-ins that need no option, or any other name.
- */
-function builtinChoices(key: string, builtins: Readonly<Record<string, { readonly options?: TSchema }>>, what: string, byName: boolean): TSchema {
-  const names = Object.keys(builtins);
-  const others = { minLength: 1, not: { enum: names } };
-  const branches = names.map((name) => {
-    const options = builtins[name]!.options as { properties?: Record<string, TSchema>; additionalProperties?: unknown } | undefined;
-    return Type.Object(
-      { [key]: Type.Literal(name, { description: `The built-in ${what} \`${name}\`.` }), ...(options?.properties ?? {}) },
-      { description: `\`${name}\` and its options.`, additionalProperties: options === undefined ? true : ((options.additionalProperties ?? true) as boolean) },
-    );
-  });
-  const other = Type.Object(
-    { [key]: Type.String({ ...others, description: `A ${what} registered in code.` }) },
-    { description: `A ${what} registered in code, with its own options.`, additionalProperties: true },
-  );
-  const bare = names.filter((name) => ((builtins[name]!.options as { required?: string[] } | undefined)?.required ?? []).length === 0);
-  const byNames = byName ? [Type.Union(bare.map((n) => Type.Literal(n))), Type.String({ ...others, description: `A ${what} registered in code.` })] : [];
-  return Type.Union([...byNames, ...branches, other]);
-}
-
-/** The key pattern of `Type.Record(Type.String(), ...)`. */
-const ANY_KEY = '^(.*)$';
-/** A {@link code} schema, or an array of them (`connection.interceptors`): left out of the published schema. */
-const isCode = (s: TSchema): boolean =>
-  (s as { [Kind]?: string })[Kind] === CODE_KIND || (s.type === 'array' && isCode((s as unknown as { items: TSchema }).items));
-
-/**
- * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}:
- * the same schema without what only code can give ({@link code} values), with
- * unions of string literals written as `enum` (what editors complete best).
+ * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}
+ * (see `toJsonSchema` in src/util/json-schema.ts): without what only code can
+ * give, and with one block per built-in balancer and discovery type.
  */
 export function publishedSchema(): JsonSchema {
-  // One converted object per schema object: a block shared by services and defaults stays one object.
-  const done = new Map<TSchema, JsonSchema>();
-  const convert = (s: TSchema): JsonSchema | undefined => {
-    if (isCode(s)) return undefined;
-    const known = done.get(s);
-    if (known) return known;
-    const publishedAs = (s as { [PUBLISHED_AS]?: () => TSchema })[PUBLISHED_AS];
-    if (publishedAs) {
-      const description = s.description === undefined ? {} : { description: s.description as string };
-      const examples = s.examples === undefined ? {} : { examples: s.examples as unknown[] };
-      const out = { ...convert(publishedAs())!, ...description, ...examples };
-      done.set(s, out);
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    done.set(s, out as JsonSchema);
-    for (const [key, value] of Object.entries(s)) {
-      if (key === 'properties') {
-        const props: Record<string, JsonSchema> = {};
-        for (const [name, p] of Object.entries(value as Record<string, TSchema>)) {
-          const converted = convert(p);
-          if (converted) props[name] = converted;
-        }
-        out.properties = props;
-        if (Array.isArray(s.required)) out.required = (s.required as string[]).filter((r) => r in props);
-      } else if (key === 'required' || key === 'expects' || key === 'keyExpects') {
-        // `required` is written with `properties`; `expects` and `keyExpects` (a record's keys) are proxyless's own wording for error messages.
-      } else if (key === 'anyOf') {
-        const members = (value as TSchema[]).map(convert).filter((m): m is JsonSchema => m !== undefined);
-        if (members.length > 0 && members.every((m) => typeof m.const === 'string')) {
-          out.type = 'string';
-          out.enum = members.map((m) => m.const as string);
-        } else if (members.length === 1) Object.assign(out, members[0], s.description === undefined ? {} : { description: s.description });
-        else out.anyOf = members;
-      } else if (key === 'additionalProperties' && s.patternProperties !== undefined) {
-        // A record: written below as additionalProperties (and propertyNames).
-      } else if (key === 'items' || key === 'additionalProperties') {
-        out[key] = typeof value === 'object' ? convert(value as TSchema) : value;
-      } else if (key === 'patternProperties') {
-        // TypeBox writes a record as one pattern; editors complete `additionalProperties` maps best.
-        const [pattern, values] = Object.entries(value as Record<string, TSchema>)[0]!;
-        if (pattern !== ANY_KEY) out.propertyNames = { pattern };
-        out.additionalProperties = convert(values);
-      } else out[key] = value;
-    }
-    return out as JsonSchema;
-  };
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...convert(MESH_CONFIG_SCHEMA)! };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...toJsonSchema(MESH_CONFIG_SCHEMA) };
 }

@@ -13,7 +13,7 @@ const LIMIT = 500;
  */
 const ALLOWED: Record<string, number> = {
   // The whole configuration schema in one place (owned by the config work).
-  'src/config/schema.ts': 847,
+  'src/config/schema.ts': 779,
   // The request state machine; the next split is its admission stage (auth, faults, policies, bulkhead, breaker).
   'src/client/request/mesh-request.ts': 879,
 };
