@@ -38,11 +38,18 @@ function registryDiscovery(base: string, everyMs = 5_000): DiscoveryProvider {
 const mesh = new MeshClient({ discovery: registryDiscovery('http://registry:8500'), services: { orders: {} } });
 await mesh.close(); // registry:8500 does not exist here: the loopback registry below does
 
+import { Type } from '@sinclair/typebox';
 import { registerDiscoveryProvider } from 'proxyless';
 
 registerDiscoveryProvider('registry', {
-  create: (o) => registryDiscovery(o.url as string, o.everyMs as number | undefined),
-  validate: (o) => (typeof o.url === 'string' ? [] : [{ path: 'url', message: 'expected a URL' }]),
+  options: Type.Object(
+    {
+      url: Type.String({ pattern: '^https?://', description: 'The registry base URL.' }),
+      everyMs: Type.Optional(Type.Integer({ minimum: 100, default: 5_000, description: 'Poll interval, ms.' })),
+    },
+    { additionalProperties: false },
+  ),
+  create: (o) => registryDiscovery(o.url as string, o.everyMs as number),
 });
 // { "discovery": { "type": "registry", "url": "http://registry:8500" } }
 
@@ -65,7 +72,7 @@ assert.equal(await fromConfig.ready({ timeoutMs: 2_000 }), true);
 const res = await fromConfig.request('http://orders/orders/42');
 assert.equal(await res.body.text(), 'order 42');
 console.log('registry provider, named by a config spec:', fromConfig.snapshot().services.orders?.discovery?.active);
-// An invalid spec is refused by the type's validate, with the path of the bad field.
+// An invalid spec is refused by the type's options schema, with the path of the bad field.
 assert.throws(
   () => new MeshClient({ discovery: { type: 'registry', url: 8500 }, services: { orders: {} } }),
   (e: { issues?: { path: string }[] }) => e.issues?.some((i) => i.path === 'discovery.url') === true,

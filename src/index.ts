@@ -174,10 +174,11 @@ export {
   LeastRequestBalancer,
   ChoiceBalancer,
   LEAST_REQUEST_DEFAULTS,
+  LEAST_REQUEST_OPTIONS_SCHEMA,
   type LeastRequestOptions,
 } from './balancing/least-request.js';
-export { PeakEwmaBalancer, PEAK_EWMA_DEFAULTS, type PeakEwmaOptions } from './balancing/peak-ewma.js';
-export { RingHashBalancer, RING_HASH_DEFAULTS, type RingHashOptions } from './balancing/ring-hash.js';
-export { MaglevBalancer, MAGLEV_DEFAULTS, type MaglevOptions } from './balancing/maglev.js';
-export { RequestHasher, type HashOn } from './balancing/hash-key.js';
+export { PeakEwmaBalancer, PEAK_EWMA_DEFAULTS, PEAK_EWMA_OPTIONS_SCHEMA, type PeakEwmaOptions } from './balancing/peak-ewma.js';
+export { RingHashBalancer, RING_HASH_DEFAULTS, RING_HASH_OPTIONS_SCHEMA, type RingHashOptions } from './balancing/ring-hash.js';
+export { MaglevBalancer, MAGLEV_DEFAULTS, MAGLEV_OPTIONS_SCHEMA, type MaglevOptions } from './balancing/maglev.js';
+export { RequestHasher, HASH_ON_SCHEMA, type HashOn } from './balancing/hash-key.js';
 export { WeightedSampler } from './balancing/sampler.js';

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../endpoint/endpoint.js';
+import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 
 /**
@@ -66,13 +67,49 @@ export interface BalancerEnvironment {
   readonly now: () => number;
 }
 
-/** A named load-balancing policy, as registered with {@link registerLoadBalancer}. */
+/**
+ * A named load-balancing policy, as registered with {@link registerLoadBalancer}.
+ *
+ * Describe the options (everything beside `policy`) with
+ * {@link LoadBalancerDefinition.options}, a TypeBox object schema: the mesh
+ * checks a configuration against it (each problem named by its full path,
+ * e.g. `services.orders.loadBalancer.tableSize`), fills in its `default`s
+ * and hands the result to {@link LoadBalancerDefinition.create}. Keep
+ * {@link LoadBalancerDefinition.validate} for rules a schema cannot say.
+ *
+ * @example
+ * ```ts
+ * import { Type } from '@sinclair/typebox';
+ * registerLoadBalancer<{ spread: number }>('spread', {
+ *   options: Type.Object({ spread: Type.Integer({ minimum: 1, default: 2 }) }, { additionalProperties: false }),
+ *   create: (options) => new SpreadBalancer(options.spread),
+ * });
+ * ```
+ */
 export interface LoadBalancerDefinition<Options extends object = Record<string, unknown>> {
-  /** Builds a balancer for one service. `options` were validated by {@link LoadBalancerDefinition.validate}. */
+  /**
+   * Builds a balancer for one service. From a configuration, `options` passed
+   * {@link LoadBalancerDefinition.options} and have its defaults filled in.
+   */
   create(options: Options, env: BalancerEnvironment): LoadBalancer;
   /**
-   * Checks the policy's options (everything but `policy`); returns the problems,
-   * each with a path relative to the options object (e.g. `choiceCount`).
+   * The schema of the policy's options, a TypeBox object schema
+   * (`Type.Object({...}, { additionalProperties: false })`, from
+   * `@sinclair/typebox`, a dependency of proxyless): bounds, required
+   * options and defaults (`default:`) in one place. Prefer it to
+   * {@link LoadBalancerDefinition.validate}. Without it any options are
+   * accepted and passed through as given.
+   */
+  readonly options?: TSchema;
+  /**
+   * Rules a schema cannot say (one option against another, a prime table
+   * size); returns the problems, each with a path relative to the options
+   * object (e.g. `minRingSize`). It sees the options with the schema's
+   * defaults filled in, and runs even when the schema found problems
+   * elsewhere, so check the type of a value before comparing it; an issue
+   * about a path the schema already reported is dropped. A definition
+   * without {@link LoadBalancerDefinition.options} may check everything
+   * here, as before schemas existed.
    */
   validate?(options: Record<string, unknown>): ConfigIssue[];
 }

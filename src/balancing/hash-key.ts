@@ -1,5 +1,5 @@
-import { describe } from '../util/describe.js';
-import type { ConfigIssue } from '../errors/mesh-error.js';
+import { Type } from '@sinclair/typebox';
+import { str } from '../util/schema-blocks.js';
 import type { PickRequest } from './balancer.js';
 import { hashString } from './hash.js';
 
@@ -25,40 +25,42 @@ export type HashOn =
   | 'path';
 
 /** HTTP token characters (RFC 9110), for header and cookie names. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
-/**
- * Validates a `hashOn` value; issues are pushed with paths under `path`
- * (e.g. `hashOn.header`). Returns the normalised value (header names
- * lower-cased) or `undefined` when invalid.
- */
-export function checkHashOn(value: unknown, path: string, issues: ConfigIssue[]): HashOn | undefined {
-  const expected = "expected 'path', { header: name }, { cookie: name } or { query: name }";
-  if (value === 'path') return 'path';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ path, message: `${expected}, found ${describe(value)}` });
-    return undefined;
-  }
-  const keys = Object.keys(value);
-  if (keys.length !== 1 || !['header', 'cookie', 'query'].includes(keys[0]!)) {
-    issues.push({ path, message: `${expected}, found an object with keys ${JSON.stringify(keys)}` });
-    return undefined;
-  }
-  const kind = keys[0] as 'header' | 'cookie' | 'query';
-  const name = (value as Record<string, unknown>)[kind];
-  const namePath = `${path}.${kind}`;
-  if (typeof name !== 'string' || name === '') {
-    issues.push({ path: namePath, message: `expected a non-empty ${kind} name, found ${describe(name)}` });
-    return undefined;
-  }
-  if (kind !== 'query' && !TOKEN.test(name)) {
-    issues.push({ path: namePath, message: `"${name}" is not a valid ${kind} name (HTTP token characters only)` });
-    return undefined;
-  }
-  if (kind === 'header') return { header: name.toLowerCase() };
-  if (kind === 'cookie') return { cookie: name };
-  return { query: name };
-}
+const tokenName = (what: string) =>
+  Type.String({ description: `A ${what} name.`, pattern: TOKEN, expects: `a ${what} name (HTTP token characters: letters, digits, !#$%&'*+.^_\`|~-)` });
+
+/** The schema of {@link HashOn}. */
+export const HASH_ON_SCHEMA = Type.Union(
+  [
+    Type.Literal('path', { description: 'The path, without the query string.' }),
+    Type.Object(
+      {
+        /** A request header's name (case-insensitive); its first value is the key. */
+        header: tokenName('header'),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** A cookie's name (in the `cookie` header); its value is the key. */
+        cookie: tokenName('cookie'),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        /** A query parameter's name; its raw value (first occurrence) is the key. */
+        query: str('A query parameter name.'),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description: "What to hash: 'path', `{ header }`, `{ cookie }` or `{ query }`.",
+    expects: "'path', { header: name }, { cookie: name } or { query: name }",
+  },
+);
 
 const KIND_PATH = 0;
 const KIND_HEADER = 1;

@@ -1,6 +1,7 @@
-import type { ConfigIssue } from '../errors/mesh-error.js';
+import { Type } from '@sinclair/typebox';
+import { int, opt } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
-import { checkOptionNames, numberOption } from './options.js';
 import { WeightedSampler } from './sampler.js';
 
 /** Options of the `least-request` policy. */
@@ -13,8 +14,17 @@ export interface LeastRequestOptions {
   choiceCount?: number;
 }
 
-/** Defaults of {@link LeastRequestOptions}. */
-export const LEAST_REQUEST_DEFAULTS: Readonly<Required<LeastRequestOptions>> = Object.freeze({ choiceCount: 2 });
+/** The schema of {@link LeastRequestOptions}. */
+export const LEAST_REQUEST_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** Candidates compared per pick ("power of two choices" is 2), from 2 to 100. Default 2. */
+    choiceCount: opt(int('Candidates compared per pick (power of two choices is 2).', 2, 100, 2)),
+  },
+  { description: 'Options of least-request.', additionalProperties: false },
+);
+
+/** Defaults of {@link LeastRequestOptions}, read off {@link LEAST_REQUEST_OPTIONS_SCHEMA}. */
+export const LEAST_REQUEST_DEFAULTS = Object.freeze(defaultsOf(LEAST_REQUEST_OPTIONS_SCHEMA)) as Readonly<Required<LeastRequestOptions>>;
 
 /**
  * Power-of-choices selection shared by `least-request` and `peak-ewma`:
@@ -118,18 +128,8 @@ export class LeastRequestBalancer extends ChoiceBalancer {
   }
 }
 
-/** Validates a `choiceCount` option (shared with `peak-ewma`). */
-export function checkChoiceCount(options: Record<string, unknown>, issues: ConfigIssue[]): void {
-  numberOption(options, 'choiceCount', issues, { min: 2, max: 100, integer: true }, 2);
-}
-
 /** The `least-request` policy; options: {@link LeastRequestOptions}. */
 export const leastRequest: LoadBalancerDefinition<LeastRequestOptions> = {
+  options: LEAST_REQUEST_OPTIONS_SCHEMA,
   create: (options, env) => new LeastRequestBalancer(options, env.random),
-  validate: (options) => {
-    const issues: ConfigIssue[] = [];
-    checkOptionNames('least-request', options, ['choiceCount'], issues);
-    checkChoiceCount(options, issues);
-    return issues;
-  },
 };

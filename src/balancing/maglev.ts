@@ -1,11 +1,12 @@
+import { Type } from '@sinclair/typebox';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { debugChannel } from '../util/logger.js';
+import { int, opt } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { hashString } from './hash.js';
-import { RequestHasher, type HashOn } from './hash-key.js';
-import { checkOptionNames, EndpointListMemo, isPrime, numberOption } from './options.js';
-import { checkHashOption } from './ring-hash.js';
-
+import { HASH_ON_SCHEMA, RequestHasher, type HashOn } from './hash-key.js';
+import { EndpointListMemo, isPrime } from './options.js';
 
 const trace = debugChannel('balancer');
 /** Options of the `maglev` policy. */
@@ -20,10 +21,22 @@ export interface MaglevOptions {
   tableSize?: number;
 }
 
-/** Defaults of {@link MaglevOptions}. */
-export const MAGLEV_DEFAULTS: Readonly<Required<Omit<MaglevOptions, 'hashOn'>>> = Object.freeze({ tableSize: 65_537 });
 /** The largest allowed `tableSize` (Envoy's limit). */
 const MAX_TABLE_SIZE = 5_000_011;
+
+/** The schema of {@link MaglevOptions}. */
+export const MAGLEV_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** What to hash: a header, a cookie, a query parameter or the path. Required. */
+    hashOn: HASH_ON_SCHEMA,
+    /** Lookup table size: a prime from 3 to 5,000,011, well above the number of endpoints. Default 65,537. */
+    tableSize: opt(int('Lookup table size: a prime, well above the number of endpoints.', 3, MAX_TABLE_SIZE, 65_537)),
+  },
+  { description: 'Options of maglev.', additionalProperties: false },
+);
+
+/** Defaults of {@link MaglevOptions}, read off {@link MAGLEV_OPTIONS_SCHEMA}. */
+export const MAGLEV_DEFAULTS = Object.freeze(defaultsOf(MAGLEV_OPTIONS_SCHEMA)) as Readonly<Required<Omit<MaglevOptions, 'hashOn'>>>;
 
 const SEED_OFFSET = 0x2545f491;
 const SEED_SKIP = 0x5bd1e995;
@@ -129,20 +142,13 @@ export class MaglevBalancer implements LoadBalancer {
 
 /** The `maglev` policy; options: {@link MaglevOptions}. */
 export const maglev: LoadBalancerDefinition<MaglevOptions> = {
+  options: MAGLEV_OPTIONS_SCHEMA,
   create: (options, env) => new MaglevBalancer(options, env.random),
+  /** A rule a schema cannot say: the table size is a prime. */
   validate: (options) => {
     const issues: ConfigIssue[] = [];
-    checkOptionNames('maglev', options, ['hashOn', 'tableSize'], issues);
-    checkHashOption(options, 'maglev', issues);
-    const before = issues.length;
-    const size = numberOption(
-      options,
-      'tableSize',
-      issues,
-      { min: 3, max: MAX_TABLE_SIZE, integer: true },
-      MAGLEV_DEFAULTS.tableSize,
-    );
-    if (issues.length === before && !isPrime(size)) {
+    const size = options.tableSize;
+    if (typeof size === 'number' && Number.isInteger(size) && !isPrime(size)) {
       issues.push({ path: 'tableSize', message: `expected a prime number, found ${size} (e.g. 65537, 131071, 655373)` });
     }
     return issues;

@@ -1,41 +1,8 @@
-import { checkNumber, type NumberRule } from '../util/checks.js';
+import { Type } from '@sinclair/typebox';
 import type { BalancerEndpoint } from './balancer.js';
-import type { ConfigIssue } from '../errors/mesh-error.js';
-import { unknownOptionMessage } from '../util/suggest.js';
 
-/**
- * Records an issue for every option name not in `allowed`, so a typo in an
- * option is an error rather than silently ignored. Paths are relative to
- * the options object, as {@link LoadBalancerDefinition.validate} requires.
- */
-export function checkOptionNames(
-  policy: string,
-  options: Record<string, unknown>,
-  allowed: readonly string[],
-  issues: ConfigIssue[],
-): void {
-  for (const key of Object.keys(options)) {
-    if (allowed.includes(key)) continue;
-    issues.push({
-      path: key,
-      message:
-        allowed.length === 0
-          ? `${policy} takes no option "${key}"`
-          : unknownOptionMessage(key, allowed, `for ${policy}`),
-    });
-  }
-}
-
-/** Checks an optional numeric option; returns it, or `fallback` when absent or invalid. */
-export function numberOption(
-  options: Record<string, unknown>,
-  key: string,
-  issues: ConfigIssue[],
-  rule: NumberRule,
-  fallback: number,
-): number {
-  return checkNumber(options[key], key, issues, rule, fallback);
-}
+/** The options schema of a policy that takes none (`round-robin`, `random`, `weighted-round-robin`). */
+export const NO_OPTIONS_SCHEMA = Type.Object({}, { description: 'No options.', additionalProperties: false });
 
 /** True when `n` is a prime number (trial division; option values are small). */
 export function isPrime(n: number): boolean {

@@ -1,7 +1,8 @@
-import type { ConfigIssue } from '../errors/mesh-error.js';
+import { Type } from '@sinclair/typebox';
+import { int, num, opt } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type { AttemptReport, BalancerEndpoint, LoadBalancerDefinition } from './balancer.js';
-import { ChoiceBalancer, checkChoiceCount, LEAST_REQUEST_DEFAULTS } from './least-request.js';
-import { checkOptionNames, numberOption } from './options.js';
+import { ChoiceBalancer } from './least-request.js';
 
 /** Options of the `peak-ewma` policy. */
 export interface PeakEwmaOptions {
@@ -15,8 +16,19 @@ export interface PeakEwmaOptions {
   decayMs?: number;
 }
 
-/** Defaults of {@link PeakEwmaOptions}. */
-export const PEAK_EWMA_DEFAULTS: Readonly<Required<PeakEwmaOptions>> = Object.freeze({ choiceCount: LEAST_REQUEST_DEFAULTS.choiceCount, decayMs: 10_000 });
+/** The schema of {@link PeakEwmaOptions}. */
+export const PEAK_EWMA_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** Candidates compared per pick, as in `least-request`, from 2 to 100. Default 2. */
+    choiceCount: opt(int('Candidates compared per pick, as in least-request.', 2, 100, 2)),
+    /** The decay time of the latency average, in milliseconds (at least 1). Default 10,000. */
+    decayMs: opt(num("The latency average's decay time: a sample's influence falls to 1/e after this long, ms.", 1, undefined, 10_000)),
+  },
+  { description: 'Options of peak-ewma.', additionalProperties: false },
+);
+
+/** Defaults of {@link PeakEwmaOptions}, read off {@link PEAK_EWMA_OPTIONS_SCHEMA}. */
+export const PEAK_EWMA_DEFAULTS = Object.freeze(defaultsOf(PEAK_EWMA_OPTIONS_SCHEMA)) as Readonly<Required<PeakEwmaOptions>>;
 
 /**
  * The load of an endpoint that has requests in flight but no latency sample
@@ -114,12 +126,6 @@ export class PeakEwmaBalancer extends ChoiceBalancer {
 
 /** The `peak-ewma` policy; options: {@link PeakEwmaOptions}. */
 export const peakEwma: LoadBalancerDefinition<PeakEwmaOptions> = {
+  options: PEAK_EWMA_OPTIONS_SCHEMA,
   create: (options, env) => new PeakEwmaBalancer(options, env.random, env.now),
-  validate: (options) => {
-    const issues: ConfigIssue[] = [];
-    checkOptionNames('peak-ewma', options, ['choiceCount', 'decayMs'], issues);
-    checkChoiceCount(options, issues);
-    numberOption(options, 'decayMs', issues, { min: 1 }, PEAK_EWMA_DEFAULTS.decayMs);
-    return issues;
-  },
 };

@@ -1,4 +1,5 @@
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
+import { NO_OPTIONS_SCHEMA } from './options.js';
 import { WeightedSampler } from './sampler.js';
 
 /**
@@ -43,7 +44,6 @@ export class RandomBalancer implements LoadBalancer {
 
 /** The `random` policy (weighted). It takes no options. */
 export const random: LoadBalancerDefinition = {
+  options: NO_OPTIONS_SCHEMA,
   create: (_options, env) => new RandomBalancer(env.random),
-  validate: (options) =>
-    Object.keys(options).map((key) => ({ path: key, message: `random takes no option "${key}"` })),
 };

@@ -1,3 +1,5 @@
+import type { ConfigIssue } from '../errors/mesh-error.js';
+import { checkedOptions, isObjectSchema } from '../util/schema-options.js';
 import type { LoadBalancerDefinition } from './balancer.js';
 import { BUILTIN_BALANCERS } from './builtins.js';
 
@@ -19,7 +21,9 @@ const registry = new Map<string, LoadBalancerDefinition<never>>();
  * Registers a load-balancing policy under `name`, so configurations can say
  * `loadBalancer: name` or `{ policy: name, ...options }`. Built-in policies are
  * registered through this same function. Registering an existing name
- * replaces it.
+ * replaces it. Give the options a schema
+ * ({@link LoadBalancerDefinition.options}) and the mesh checks them and
+ * fills in their defaults.
  *
  * @example
  * ```ts
@@ -35,12 +39,29 @@ export function registerLoadBalancer<Options extends object>(
 ): void {
   if (typeof name !== 'string' || name === '') throw new TypeError('load balancer name must be a non-empty string');
   if (typeof definition?.create !== 'function') throw new TypeError('load balancer definition needs a create function');
+  if (definition.options !== undefined && !isObjectSchema(definition.options)) {
+    throw new TypeError('load balancer options must be a TypeBox object schema (Type.Object from @sinclair/typebox)');
+  }
   registry.set(name, definition as unknown as LoadBalancerDefinition<never>);
 }
 
 /** The definition registered under `name`, if any. */
 export function getLoadBalancer(name: string): LoadBalancerDefinition<Record<string, unknown>> | undefined {
   return registry.get(name) as LoadBalancerDefinition<Record<string, unknown>> | undefined;
+}
+
+/**
+ * Checks a policy's options (everything beside `policy`) against its
+ * definition, with paths under `path` (`services.orders.loadBalancer`), and
+ * returns them with the schema's defaults filled in.
+ */
+export function checkLoadBalancerOptions(
+  definition: LoadBalancerDefinition<Record<string, unknown>>,
+  options: Record<string, unknown>,
+  path: string,
+  issues: ConfigIssue[],
+): Record<string, unknown> {
+  return checkedOptions(definition, options, path, issues);
 }
 
 /** The names of every registered policy. */

@@ -1,10 +1,12 @@
+import { Type } from '@sinclair/typebox';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { debugChannel } from '../util/logger.js';
+import { int, opt } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
 import { fmix32, hashString } from './hash.js';
-import { checkHashOn, RequestHasher, type HashOn } from './hash-key.js';
-import { checkOptionNames, EndpointListMemo, numberOption } from './options.js';
-
+import { HASH_ON_SCHEMA, RequestHasher, type HashOn } from './hash-key.js';
+import { EndpointListMemo } from './options.js';
 
 const trace = debugChannel('balancer');
 /** Options of the `ring-hash` policy. */
@@ -27,8 +29,26 @@ export interface RingHashOptions {
   pointsPerEndpoint?: number;
 }
 
-/** Defaults of {@link RingHashOptions}. */
-export const RING_HASH_DEFAULTS: Readonly<Required<Omit<RingHashOptions, 'hashOn'>>> = Object.freeze({ minRingSize: 1024, maxRingSize: 8_388_608, pointsPerEndpoint: 256 });
+/** The largest ring, in points (Envoy's limit). */
+const MAX_RING_SIZE = 8_388_608;
+
+/** The schema of {@link RingHashOptions}. */
+export const RING_HASH_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** What to hash: a header, a cookie, a query parameter or the path. Required. */
+    hashOn: HASH_ON_SCHEMA,
+    /** The smallest ring, in points (at most `maxRingSize`). Default 1,024. */
+    minRingSize: opt(int('The smallest ring, in points (<= maxRingSize).', 1, MAX_RING_SIZE, 1_024)),
+    /** The largest ring, in points. Default 8,388,608. */
+    maxRingSize: opt(int('The largest ring, in points.', 1, MAX_RING_SIZE, MAX_RING_SIZE)),
+    /** Points per endpoint of average weight, from 1 to 10,000, before the ring-size bounds. Default 256. */
+    pointsPerEndpoint: opt(int('Points per endpoint of average weight, before the ring-size bounds.', 1, 10_000, 256)),
+  },
+  { description: 'Options of ring-hash.', additionalProperties: false },
+);
+
+/** Defaults of {@link RingHashOptions}, read off {@link RING_HASH_OPTIONS_SCHEMA}. */
+export const RING_HASH_DEFAULTS = Object.freeze(defaultsOf(RING_HASH_OPTIONS_SCHEMA)) as Readonly<Required<Omit<RingHashOptions, 'hashOn'>>>;
 
 const SEED_A = 0x9747b28c;
 const SEED_B = 0x3c6ef372;
@@ -203,30 +223,15 @@ function radixSort(points: U32, owners: I32): [U32, I32] {
   return [srcP, srcO];
 }
 
-/** Validates the options shared by the hash policies' `hashOn`. */
-export function checkHashOption(options: Record<string, unknown>, policy: string, issues: ConfigIssue[]): void {
-  if (options.hashOn === undefined) {
-    issues.push({
-      path: 'hashOn',
-      message: `${policy} needs hashOn: 'path', { header: name }, { cookie: name } or { query: name }`,
-    });
-    return;
-  }
-  checkHashOn(options.hashOn, 'hashOn', issues);
-}
-
 /** The `ring-hash` policy; options: {@link RingHashOptions}. */
 export const ringHash: LoadBalancerDefinition<RingHashOptions> = {
+  options: RING_HASH_OPTIONS_SCHEMA,
   create: (options, env) => new RingHashBalancer(options, env.random),
+  /** A rule across options: the smallest ring is not larger than the largest. */
   validate: (options) => {
     const issues: ConfigIssue[] = [];
-    checkOptionNames('ring-hash', options, ['hashOn', 'minRingSize', 'maxRingSize', 'pointsPerEndpoint'], issues);
-    checkHashOption(options, 'ring-hash', issues);
-    const sizeRule = { min: 1, max: RING_HASH_DEFAULTS.maxRingSize, integer: true };
-    const min = numberOption(options, 'minRingSize', issues, sizeRule, RING_HASH_DEFAULTS.minRingSize);
-    const max = numberOption(options, 'maxRingSize', issues, sizeRule, RING_HASH_DEFAULTS.maxRingSize);
-    numberOption(options, 'pointsPerEndpoint', issues, { min: 1, max: 10_000, integer: true }, 0);
-    if (min > max) {
+    const { minRingSize: min, maxRingSize: max } = options;
+    if (typeof min === 'number' && typeof max === 'number' && min > max) {
       issues.push({ path: 'minRingSize', message: `minRingSize (${min}) must not exceed maxRingSize (${max})` });
     }
     return issues;

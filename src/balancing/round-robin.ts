@@ -1,4 +1,5 @@
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
+import { NO_OPTIONS_SCHEMA } from './options.js';
 import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 /**
@@ -57,7 +58,6 @@ export class RoundRobinBalancer implements LoadBalancer {
 
 /** The `round-robin` policy. It takes no options. */
 export const roundRobin: LoadBalancerDefinition = {
+  options: NO_OPTIONS_SCHEMA,
   create: (_options, env) => new RoundRobinBalancer(Math.floor(env.random() * 1024), env.random),
-  validate: (options) =>
-    Object.keys(options).map((key) => ({ path: key, message: `round-robin takes no option "${key}"` })),
 };

@@ -1,5 +1,5 @@
 import type { BalancerEndpoint, LoadBalancer, LoadBalancerDefinition, PickContext } from './balancer.js';
-import { checkOptionNames, EndpointListMemo } from './options.js';
+import { EndpointListMemo, NO_OPTIONS_SCHEMA } from './options.js';
 
 /** Deadlines past this are rebased to keep float precision (never reached in practice). */
 const REBASE_AT = 2 ** 40;
@@ -114,10 +114,6 @@ export class WeightedRoundRobinBalancer implements LoadBalancer {
 
 /** The `weighted-round-robin` policy. It takes no options: weights come from the endpoints. */
 export const weightedRoundRobin: LoadBalancerDefinition = {
+  options: NO_OPTIONS_SCHEMA,
   create: (_options, env) => new WeightedRoundRobinBalancer(env.random),
-  validate: (options) => {
-    const issues: { path: string; message: string }[] = [];
-    checkOptionNames('weighted-round-robin', options, [], issues);
-    return issues;
-  },
 };

@@ -1,4 +1,4 @@
-import { getLoadBalancer, listLoadBalancers } from '../balancing/registry.js';
+import { checkLoadBalancerOptions, getLoadBalancer, listLoadBalancers } from '../balancing/registry.js';
 import { resolveDiscovery } from '../discovery/config.js';
 import { describe } from '../util/describe.js';
 import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
@@ -249,10 +249,8 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
     });
     return DEFAULTS.loadBalancer;
   }
-  for (const issue of definition.validate?.(options) ?? []) {
-    issues.push({ path: join(path, issue.path), message: issue.message });
-  }
-  return Object.freeze({ policy, options: Object.freeze({ ...options }) });
+  const filled = checkLoadBalancerOptions(definition, options, path, issues);
+  return Object.freeze({ policy, options: Object.freeze(filled) });
 }
 
 function resolveSlowStart(value: unknown): ResolvedSlowStart | false {

@@ -21,14 +21,25 @@
  *
  * What a schema cannot say (split weights summing to more than 0, `perTryMs`
  * at most `totalMs`, subsets matching no endpoint, unknown services in a
- * split, duplicate endpoints, regular expressions that do not compile,
- * balancer- and provider-specific options) is checked by the resolvers in
- * src/config/resolve.ts after this schema.
+ * split, duplicate endpoints, regular expressions that do not compile) is
+ * checked by the resolvers in src/config/resolve.ts after this schema.
+ *
+ * A load balancer's options (`{ policy, ...options }`) and a discovery
+ * spec's (`{ type, ...options }`) belong to whatever is registered under
+ * that name when the configuration is read (a user may register a policy,
+ * or replace a built-in): here they are open objects, and the registry
+ * checks them against the registered definition's own schema
+ * (`LoadBalancerDefinition.options`, `DiscoveryProviderDefinition.options`).
+ * The published JSON Schema spells out the built-ins: one object per
+ * built-in, told apart by its `policy` or `type`, plus an open object for
+ * names registered in code.
  */
 
-import { Kind, Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
 import { FAULT_SPEC_SCHEMA } from '../faults/spec.js';
+import { BUILTIN_BALANCERS } from '../balancing/builtins.js';
+import { BUILTIN_DISCOVERY } from '../discovery/builtins.js';
 import type { DiscoverySpec } from '../discovery/config.js';
 import type { DiscoveryProvider } from '../discovery/provider.js';
 import { HEALTH_CHECK_SCHEMA } from '../health/schema.js';
@@ -36,7 +47,8 @@ import { RESILIENCE_PROPERTIES } from '../resilience/schema.js';
 import { ROUTE_SCHEMA } from '../routing/schema.js';
 import { EGRESS_SCHEMA, TLS_SCHEMA } from '../security/schema.js';
 import type { AuthHook } from '../security/types.js';
-import { CODE_KIND, bool, code, described, int, num, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
+import { toJsonSchema, namedChoices, PUBLISHED_AS, type JsonSchema } from '../util/json-schema.js';
+import { bool, code, described, int, num, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
 
 // ---- fault injection (the fragment is in src/faults/spec.ts) ----
 
@@ -104,7 +116,11 @@ export const LOAD_BALANCER_SCHEMA = Type.Union(
       Type.Object({ policy: str('A registered policy name, e.g. `least-request`.') }, { additionalProperties: true, description: "A policy and that policy's own options." }),
     ),
   ],
-  { description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.', examples: [...LB_POLICIES] },
+  {
+    description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
+    examples: [...LB_POLICIES],
+    [PUBLISHED_AS]: () => namedChoices('policy', BUILTIN_BALANCERS, 'load-balancing policy', true),
+  },
 );
 
 /** `connection`. */
@@ -185,7 +201,10 @@ export const ENDPOINT_INPUT_SCHEMA = Type.Union(
 
 /** `{ type, ...options }`: the provider type checks its own options. */
 export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(
-  Type.Object({ type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') }, { additionalProperties: true }),
+  Type.Object(
+    { type: str('A registered provider type, e.g. `file`, `dns`, `etcd`.') },
+    { additionalProperties: true, [PUBLISHED_AS]: () => namedChoices('type', BUILTIN_DISCOVERY, 'discovery provider type', false) },
+  ),
 );
 const DISCOVERY_ITEM = Type.Union([DISCOVERY_SPEC_SCHEMA, code<DiscoveryProvider>('provider', 'A provider object (code only).')]);
 
@@ -305,100 +324,13 @@ export type MeshConfigShape = Static<typeof MESH_CONFIG_SCHEMA>;
 
 // ---- the published JSON Schema ----
 
-/** The subset of JSON Schema (draft 2020-12) the published schema uses. */
-export interface JsonSchema {
-  /** JSON Schema keyword. */
-  $schema?: string;
-  /** JSON Schema keyword. */
-  $id?: string;
-  /** JSON Schema keyword. */
-  title?: string;
-  /** JSON Schema keyword: what the value means, with its default. */
-  description?: string;
-  /** JSON Schema keyword. */
-  type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean';
-  /** JSON Schema keyword. */
-  properties?: Record<string, JsonSchema>;
-  /** JSON Schema keyword. */
-  required?: string[];
-  /** JSON Schema keyword. */
-  additionalProperties?: boolean | JsonSchema;
-  /** JSON Schema keyword. */
-  propertyNames?: JsonSchema;
-  /** JSON Schema keyword. */
-  items?: JsonSchema;
-  /** JSON Schema keyword. */
-  minItems?: number;
-  /** JSON Schema keyword. */
-  enum?: (string | number | boolean)[];
-  /** JSON Schema keyword. */
-  const?: string | number | boolean;
-  /** JSON Schema keyword. */
-  anyOf?: JsonSchema[];
-  /** JSON Schema keyword. */
-  minimum?: number;
-  /** JSON Schema keyword. */
-  maximum?: number;
-  /** JSON Schema keyword. */
-  exclusiveMinimum?: number;
-  /** JSON Schema keyword. */
-  minLength?: number;
-  /** JSON Schema keyword. */
-  pattern?: string;
-  /** JSON Schema keyword. */
-  examples?: unknown[];
-}
-
-/** The key pattern of `Type.Record(Type.String(), ...)`. */
-const ANY_KEY = '^(.*)$';
-/** A {@link code} schema, or an array of them (`connection.interceptors`): left out of the published schema. */
-const isCode = (s: TSchema): boolean =>
-  (s as { [Kind]?: string })[Kind] === CODE_KIND || (s.type === 'array' && isCode((s as unknown as { items: TSchema }).items));
+export type { JsonSchema } from '../util/json-schema.js';
 
 /**
- * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}:
- * the same schema without what only code can give ({@link code} values), with
- * unions of string literals written as `enum` (what editors complete best).
+ * The JSON Schema of the config file format, from {@link MESH_CONFIG_SCHEMA}
+ * (see `toJsonSchema` in src/util/json-schema.ts): without what only code can
+ * give, and with one block per built-in balancer and discovery type.
  */
 export function publishedSchema(): JsonSchema {
-  // One converted object per schema object: a block shared by services and defaults stays one object.
-  const done = new Map<TSchema, JsonSchema>();
-  const convert = (s: TSchema): JsonSchema | undefined => {
-    if (isCode(s)) return undefined;
-    const known = done.get(s);
-    if (known) return known;
-    const out: Record<string, unknown> = {};
-    done.set(s, out as JsonSchema);
-    for (const [key, value] of Object.entries(s)) {
-      if (key === 'properties') {
-        const props: Record<string, JsonSchema> = {};
-        for (const [name, p] of Object.entries(value as Record<string, TSchema>)) {
-          const converted = convert(p);
-          if (converted) props[name] = converted;
-        }
-        out.properties = props;
-        if (Array.isArray(s.required)) out.required = (s.required as string[]).filter((r) => r in props);
-      } else if (key === 'required' || key === 'expects' || key === 'keyExpects') {
-        // `required` is written with `properties`; `expects` and `keyExpects` (a record's keys) are proxyless's own wording for error messages.
-      } else if (key === 'anyOf') {
-        const members = (value as TSchema[]).map(convert).filter((m): m is JsonSchema => m !== undefined);
-        if (members.length > 0 && members.every((m) => typeof m.const === 'string')) {
-          out.type = 'string';
-          out.enum = members.map((m) => m.const as string);
-        } else if (members.length === 1) Object.assign(out, members[0], s.description === undefined ? {} : { description: s.description });
-        else out.anyOf = members;
-      } else if (key === 'additionalProperties' && s.patternProperties !== undefined) {
-        // A record: written below as additionalProperties (and propertyNames).
-      } else if (key === 'items' || key === 'additionalProperties') {
-        out[key] = typeof value === 'object' ? convert(value as TSchema) : value;
-      } else if (key === 'patternProperties') {
-        // TypeBox writes a record as one pattern; editors complete `additionalProperties` maps best.
-        const [pattern, values] = Object.entries(value as Record<string, TSchema>)[0]!;
-        if (pattern !== ANY_KEY) out.propertyNames = { pattern };
-        out.additionalProperties = convert(values);
-      } else out[key] = value;
-    }
-    return out as JsonSchema;
-  };
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...convert(MESH_CONFIG_SCHEMA)! };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...toJsonSchema(MESH_CONFIG_SCHEMA) };
 }

@@ -1,7 +1,9 @@
 import { join } from '../util/checks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { describe } from '../util/describe.js';
-import { getDiscoveryProvider } from './provider-registry.js';
+import { checkedOptions } from '../util/schema-options.js';
+import { closestName } from '../util/suggest.js';
+import { getDiscoveryProvider, listDiscoveryProviders } from './provider-registry.js';
 import { isDiscoveryProvider, type DiscoveryProvider } from './provider.js';
 import type { DiscoveryRef } from './registry.js';
 
@@ -48,13 +50,18 @@ export function resolveDiscovery(value: unknown, path: string, issues: ConfigIss
     }
     const definition = getDiscoveryProvider(type);
     if (!definition) {
-      issues.push({ path: join(itemPath, 'type'), message: `unknown discovery provider type "${type}"` });
+      const known = listDiscoveryProviders();
+      const near = closestName(type, known);
+      issues.push({
+        path: join(itemPath, 'type'),
+        message: `unknown discovery provider type "${type}" (${near === undefined ? '' : `did you mean "${near}"? `}known: ${known.join(', ')})`,
+      });
       return;
     }
     const before = issues.length;
-    for (const issue of definition.validate?.(options) ?? []) issues.push({ path: join(itemPath, issue.path), message: issue.message });
+    const filled = checkedOptions(definition, options, itemPath, issues);
     if (issues.length > before) return;
-    refs.push(Object.freeze({ kind: 'spec', type, options: Object.freeze({ ...options }), key: `${type}:${stableJson(options)}` }));
+    refs.push(Object.freeze({ kind: 'spec', type, options: Object.freeze(filled), key: `${type}:${stableJson(filled)}` }));
   });
   return Object.freeze(refs);
 }

@@ -1,9 +1,9 @@
-import { unknownOptionMessage } from '../util/suggest.js';
+import { Type } from '@sinclair/typebox';
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { TimerHandle } from '../util/clock.js';
-import { describe } from '../util/describe.js';
+import { bool, described, int, opt, str } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type {
   DiscoveredEntry,
   DiscoveryEnvironment,
@@ -76,18 +76,46 @@ export interface DnsDiscoveryOptions {
   resolver?: DnsResolver;
 }
 
-const OPTION_KEYS = [
-  'hostname',
-  'type',
-  'port',
-  'protocol',
-  'servers',
-  'minTtlMs',
-  'maxTtlMs',
-  'srvRefreshMs',
-  'timeoutMs',
-  'allowEmpty',
-];
+/**
+ * The schema of the `dns` provider type's options in a configuration
+ * (`{ type: 'dns', hostname, recordType, ... }`): the options of
+ * {@link DnsDiscoveryOptions} that JSON can give, with the record type
+ * named `recordType` (`type` names the provider).
+ */
+export const DNS_DISCOVERY_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** The DNS name to resolve (for SRV the full name, e.g. `_http._tcp.orders.example.com`). Default: the service name. */
+    hostname: opt(str('The DNS name to resolve. Default: the service name.')),
+    /** Records to read. Default 'A'. */
+    recordType: opt(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('A+AAAA'), Type.Literal('SRV')], described('Records to read.', 'A'))),
+    /** Port of A/AAAA endpoints, 1 to 65,535. Default: 80, or 443 for https. SRV records carry their own. */
+    port: opt(int('Port of A/AAAA endpoints. Default 80 (443 for https).', 1, 65_535)),
+    /** The endpoints' protocol. Default 'http'. */
+    protocol: opt(Type.Union([Type.Literal('http'), Type.Literal('https')], described("The endpoints' protocol.", 'http'))),
+    /** DNS servers to ask instead of the system's, e.g. `['10.0.0.2', '127.0.0.1:5353']`. */
+    servers: opt(Type.Array(str('A server address, with an optional port.'), { description: "DNS servers to ask instead of the system's." })),
+    /** Lower bound of the refresh interval, in milliseconds. Default 1,000. */
+    minTtlMs: opt(int('Lower bound of the refresh interval, ms.', 1, undefined, 1_000)),
+    /** Upper bound of the refresh interval, in milliseconds. Default 300,000. */
+    maxTtlMs: opt(int('Upper bound of the refresh interval, ms.', 1, undefined, 300_000)),
+    /** Refresh interval of SRV answers, in milliseconds, before the bounds. Default 30,000. */
+    srvRefreshMs: opt(int('Refresh interval of SRV answers, ms.', 1, undefined, 30_000)),
+    /** Per-query timeout, in milliseconds. Default 5,000. */
+    timeoutMs: opt(int('Per-query timeout, ms.', 1, undefined, 5_000)),
+    /** Apply an answer with no records as "no endpoints". Default false. */
+    allowEmpty: opt(bool('Apply an answer with no records as no endpoints.', false)),
+  },
+  { description: 'Options of the dns provider type.', additionalProperties: false },
+);
+
+const DEFAULTS = defaultsOf(DNS_DISCOVERY_OPTIONS_SCHEMA) as {
+  recordType: 'A';
+  protocol: 'http';
+  minTtlMs: number;
+  maxTtlMs: number;
+  srvRefreshMs: number;
+  timeoutMs: number;
+};
 const NO_DATA = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ENONAME']);
 
 /**
@@ -121,14 +149,14 @@ class DnsDiscovery implements DiscoveryProvider {
     this.#o = options;
     this.allowEmpty = options.allowEmpty === true;
     const name = typeof options.hostname === 'string' ? options.hostname : '<service>';
-    this.source = `dns:${options.type ?? 'A'}:${name}${options.servers ? `@${options.servers.join(',')}` : ''}`;
+    this.source = `dns:${options.type ?? DEFAULTS.recordType}:${name}${options.servers ? `@${options.servers.join(',')}` : ''}`;
   }
 
   watch(service: string, listener: DiscoveryListener, env: DiscoveryEnvironment): () => void {
     const o = this.#o;
     const hostname = typeof o.hostname === 'function' ? o.hostname(service) : (o.hostname ?? service);
-    const minMs = o.minTtlMs ?? 1_000;
-    const maxMs = Math.max(minMs, o.maxTtlMs ?? 300_000);
+    const minMs = o.minTtlMs ?? DEFAULTS.minTtlMs;
+    const maxMs = Math.max(minMs, o.maxTtlMs ?? DEFAULTS.maxTtlMs);
     const clamp = (ms: number): number => Math.min(maxMs, Math.max(minMs, ms));
     let timer: TimerHandle | undefined;
     let stopped = false;
@@ -145,7 +173,7 @@ class DnsDiscovery implements DiscoveryProvider {
       } catch (error) {
         if (stopped) return;
         failures++;
-        listener.error(new Error(`cannot resolve ${o.type ?? 'A'} ${hostname}: ${(error as Error).message}`));
+        listener.error(new Error(`cannot resolve ${o.type ?? DEFAULTS.recordType} ${hostname}: ${(error as Error).message}`));
         next = clamp(minMs * 2 ** Math.min(failures - 1, 10));
       }
       // A little jitter so many clients do not refresh in lock-step.
@@ -175,15 +203,15 @@ class DnsDiscovery implements DiscoveryProvider {
     if (this.#resolver) return this.#resolver;
     const o = this.#o;
     if (o.resolver) return (this.#resolver = o.resolver);
-    const r = new dnsPromises.Resolver({ timeout: o.timeoutMs ?? 5_000, tries: 2 });
+    const r = new dnsPromises.Resolver({ timeout: o.timeoutMs ?? DEFAULTS.timeoutMs, tries: 2 });
     if (o.servers) r.setServers(o.servers);
     return (this.#resolver = r);
   }
 
   async #lookup(hostname: string): Promise<{ entries: DiscoveredEntry[]; ttlMs: number }> {
     const o = this.#o;
-    const type = o.type ?? 'A';
-    const protocol = o.protocol ?? 'http';
+    const type = o.type ?? DEFAULTS.recordType;
+    const protocol = o.protocol ?? DEFAULTS.protocol;
     if (type !== 'SRV') {
       const port = o.port ?? (protocol === 'https' ? 443 : 80);
       const { addresses, ttl } = await this.#addresses(hostname, type);
@@ -197,11 +225,11 @@ class DnsDiscovery implements DiscoveryProvider {
     try {
       records = await resolver.resolveSrv(hostname);
     } catch (error) {
-      if (NO_DATA.has((error as { code?: string }).code ?? '')) return { entries: [], ttlMs: o.srvRefreshMs ?? 30_000 };
+      if (NO_DATA.has((error as { code?: string }).code ?? '')) return { entries: [], ttlMs: o.srvRefreshMs ?? DEFAULTS.srvRefreshMs };
       throw error;
     }
     const allZero = records.every((r) => r.weight === 0);
-    let ttlMs = o.srvRefreshMs ?? 30_000;
+    let ttlMs = o.srvRefreshMs ?? DEFAULTS.srvRefreshMs;
     const entries: DiscoveredEntry[] = [];
     // Targets resolve in parallel, once each.
     const targets = new Map<string, Promise<{ addresses: string[]; ttl: number }>>();
@@ -259,40 +287,9 @@ class DnsDiscovery implements DiscoveryProvider {
  * type is `recordType` there, because `type` names the provider).
  */
 export const dnsDiscoveryType: DiscoveryProviderDefinition = {
+  options: DNS_DISCOVERY_OPTIONS_SCHEMA,
   create: (o) => {
     const { recordType, ...rest } = o;
     return dnsDiscovery({ ...(rest as DnsDiscoveryOptions), ...(recordType === undefined ? {} : { type: recordType as DnsDiscoveryOptions['type'] }) });
-  },
-  validate(o) {
-    const issues: ConfigIssue[] = [];
-    const keys = [...OPTION_KEYS.filter((k) => k !== 'type'), 'recordType'];
-    for (const k of Object.keys(o)) {
-      if (!keys.includes(k)) issues.push({ path: k, message: unknownOptionMessage(k, keys) });
-    }
-    if (o.hostname !== undefined && (typeof o.hostname !== 'string' || o.hostname === '')) {
-      issues.push({ path: 'hostname', message: `expected a DNS name, found ${describe(o.hostname)}` });
-    }
-    if (o.recordType !== undefined && !['A', 'AAAA', 'A+AAAA', 'SRV'].includes(o.recordType as string)) {
-      issues.push({ path: 'recordType', message: `expected "A", "AAAA", "A+AAAA" or "SRV", found ${describe(o.recordType)}` });
-    }
-    if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) {
-      issues.push({ path: 'port', message: `expected an integer port 1-65535, found ${describe(o.port)}` });
-    }
-    if (o.protocol !== undefined && o.protocol !== 'http' && o.protocol !== 'https') {
-      issues.push({ path: 'protocol', message: `expected "http" or "https", found ${describe(o.protocol)}` });
-    }
-    if (o.servers !== undefined && (!Array.isArray(o.servers) || o.servers.some((s) => typeof s !== 'string'))) {
-      issues.push({ path: 'servers', message: `expected an array of server addresses, found ${describe(o.servers)}` });
-    }
-    for (const k of ['minTtlMs', 'maxTtlMs', 'srvRefreshMs', 'timeoutMs']) {
-      const v = o[k];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
-        issues.push({ path: k, message: `expected an integer >= 1, found ${describe(v)}` });
-      }
-    }
-    if (o.allowEmpty !== undefined && typeof o.allowEmpty !== 'boolean') {
-      issues.push({ path: 'allowEmpty', message: `expected a boolean, found ${describe(o.allowEmpty)}` });
-    }
-    return issues;
   },
 };

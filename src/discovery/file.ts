@@ -1,9 +1,10 @@
-import { unknownOptionMessage } from '../util/suggest.js';
+import { Type } from '@sinclair/typebox';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ConfigIssue } from '../errors/mesh-error.js';
-import { FileWatch, loadYaml } from '../util/file-watch.js';
 import { describe } from '../util/describe.js';
+import { FileWatch, loadYaml } from '../util/file-watch.js';
+import { bool, int, oneOf, opt, str } from '../util/schema-blocks.js';
+import { defaultsOf } from '../util/schema-defaults.js';
 import type {
   DiscoveredEntry,
   DiscoveryEnvironment,
@@ -28,7 +29,24 @@ export interface FileDiscoveryOptions {
   allowEmpty?: boolean;
 }
 
-const OPTION_KEYS = ['path', 'format', 'debounceMs', 'pollIntervalMs', 'allowEmpty'];
+/** The schema of the `file` provider type's options: the file's path and {@link FileDiscoveryOptions}. */
+export const FILE_DISCOVERY_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** The file's path, relative to the working directory. */
+    path: str('The file: a JSON or YAML map of service names to endpoint lists.'),
+    /** `'json'` or `'yaml'`. Default: from the extension (`.yaml`/`.yml` is YAML, anything else JSON). */
+    format: opt(oneOf("'json' or 'yaml'. Default: from the extension.", ['json', 'yaml'])),
+    /** Quiet time after a change before the file is read, in milliseconds. Default 100. */
+    debounceMs: opt(int('Quiet time after a change before the file is read, ms.', 0, undefined, 100)),
+    /** How often the file's size and modification time are checked, in milliseconds; 0 turns polling off. Default 5,000. */
+    pollIntervalMs: opt(int('How often the file is checked in case events are missed, ms (0: never).', 0, undefined, 5_000)),
+    /** Apply an empty list (or a service missing from the file) as "no endpoints". Default false. */
+    allowEmpty: opt(bool('Apply an empty list as no endpoints.', false)),
+  },
+  { description: 'Options of the file provider type.', additionalProperties: false },
+);
+
+const DEFAULTS = defaultsOf(FILE_DISCOVERY_OPTIONS_SCHEMA) as { debounceMs: number; pollIntervalMs: number };
 
 /**
  * Endpoints from a JSON or YAML file mapping service names to endpoint lists,
@@ -75,8 +93,8 @@ class FileDiscovery implements DiscoveryProvider {
     this.source = `file:${path}`;
     this.allowEmpty = options.allowEmpty === true;
     this.#format = options.format ?? (/\.ya?ml$/i.test(path) ? 'yaml' : 'json');
-    this.#debounceMs = options.debounceMs ?? 100;
-    this.#pollMs = options.pollIntervalMs ?? 5_000;
+    this.#debounceMs = options.debounceMs ?? DEFAULTS.debounceMs;
+    this.#pollMs = options.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
   }
 
   watch(service: string, listener: DiscoveryListener, env: DiscoveryEnvironment): () => void {
@@ -180,25 +198,6 @@ class FileDiscovery implements DiscoveryProvider {
 
 /** The `file` provider type: `{ type: 'file', path, format?, debounceMs?, pollIntervalMs?, allowEmpty? }`. */
 export const fileDiscoveryType: DiscoveryProviderDefinition = {
+  options: FILE_DISCOVERY_OPTIONS_SCHEMA,
   create: (o) => fileDiscovery(o.path as string, o as FileDiscoveryOptions),
-  validate(o) {
-    const issues: ConfigIssue[] = [];
-    for (const k of Object.keys(o)) {
-      if (!OPTION_KEYS.includes(k)) issues.push({ path: k, message: unknownOptionMessage(k, OPTION_KEYS) });
-    }
-    if (typeof o.path !== 'string' || o.path === '') issues.push({ path: 'path', message: `expected a file path, found ${describe(o.path)}` });
-    if (o.format !== undefined && o.format !== 'json' && o.format !== 'yaml') {
-      issues.push({ path: 'format', message: `expected "json" or "yaml", found ${describe(o.format)}` });
-    }
-    for (const k of ['debounceMs', 'pollIntervalMs']) {
-      const v = o[k];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-        issues.push({ path: k, message: `expected an integer >= 0, found ${describe(v)}` });
-      }
-    }
-    if (o.allowEmpty !== undefined && typeof o.allowEmpty !== 'boolean') {
-      issues.push({ path: 'allowEmpty', message: `expected a boolean, found ${describe(o.allowEmpty)}` });
-    }
-    return issues;
-  },
 };

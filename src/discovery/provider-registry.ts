@@ -1,3 +1,4 @@
+import { isObjectSchema } from '../util/schema-options.js';
 import { BUILTIN_DISCOVERY } from './builtins.js';
 import type { DiscoveryProviderDefinition } from './provider.js';
 
@@ -15,7 +16,9 @@ const registry = new Map<string, DiscoveryProviderDefinition>();
 /**
  * Registers a discovery provider type under `name`. Built-ins (`static`,
  * `file`, `dns`) are registered through this same function; registering an
- * existing name replaces it.
+ * existing name replaces it. Give the options a schema
+ * ({@link DiscoveryProviderDefinition.options}) and the mesh checks them and
+ * fills in their defaults.
  *
  * @example
  * ```ts
@@ -26,6 +29,9 @@ const registry = new Map<string, DiscoveryProviderDefinition>();
 export function registerDiscoveryProvider(name: string, definition: DiscoveryProviderDefinition): void {
   if (typeof name !== 'string' || name === '') throw new TypeError('discovery provider name must be a non-empty string');
   if (typeof definition?.create !== 'function') throw new TypeError('discovery provider definition needs a create function');
+  if (definition.options !== undefined && !isObjectSchema(definition.options)) {
+    throw new TypeError('discovery provider options must be a TypeBox object schema (Type.Object from @sinclair/typebox)');
+  }
   registry.set(name, definition);
 }
 

@@ -1,4 +1,5 @@
 import { isCodeValue } from '../util/schema-blocks.js';
+import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -123,11 +124,39 @@ export interface DiscoveryProvider {
  * A discovery provider type registered by name with
  * {@link registerDiscoveryProvider}, so a configuration (for example a JSON
  * file) can say `discovery: { type: 'file', path: 'endpoints.json' }`.
+ *
+ * Describe the options (everything beside `type`) with
+ * {@link DiscoveryProviderDefinition.options}, a TypeBox object schema: the
+ * mesh checks a spec against it (each problem named by its full path, e.g.
+ * `discovery.everyMs`), fills in its `default`s and hands the result to
+ * {@link DiscoveryProviderDefinition.create}. Keep
+ * {@link DiscoveryProviderDefinition.validate} for rules a schema cannot say.
  */
 export interface DiscoveryProviderDefinition {
-  /** Builds a provider from the spec's options (everything but `type`), already validated. */
+  /**
+   * Builds a provider from the spec's options (everything but `type`),
+   * checked against {@link DiscoveryProviderDefinition.options} with its
+   * defaults filled in.
+   */
   create(options: Record<string, unknown>): DiscoveryProvider;
-  /** Checks the options; returns problems with paths relative to the spec object. */
+  /**
+   * The schema of the options, a TypeBox object schema
+   * (`Type.Object({...}, { additionalProperties: false })`, from
+   * `@sinclair/typebox`, a dependency of proxyless): types, bounds, required
+   * options and defaults (`default:`) in one place. Prefer it to
+   * {@link DiscoveryProviderDefinition.validate}. Without it any options are
+   * accepted and passed through as given.
+   */
+  readonly options?: TSchema;
+  /**
+   * Rules a schema cannot say (one option against another); returns the
+   * problems with paths relative to the spec object. It sees the options
+   * with the schema's defaults filled in, and runs even when the schema found
+   * problems elsewhere, so check the type of a value before comparing it; an
+   * issue about a path the schema already reported is dropped. A definition
+   * without {@link DiscoveryProviderDefinition.options} may check everything
+   * here, as before schemas existed.
+   */
   validate?(options: Record<string, unknown>): ConfigIssue[];
 }
 

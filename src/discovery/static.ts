@@ -1,6 +1,6 @@
 import type { DiscoveredEndpoint, DiscoveryListener, DiscoveryProvider, DiscoveryProviderDefinition } from './provider.js';
-import type { ConfigIssue } from '../errors/mesh-error.js';
-import { describe } from '../util/describe.js';
+import { Type } from '@sinclair/typebox';
+import { bool, opt } from '../util/schema-blocks.js';
 
 /** Options of {@link staticDiscovery}. */
 export interface StaticDiscoveryOptions {
@@ -40,27 +40,24 @@ export function staticDiscovery(
   };
 }
 
+/** The schema of the `static` provider type's options. */
+export const STATIC_DISCOVERY_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** Endpoint lists by service name; each entry is checked by the registry on its own, as any provider's. */
+    endpoints: Type.Record(Type.String(), Type.Array(Type.Unknown({ description: 'An endpoint: a URL, `{ url, ... }` or `{ address, port, ... }`.' })), {
+      description: 'Endpoint lists by service name.',
+    }),
+    /** Apply an empty list as "no endpoints" instead of ignoring it. Default false. */
+    allowEmpty: opt(bool('Apply an empty list as no endpoints.', false)),
+  },
+  { description: 'Options of the static provider type.', additionalProperties: false },
+);
+
 /** The `static` provider type: `{ type: 'static', endpoints: { orders: [...] }, allowEmpty? }`. */
 export const staticDiscoveryType: DiscoveryProviderDefinition = {
+  options: STATIC_DISCOVERY_OPTIONS_SCHEMA,
   create: (o) =>
     staticDiscovery(o.endpoints as Record<string, DiscoveredEndpoint[]>, {
       allowEmpty: o.allowEmpty === true,
     }),
-  validate(o) {
-    const issues: ConfigIssue[] = [];
-    for (const k of Object.keys(o)) {
-      if (k !== 'endpoints' && k !== 'allowEmpty') issues.push({ path: k, message: `unknown option "${k}" (expected endpoints, allowEmpty)` });
-    }
-    if (typeof o.endpoints !== 'object' || o.endpoints === null || Array.isArray(o.endpoints)) {
-      issues.push({ path: 'endpoints', message: `expected an object of endpoint arrays by service, found ${describe(o.endpoints)}` });
-    } else {
-      for (const [name, list] of Object.entries(o.endpoints)) {
-        if (!Array.isArray(list)) issues.push({ path: `endpoints.${name}`, message: `expected an array, found ${describe(list)}` });
-      }
-    }
-    if (o.allowEmpty !== undefined && typeof o.allowEmpty !== 'boolean') {
-      issues.push({ path: 'allowEmpty', message: `expected a boolean, found ${describe(o.allowEmpty)}` });
-    }
-    return issues;
-  },
 };

@@ -44,7 +44,8 @@ export function schemaIssues(value: unknown, schema: TSchema, base = ''): Config
     const parentPath = [base, ...keys.slice(0, -1)].filter((k) => k !== '').join('.');
     if (key !== undefined && !present(value, keys)) {
       // A required key that is absent: reported on the object that lacks it (a path that exists).
-      add(parentPath, `option "${key}"`, `no "${key}"`, `missing required option "${key}"`);
+      const what = typeof (e.schema as { expects?: unknown }).expects === 'string' ? `: ${expected(e.schema)}` : '';
+      add(parentPath, `option "${key}"`, `no "${key}"`, `missing required option "${key}"${what}`);
       return;
     }
     switch (e.type) {
@@ -57,6 +58,10 @@ export function schemaIssues(value: unknown, schema: TSchema, base = ''): Config
           return;
         }
         const known = Object.keys(s.properties ?? {});
+        if (known.length === 0) {
+          add(path, 'no options', `"${key}"`, `unknown option "${key}" (this takes no options)`);
+          return;
+        }
         add(path, `one of: ${known.join(', ')}`, `"${key}"`, unknownOptionMessage(String(key), known));
         return;
       }

@@ -45,10 +45,29 @@ function block(s: JsonSchema): JsonSchema | undefined {
 }
 const MERGED = new WeakMap<JsonSchema, JsonSchema>();
 
+/**
+ * The object branches of a block told apart by one key's value (`policy`,
+ * `type`): each with that key and its value (undefined for the open branch,
+ * a name registered in code). Undefined when `s` is no such block.
+ */
+function discriminated(s: JsonSchema): { key: string; branches: [string | undefined, JsonSchema][] } | undefined {
+  const objects = (function flat(x: JsonSchema): JsonSchema[] {
+    if (x.properties) return [x];
+    if (x.items) return flat(x.items);
+    return (x.anyOf ?? []).flatMap(flat);
+  })(s);
+  const withConst = objects.filter((o) => Object.values(o.properties!).some((p) => typeof p.const === 'string'));
+  if (withConst.length < 2) return undefined;
+  const key = Object.entries(withConst[0]!.properties!).find(([, p]) => typeof p.const === 'string')![0];
+  if (!objects.every((o) => o.properties![key] !== undefined)) return undefined;
+  return { key, branches: objects.map((o) => [o.properties![key]!.const as string | undefined, o]) };
+}
+
 /** The reference: one table per block, every property of the schema in a row. */
 export function generateReference(): string {
   const out: string[] = [];
   const seen = new Map<JsonSchema, string>();
+  const seenChoices = new Map<JsonSchema, string>();
   const visit = (s: JsonSchema, path: string) => {
     const b = block(s)!;
     seen.set(b, path);
@@ -56,6 +75,24 @@ export function generateReference(): string {
     out.push(`### \`${path}\``, '', (s.description ?? b.description ?? '').trim(), '', '| property | type | meaning |', '| --- | --- | --- |');
     const nested: [JsonSchema, string][] = [];
     for (const [name, p] of Object.entries(b.properties!)) {
+      const choices = discriminated(p);
+      if (choices) {
+        // One table per built-in (`loadBalancer: { policy: 'maglev', ... }`), and one for names registered in code.
+        const list = p.anyOf?.some((a) => a.items !== undefined);
+        const childPath = `${path === '(top level)' ? '' : `${path}.`}${name}${list ? '[]' : ''}`;
+        const first = choices.branches[0]![1];
+        const already = seenChoices.get(first);
+        out.push(`| \`${name}\` | ${already ? `see \`${already}\`` : `see \`${childPath}\``} (one table per \`${choices.key}\`) | ${(p.description ?? '').replace(/\|/g, '\\|')} |`);
+        if (!already) {
+          seenChoices.set(first, childPath);
+          for (const [value, branch] of choices.branches) {
+            const at = `${childPath} { ${choices.key}: ${value === undefined ? 'other' : `'${value}'`} }`;
+            seen.set(branch, at);
+            nested.push([branch, at]);
+          }
+        }
+        continue;
+      }
       const child = block(p);
       const map = p.additionalProperties && typeof p.additionalProperties === 'object' && block(p.additionalProperties) !== undefined;
       const list = p.items !== undefined || p.anyOf?.some((a) => a.items !== undefined);

@@ -4,7 +4,10 @@ import type {
   DiscoveryListener,
   DiscoveryProvider,
 } from '../../discovery/provider.js';
-import { EtcdGateway, type EtcdConnectionOptions } from './gateway.js';
+import { Type } from '@sinclair/typebox';
+import { bool, described, int, opt } from '../../util/schema-blocks.js';
+import { defaultsOf } from '../../util/schema-defaults.js';
+import { ETCD_CONNECTION_PROPERTIES, EtcdGateway, type EtcdConnectionOptions } from './gateway.js';
 import { EtcdRangeWatch } from './range-watch.js';
 
 /** The key prefix both discovery and registration use unless told otherwise. */
@@ -26,6 +29,24 @@ export interface EtcdDiscoveryOptions extends EtcdConnectionOptions {
   /** Apply a service with no keys as "no endpoints". Default false (keep the last known good set). */
   allowEmpty?: boolean;
 }
+
+/** The schema of the `etcd` provider type's options: {@link EtcdDiscoveryOptions}. */
+export const ETCD_DISCOVERY_OPTIONS_SCHEMA = Type.Object(
+  {
+    ...ETCD_CONNECTION_PROPERTIES,
+    /** Key prefix; a service's endpoints are the keys `<prefix><service>/<id>`. Default '/proxyless/services/'. */
+    prefix: opt(Type.String({ minLength: 1, ...described('Key prefix of the endpoint keys.', DEFAULT_ETCD_PREFIX) })),
+    /** First reconnect delay, in milliseconds (doubled per failure). Default 250. */
+    reconnectMinMs: opt(int('First reconnect delay, ms (doubled per failure).', 1, undefined, 250)),
+    /** Longest reconnect delay, in milliseconds. Default 5,000. */
+    reconnectMaxMs: opt(int('Longest reconnect delay, ms.', 1, undefined, 5_000)),
+    /** Apply a service with no keys as "no endpoints". Default false. */
+    allowEmpty: opt(bool('Apply a service with no keys as no endpoints.', false)),
+  },
+  { description: 'Options of the etcd provider type.', additionalProperties: false },
+);
+
+const DEFAULTS = defaultsOf(ETCD_DISCOVERY_OPTIONS_SCHEMA) as { prefix: string; reconnectMinMs: number; reconnectMaxMs: number };
 
 /**
  * Endpoints from an etcd v3 key prefix, kept current with one watch over
@@ -62,7 +83,7 @@ class EtcdDiscovery implements DiscoveryProvider {
 
   constructor(options: EtcdDiscoveryOptions) {
     this.#options = options;
-    this.#prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
+    this.#prefix = options.prefix ?? DEFAULTS.prefix;
     this.allowEmpty = options.allowEmpty === true;
     this.source = `etcd:${this.#prefix}`;
   }
@@ -78,8 +99,8 @@ class EtcdDiscovery implements DiscoveryProvider {
         {
           key: this.#prefix,
           prefix: true,
-          reconnectMinMs: this.#options.reconnectMinMs ?? 250,
-          reconnectMaxMs: this.#options.reconnectMaxMs ?? 5_000,
+          reconnectMinMs: this.#options.reconnectMinMs ?? DEFAULTS.reconnectMinMs,
+          reconnectMaxMs: this.#options.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs,
         },
         env,
         {

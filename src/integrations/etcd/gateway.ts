@@ -1,4 +1,7 @@
 import { Agent, request } from 'undici';
+import { described, int, opt } from '../../util/schema-blocks.js';
+import { Type } from '@sinclair/typebox';
+import { defaultsOf } from '../../util/schema-defaults.js';
 
 /** Connection settings shared by etcd discovery and registration. */
 export interface EtcdConnectionOptions {
@@ -7,6 +10,21 @@ export interface EtcdConnectionOptions {
   /** Time one unary call may take, in milliseconds. Default 5,000. */
   timeoutMs?: number;
 }
+
+/** The properties of {@link EtcdConnectionOptions}' schema, shared by the option schemas that extend it. */
+export const ETCD_CONNECTION_PROPERTIES = {
+  /** etcd client URLs, tried in order. Default ['http://127.0.0.1:2379']. */
+  endpoints: opt(
+    Type.Array(Type.String({ pattern: '^https?://[^/?#]+', expects: 'an etcd client URL (http:// or https://)' }), {
+      minItems: 1,
+      ...described('etcd client URLs, tried in order.', ['http://127.0.0.1:2379']),
+    }),
+  ),
+  /** Time one unary call may take, in milliseconds. Default 5,000. */
+  timeoutMs: opt(int('Time one call may take, ms.', 1, undefined, 5_000)),
+};
+
+const DEFAULTS = defaultsOf(Type.Object(ETCD_CONNECTION_PROPERTIES)) as { endpoints: string[]; timeoutMs: number };
 
 /** An etcd key-value as the JSON gateway returns it (base64 key and value). */
 export interface GatewayKv {
@@ -56,10 +74,10 @@ export class EtcdGateway {
   #current = 0;
 
   constructor(options: EtcdConnectionOptions = {}) {
-    const endpoints = options.endpoints ?? ['http://127.0.0.1:2379'];
+    const endpoints = options.endpoints ?? DEFAULTS.endpoints;
     if (!Array.isArray(endpoints) || endpoints.length === 0) throw new TypeError('etcd: endpoints must be a non-empty array of URLs');
     this.#endpoints = endpoints.map((e) => new URL(e).origin);
-    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   }
 
   /** The endpoint in use. */

@@ -31,7 +31,8 @@ describe('load balancer options: bad input is a MeshConfigError naming the path'
     ['unknown least-request option', { policy: 'least-request', choicecount: 3 }, [`${lb}.choicecount`]],
     ['option on a policy without options', { policy: 'weighted-round-robin', choiceCount: 2 }, [`${lb}.choiceCount`]],
     ['option on random', { policy: 'random', seed: 1 }, [`${lb}.seed`]],
-    ['maglev without hashOn', 'maglev', [`${lb}.hashOn`]],
+    // A missing required option is reported on the block that lacks it (a path that exists in the input).
+    ['maglev without hashOn', 'maglev', [lb]],
     ['non-prime tableSize', { policy: 'maglev', hashOn: 'path', tableSize: 65536 }, [`${lb}.tableSize`]],
     ['tableSize too small', { policy: 'maglev', hashOn: 'path', tableSize: 2 }, [`${lb}.tableSize`]],
     ['tableSize too large', { policy: 'maglev', hashOn: 'path', tableSize: 5_000_101 }, [`${lb}.tableSize`]],
@@ -63,6 +64,11 @@ describe('load balancer options: bad input is a MeshConfigError naming the path'
     ]);
   });
 
+  it('a missing hashOn says what it takes', () => {
+    const [issue] = issuesOf({ policy: 'ring-hash' });
+    expect(issue).toMatchObject({ path: lb, message: `missing required option "hashOn": 'path', { header: name }, { cookie: name } or { query: name }` });
+  });
+
   it('says what was expected and what was found', () => {
     const [issue] = issuesOf({ policy: 'maglev', hashOn: 'path', tableSize: 65536 });
     expect(issue!.message).toMatch(/prime/);
@@ -76,7 +82,8 @@ describe('load balancer options: bad input is a MeshConfigError naming the path'
     await expect(
       mesh.updateConfig({ services: { x: { endpoints, loadBalancer: { policy: 'maglev', hashOn: 'path', tableSize: 10 } } } }),
     ).rejects.toThrow(MeshConfigError);
-    expect(mesh.snapshot().services.x!.loadBalancer).toEqual({ policy: 'maglev', hashOn: 'path' });
+    // The snapshot shows the options in force: the schema's defaults filled in.
+    expect(mesh.snapshot().services.x!.loadBalancer).toEqual({ policy: 'maglev', hashOn: 'path', tableSize: 65_537 });
     await mesh.updateConfig({ services: { x: { endpoints, loadBalancer: { policy: 'least-request', choiceCount: 3 } } } });
     expect(mesh.snapshot().services.x!.loadBalancer).toEqual({ policy: 'least-request', choiceCount: 3 });
     expect(events).toEqual(['rejected', 'applied']);

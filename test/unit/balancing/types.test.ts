@@ -6,8 +6,19 @@ import type {
   MaglevOptions,
   PeakEwmaOptions,
   RingHashOptions,
+
+  HASH_ON_SCHEMA,
+  LEAST_REQUEST_OPTIONS_SCHEMA,
+  MAGLEV_OPTIONS_SCHEMA,
+  PEAK_EWMA_OPTIONS_SCHEMA,
+  RING_HASH_OPTIONS_SCHEMA} from '../../../src/index.js';
+import type { Static } from '@sinclair/typebox';
+import {
+  LEAST_REQUEST_DEFAULTS,
+  MAGLEV_DEFAULTS,
+  PEAK_EWMA_DEFAULTS,
+  RING_HASH_DEFAULTS
 } from '../../../src/index.js';
-import { LEAST_REQUEST_DEFAULTS, MAGLEV_DEFAULTS, PEAK_EWMA_DEFAULTS, RING_HASH_DEFAULTS } from '../../../src/index.js';
 
 describe('balancer option types', () => {
   it('describe each policy’s options', () => {
@@ -40,5 +51,15 @@ describe('balancer option types', () => {
       },
     };
     expectTypeOf(definition.create).parameter(0).toEqualTypeOf<{ spread: number }>();
+  });
+});
+
+describe('balancer option schemas', () => {
+  it('describe the same options as the option types', () => {
+    expectTypeOf<Static<typeof LEAST_REQUEST_OPTIONS_SCHEMA>>().toEqualTypeOf<LeastRequestOptions>();
+    expectTypeOf<Static<typeof PEAK_EWMA_OPTIONS_SCHEMA>>().toEqualTypeOf<PeakEwmaOptions>();
+    expectTypeOf<Static<typeof RING_HASH_OPTIONS_SCHEMA>>().toEqualTypeOf<RingHashOptions>();
+    expectTypeOf<Static<typeof MAGLEV_OPTIONS_SCHEMA>>().toEqualTypeOf<MaglevOptions>();
+    expectTypeOf<Static<typeof HASH_ON_SCHEMA>>().toEqualTypeOf<HashOn>();
   });
 });

@@ -36,13 +36,54 @@ const breaker = {
   maxHalfOpenAfterMs: maybe(fc.integer({ min: 1, max: 600_000 })),
   count5xx: maybe(fc.boolean()),
 };
+const hashOn = fc.constantFrom('path', { header: 'x-user' }, { cookie: 'sid' }, { query: 'user' });
+/** Every built-in policy's block, with its options (each policy's own schema). */
+const loadBalancer = fc.oneof(
+  fc.constantFrom('round-robin', 'weighted-round-robin', 'random', 'least-request', 'peak-ewma'),
+  record({ policy: fc.constantFrom('round-robin', 'weighted-round-robin', 'random') }),
+  record({ policy: fc.constant('least-request'), choiceCount: maybe(fc.integer({ min: 2, max: 100 })) }),
+  record({ policy: fc.constant('peak-ewma'), choiceCount: maybe(fc.integer({ min: 2, max: 100 })), decayMs: maybe(fc.double({ min: 1, max: 60_000, noNaN: true })) }),
+  record({
+    policy: fc.constant('ring-hash'),
+    hashOn,
+    minRingSize: maybe(fc.integer({ min: 1, max: 1_024 })),
+    maxRingSize: maybe(fc.integer({ min: 1_024, max: 8_388_608 })),
+    pointsPerEndpoint: maybe(fc.integer({ min: 1, max: 10_000 })),
+  }),
+  record({ policy: fc.constant('maglev'), hashOn, tableSize: maybe(fc.constantFrom(3, 7, 65_537, 131_071)) }),
+);
+/** Discovery specs of the built-in types (nothing is read: services that set endpoints do not use the top-level discovery). */
+const staticSpec = record({
+  type: fc.constant('static'),
+  endpoints: fc.constant({ orders: ['http://127.0.0.1:1'] }),
+  allowEmpty: maybe(fc.boolean()),
+});
+const discovery = fc.oneof(
+  staticSpec,
+  record({
+    type: fc.constant('file'),
+    path: fc.constant('endpoints.json'),
+    format: maybe(fc.constantFrom('json', 'yaml')),
+    debounceMs: maybe(fc.integer({ min: 0, max: 1_000 })),
+    pollIntervalMs: maybe(fc.integer({ min: 0, max: 10_000 })),
+    allowEmpty: maybe(fc.boolean()),
+  }),
+  record({
+    type: fc.constant('dns'),
+    hostname: maybe(fc.constant('orders.internal')),
+    recordType: maybe(fc.constantFrom('A', 'AAAA', 'A+AAAA', 'SRV')),
+    port: maybe(fc.integer({ min: 1, max: 65_535 })),
+    protocol: maybe(fc.constantFrom('http', 'https')),
+    servers: maybe(fc.constant(['127.0.0.1'])),
+    minTtlMs: maybe(fc.integer({ min: 1, max: 1_000 })),
+    maxTtlMs: maybe(fc.integer({ min: 1_000, max: 600_000 })),
+    srvRefreshMs: maybe(fc.integer({ min: 1, max: 60_000 })),
+    timeoutMs: maybe(fc.integer({ min: 1, max: 10_000 })),
+    allowEmpty: maybe(fc.boolean()),
+  }),
+);
 const shared = {
-  loadBalancer: maybe(
-    fc.oneof(
-      fc.constantFrom('round-robin', 'weighted-round-robin', 'random', 'least-request', 'peak-ewma'),
-      record({ policy: fc.constant('least-request'), choiceCount: maybe(fc.integer({ min: 2, max: 5 })) }),
-    ),
-  ),
+  loadBalancer: maybe(loadBalancer),
   connection: maybe(
     record({
       maxConnections: maybe(fc.integer({ min: 1, max: 256 })),
@@ -113,12 +154,13 @@ const route = record({
   split: fc.array(record({ weight: fc.integer({ min: 1, max: 100 }) }), { minLength: 1, maxLength: 3 }),
   faults: maybe(faults),
 });
-const service = record({ endpoints, routes: maybe(fc.array(route, { maxLength: 1 })), ...shared });
+const service = record({ endpoints, discovery: maybe(staticSpec), routes: maybe(fc.array(route, { maxLength: 1 })), ...shared });
 const validConfig = record({
   services: fc.dictionary(fc.constantFrom('orders', 'users', 'pay-ments', 'a.b', 'x_1'), service, { minKeys: 1, maxKeys: 3 }),
   defaults: maybe(record(shared)),
   egress: maybe(fc.constantFrom('allow', 'deny', { mode: 'deny', allow: ['api.example.com', '*.example.org'] })),
   localZone: maybe(fc.constantFrom('a', 'b')),
+  discovery: maybe(fc.oneof(discovery, fc.array(discovery, { minLength: 1, maxLength: 2 }))),
 });
 
 // ---- invalid configurations: one valid config with one part broken ----
