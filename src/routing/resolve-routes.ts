@@ -1,4 +1,4 @@
-import { checkNumber, checkObject, join } from '../util/checks.js';
+import { join } from '../util/checks.js';
 import { describe } from '../util/describe.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
@@ -25,31 +25,27 @@ export interface ResolvedRoute {
   readonly faults: ResolvedFaults | false | undefined;
 }
 
-const ROUTE_KEYS = ['name', 'match', 'split', 'faults'] as const;
-const MATCH_KEYS = ['path', 'method', 'headers', 'query'] as const;
-const SPLIT_KEYS = ['weight', 'subset', 'service'] as const;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Validates and compiles `routes`; problems go to `issues` with paths under `path`. */
+// The shape of `routes` (keys, types, one of exact/prefix/regex, non-empty
+// splits, weights >= 0) is the schema's (src/routing/schema.ts): its
+// structural pass reports it, and a configuration with structural issues is
+// refused whole. What is left here is what a schema cannot say: duplicate
+// route names, header and method tokens, regular expressions that do not
+// compile, a destination naming both a subset and a service, weights
+// summing to 0, and (checkRouteTargets) split targets.
+
+/** Compiles `routes`; problems a schema cannot say go to `issues` with paths under `path`. */
 export function resolveRoutes(value: unknown, path: string, issues: ConfigIssue[]): ResolvedRoute[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) {
-    issues.push({ path, message: `expected an array of routes, found ${describe(value)}` });
-    return [];
-  }
+  if (!Array.isArray(value)) return [];
   const routes: ResolvedRoute[] = [];
   const names = new Set<string>();
   value.forEach((raw, i) => {
     const rpath = join(path, i);
     const before = issues.length;
-    const r = checkObject(raw, rpath, issues, ROUTE_KEYS);
+    const r = asRecord(raw);
     if (!r) return;
-    let name = `route-${i}`;
-    if (r.name !== undefined) {
-      if (typeof r.name !== 'string' || r.name === '') {
-        issues.push({ path: join(rpath, 'name'), message: `expected a non-empty string, found ${describe(r.name)}` });
-      } else name = r.name;
-    }
+    const name = typeof r.name === 'string' && r.name !== '' ? r.name : `route-${i}`;
     if (names.has(name)) issues.push({ path: join(rpath, 'name'), message: `duplicate route name "${name}"` });
     names.add(name);
     const matches = resolveMatch(r.match, join(rpath, 'match'), issues);
@@ -62,48 +58,30 @@ export function resolveRoutes(value: unknown, path: string, issues: ConfigIssue[
 
 function resolveMatch(value: unknown, path: string, issues: ConfigIssue[]): RequestMatcher {
   const compiled: CompiledMatch = {};
-  if (value === undefined) return compileMatcher(compiled);
-  const m = checkObject(value, path, issues, MATCH_KEYS);
+  const m = asRecord(value);
   if (!m) return compileMatcher(compiled);
-  if (m.path !== undefined) {
+  const p = asRecord(m.path);
+  if (p) {
     const ppath = join(path, 'path');
-    const p = checkObject(m.path, ppath, issues, ['exact', 'prefix', 'regex']);
-    if (p) {
-      const kinds = Object.keys(p);
-      if (kinds.length !== 1) {
-        issues.push({ path: ppath, message: `expected exactly one of exact, prefix, regex; found ${kinds.length}` });
-      } else {
-        const kind = kinds[0] as 'exact' | 'prefix' | 'regex';
-        const v = p[kind];
-        if (typeof v !== 'string') {
-          issues.push({ path: join(ppath, kind), message: `expected a string, found ${describe(v)}` });
-        } else if (kind === 'regex') {
-          const re = compileRegex(v, join(ppath, kind), issues);
-          if (re) compiled.path = { regex: re };
-        } else if (!v.startsWith('/')) {
-          issues.push({ path: join(ppath, kind), message: `a path starts with "/", found "${v}"` });
-        } else compiled.path = kind === 'exact' ? { exact: v } : { prefix: v };
-      }
-    }
+    if (typeof p.regex === 'string') {
+      const re = compileRegex(p.regex, join(ppath, 'regex'), issues);
+      if (re) compiled.path = { regex: re };
+    } else if (typeof p.exact === 'string') compiled.path = { exact: p.exact };
+    else if (typeof p.prefix === 'string') compiled.path = { prefix: p.prefix };
   }
   if (m.method !== undefined) {
     const mpath = join(path, 'method');
-    const list = Array.isArray(m.method) ? m.method : [m.method];
+    const list: unknown[] = Array.isArray(m.method) ? m.method : [m.method];
     const methods = new Set<string>();
     list.forEach((x, i) => {
-      if (typeof x !== 'string' || !TOKEN.test(x)) {
-        issues.push({ path: Array.isArray(m.method) ? join(mpath, i) : mpath, message: `expected an HTTP method, found ${describe(x)}` });
-      } else methods.add(x.toUpperCase());
+      if (typeof x !== 'string') return;
+      if (!TOKEN.test(x)) issues.push({ path: Array.isArray(m.method) ? join(mpath, i) : mpath, message: `expected an HTTP method, found ${describe(x)}` });
+      else methods.add(x.toUpperCase());
     });
-    if (list.length === 0) issues.push({ path: mpath, message: 'expected at least one method' });
     compiled.methods = methods;
   }
-  if (m.headers !== undefined) {
-    compiled.headers = resolveStringMatches(m.headers, join(path, 'headers'), issues, (n) => n.toLowerCase(), true);
-  }
-  if (m.query !== undefined) {
-    compiled.query = resolveStringMatches(m.query, join(path, 'query'), issues, (n) => n, false);
-  }
+  if (m.headers !== undefined) compiled.headers = resolveStringMatches(m.headers, join(path, 'headers'), issues, (n) => n.toLowerCase(), true);
+  if (m.query !== undefined) compiled.query = resolveStringMatches(m.query, join(path, 'query'), issues, (n) => n, false);
   return compileMatcher(compiled);
 }
 
@@ -114,9 +92,8 @@ function resolveStringMatches(
   normalise: (name: string) => string,
   isHeader: boolean,
 ): [string, StringMatcher][] {
-  const obj = checkObject(value, path, issues);
   const out: [string, StringMatcher][] = [];
-  for (const [name, rule] of Object.entries(obj ?? {})) {
+  for (const [name, rule] of Object.entries(asRecord(value) ?? {})) {
     const rpath = join(path, name);
     if (isHeader && !TOKEN.test(name)) {
       issues.push({ path: rpath, message: `"${name}" is not a valid header name` });
@@ -126,23 +103,12 @@ function resolveStringMatches(
       out.push([normalise(name), stringMatcher(rule)]);
       continue;
     }
-    const r = checkObject(rule, rpath, issues, ['exact', 'regex', 'present']);
+    const r = asRecord(rule);
     if (!r) continue;
-    const kinds = Object.keys(r);
-    if (kinds.length !== 1) {
-      issues.push({ path: rpath, message: `expected a string or exactly one of exact, regex, present; found ${kinds.length} keys` });
-      continue;
-    }
-    const kind = kinds[0]!;
-    const v = r[kind];
-    if (kind === 'present') {
-      if (typeof v !== 'boolean') issues.push({ path: join(rpath, kind), message: `expected true or false, found ${describe(v)}` });
-      else out.push([normalise(name), stringMatcher({ present: v })]);
-    } else if (typeof v !== 'string') {
-      issues.push({ path: join(rpath, kind), message: `expected a string, found ${describe(v)}` });
-    } else if (kind === 'regex') {
-      if (compileRegex(v, join(rpath, kind), issues)) out.push([normalise(name), stringMatcher({ regex: v })]);
-    } else out.push([normalise(name), stringMatcher({ exact: v })]);
+    if (typeof r.present === 'boolean') out.push([normalise(name), stringMatcher({ present: r.present })]);
+    else if (typeof r.regex === 'string') {
+      if (compileRegex(r.regex, join(rpath, 'regex'), issues)) out.push([normalise(name), stringMatcher({ regex: r.regex })]);
+    } else if (typeof r.exact === 'string') out.push([normalise(name), stringMatcher({ exact: r.exact })]);
   }
   return out;
 }
@@ -157,45 +123,30 @@ function compileRegex(source: string, path: string, issues: ConfigIssue[]): RegE
 }
 
 function resolveSplit(value: unknown, path: string, issues: ConfigIssue[]): ResolvedSplit[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    issues.push({ path, message: `expected a non-empty array of { weight, subset? | service? }, found ${describe(value)}` });
-    return [];
-  }
+  if (!Array.isArray(value)) return [];
   const out: ResolvedSplit[] = [];
   let total = 0;
-  const before = issues.length;
+  let shaped = value.length > 0;
   value.forEach((raw, i) => {
-    const spath = join(path, i);
-    const s = checkObject(raw, spath, issues, SPLIT_KEYS);
-    if (!s) return;
-    if (s.weight === undefined) issues.push({ path: join(spath, 'weight'), message: 'a weight is required' });
-    const weight = checkNumber(s.weight, join(spath, 'weight'), issues, { min: 0 }, 0);
-    total += weight;
-    let subset: Record<string, string> | undefined;
-    if (s.subset !== undefined) {
-      const sub = checkObject(s.subset, join(spath, 'subset'), issues);
-      if (sub) {
-        for (const [k, v] of Object.entries(sub)) {
-          if (typeof v !== 'string') issues.push({ path: join(join(spath, 'subset'), k), message: `expected a string, found ${describe(v)}` });
-        }
-        subset = Object.freeze({ ...(sub as Record<string, string>) });
-      }
+    const s = asRecord(raw);
+    if (!s || typeof s.weight !== 'number') {
+      shaped = false;
+      return;
     }
-    let service: string | undefined;
-    if (s.service !== undefined) {
-      if (typeof s.service !== 'string' || s.service === '') {
-        issues.push({ path: join(spath, 'service'), message: `expected a service name, found ${describe(s.service)}` });
-      } else service = s.service;
-    }
+    total += s.weight;
+    const subset = asRecord(s.subset) ? Object.freeze({ ...(s.subset as Record<string, string>) }) : undefined;
+    const service = typeof s.service === 'string' ? s.service : undefined;
     if (subset && service) {
-      issues.push({ path: spath, message: 'a destination is either a subset of this service or another service, not both' });
+      issues.push({ path: join(path, i), message: 'a destination is either a subset of this service or another service, not both' });
     }
-    out.push(Object.freeze({ weight, subset, service }));
+    out.push(Object.freeze({ weight: s.weight, subset, service }));
   });
-  if (issues.length === before && total <= 0) {
-    issues.push({ path, message: 'the split weights sum to 0: no destination could ever be chosen' });
-  }
+  if (shaped && total <= 0) issues.push({ path, message: 'the split weights sum to 0: no destination could ever be chosen' });
   return out;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** True if `labels` include every label of `subset`. */
