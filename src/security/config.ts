@@ -15,7 +15,6 @@ import {
   type TlsMaterial,
 } from './tls-material.js';
 import type { AuthHook } from './types.js';
-import { unknownOptionMessage } from '../util/suggest.js';
 import { defaultsOf } from '../util/schema-defaults.js';
 import { TLS_SCHEMA, TLS_WATCH_SCHEMA } from './schema.js';
 
@@ -67,21 +66,16 @@ export interface ResolvedSecurityDefaults {
 /** No defaults set. */
 export const NO_SECURITY_DEFAULTS: ResolvedSecurityDefaults = Object.freeze({ tls: undefined, rawTls: undefined, requireTls: false });
 
-const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'minVersion', 'identity', 'watch'] as const;
-const IDENTITY_KEYS = ['trustDomain', 'allow'] as const;
-const WATCH_KEYS = ['debounceMs', 'pollMs'] as const;
-const EGRESS_KEYS = ['mode', 'allow'] as const;
+// Keys, types and bounds of `tls`, `requireTls`, `auth` and `egress` are the
+// schema's (src/security/schema.ts): its structural pass reports them, and a
+// configuration with structural issues is refused whole. What is left here is
+// what a schema cannot say: cert and key together, an SNI name that is not an
+// IP address, an identity's SPIFFE IDs and trust domain, the material itself
+// (read, parsed, not expired), plaintext endpoints in a service that requires
+// TLS, and host patterns.
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
-}
-
-function unknownKeys(obj: Record<string, unknown>, path: string, allowed: readonly string[], issues: ConfigIssue[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      issues.push({ path: join(path, key), message: unknownOptionMessage(key, allowed) });
-    }
-  }
 }
 
 /** Validates `defaults.tls` and `defaults.requireTls`. */
@@ -91,7 +85,7 @@ export function resolveSecurityDefaults(
   issues: ConfigIssue[],
 ): ResolvedSecurityDefaults {
   const tls = d.tls === undefined || d.tls === false ? undefined : resolveTls(d.tls, join(path, 'tls'), issues);
-  const requireTls = checkBoolean(d.requireTls, join(path, 'requireTls'), issues, SECURITY_DEFAULTS.requireTls);
+  const requireTls = typeof d.requireTls === 'boolean' ? d.requireTls : SECURITY_DEFAULTS.requireTls;
   return Object.freeze({ tls, rawTls: isObject(d.tls) ? d.tls : undefined, requireTls });
 }
 
@@ -114,7 +108,7 @@ export function resolveServiceSecurity(
       : svc.tls === false
         ? undefined
         : resolveTls(defaults.rawTls && isObject(svc.tls) ? { ...defaults.rawTls, ...svc.tls } : svc.tls, join(path, 'tls'), issues);
-  let requireTls = checkBoolean(svc.requireTls, join(path, 'requireTls'), issues, defaults.requireTls);
+  let requireTls = typeof svc.requireTls === 'boolean' ? svc.requireTls : defaults.requireTls;
   if (tls?.identity) {
     if (svc.requireTls === false) {
       issues.push({
@@ -134,22 +128,14 @@ export function resolveServiceSecurity(
       }
     });
   }
-  let auth: AuthHook | undefined;
-  if (svc.auth !== undefined) {
-    if (typeof svc.auth === 'function') auth = svc.auth as AuthHook;
-    else issues.push({ path: join(path, 'auth'), message: `expected a function (service) => headers, found ${describe(svc.auth)}` });
-  }
+  const auth = typeof svc.auth === 'function' ? (svc.auth as AuthHook) : undefined;
   return Object.freeze({ tls, requireTls, auth });
 }
 
 /** Validates a `tls` block and loads its material. */
 export function resolveTls(value: unknown, path: string, issues: ConfigIssue[]): ResolvedTls | undefined {
-  if (!isObject(value)) {
-    issues.push({ path, message: `expected an object with ca, cert, key, servername, minVersion, identity, found ${describe(value)}` });
-    return undefined;
-  }
+  if (!isObject(value)) return undefined;
   const before = issues.length;
-  unknownKeys(value, path, TLS_KEYS, issues);
   const sources: Partial<Record<'ca' | 'cert' | 'key', ResolvedSource>> = {};
   for (const f of ['ca', 'cert', 'key'] as const) {
     if (value[f] === undefined) continue;
@@ -163,19 +149,15 @@ export function resolveTls(value: unknown, path: string, issues: ConfigIssue[]):
     });
   }
   let servername: string | undefined;
-  if (value.servername !== undefined) {
-    if (typeof value.servername !== 'string' || value.servername === '' || isIP(value.servername) !== 0) {
+  if (typeof value.servername === 'string') {
+    if (isIP(value.servername) !== 0) {
       issues.push({
         path: join(path, 'servername'),
         message: `expected a DNS name (SNI cannot carry an IP address), found ${describe(value.servername)}`,
       });
     } else servername = value.servername;
   }
-  let minVersion: 'TLSv1.2' | 'TLSv1.3' = SECURITY_DEFAULTS.minVersion;
-  if (value.minVersion !== undefined) {
-    if (value.minVersion === 'TLSv1.2' || value.minVersion === 'TLSv1.3') minVersion = value.minVersion;
-    else issues.push({ path: join(path, 'minVersion'), message: `expected "TLSv1.2" or "TLSv1.3", found ${describe(value.minVersion)}` });
-  }
+  const minVersion: 'TLSv1.2' | 'TLSv1.3' = value.minVersion === 'TLSv1.3' ? 'TLSv1.3' : SECURITY_DEFAULTS.minVersion;
   const identity = value.identity === undefined ? undefined : resolveIdentity(value.identity, join(path, 'identity'), issues);
   if (value.identity !== undefined && value.ca === undefined) {
     issues.push({
@@ -187,18 +169,9 @@ export function resolveTls(value: unknown, path: string, issues: ConfigIssue[]):
   let watch: ResolvedWatch | false = hasFiles ? SECURITY_DEFAULTS.watch : false;
   if (value.watch === false) watch = false;
   else if (isObject(value.watch)) {
-    unknownKeys(value.watch, join(path, 'watch'), WATCH_KEYS, issues);
     const w = value.watch;
-    const num = (key: 'debounceMs' | 'pollMs', min: number): number => {
-      const v = w[key];
-      if (v === undefined) return SECURITY_DEFAULTS.watch[key];
-      if (typeof v === 'number' && Number.isInteger(v) && v >= min) return v;
-      issues.push({ path: join(join(path, 'watch'), key), message: `expected an integer >= ${min}, found ${describe(v)}` });
-      return SECURITY_DEFAULTS.watch[key];
-    };
-    watch = hasFiles ? Object.freeze({ debounceMs: num('debounceMs', 0), pollMs: num('pollMs', 10) }) : false;
-  } else if (value.watch !== undefined && value.watch !== true) {
-    issues.push({ path: join(path, 'watch'), message: `expected a boolean or { debounceMs, pollMs }, found ${describe(value.watch)}` });
+    const num = (key: 'debounceMs' | 'pollMs'): number => (typeof w[key] === 'number' ? w[key] : SECURITY_DEFAULTS.watch[key]);
+    watch = hasFiles ? Object.freeze({ debounceMs: num('debounceMs'), pollMs: num('pollMs') }) : false;
   }
   if (issues.length > before) return undefined;
   const frozenSources = Object.freeze(sources);
@@ -222,11 +195,7 @@ export function resolveTls(value: unknown, path: string, issues: ConfigIssue[]):
 }
 
 function resolveIdentity(value: unknown, path: string, issues: ConfigIssue[]): IdentityPolicy | undefined {
-  if (!isObject(value)) {
-    issues.push({ path, message: `expected { trustDomain, allow }, found ${describe(value)}` });
-    return undefined;
-  }
-  unknownKeys(value, path, IDENTITY_KEYS, issues);
+  if (!isObject(value)) return undefined;
   let trustDomain: string | undefined;
   if (value.trustDomain !== undefined) {
     if (typeof value.trustDomain === 'string' && isTrustDomain(value.trustDomain)) trustDomain = value.trustDomain;
@@ -264,13 +233,6 @@ function resolveIdentity(value: unknown, path: string, issues: ConfigIssue[]): I
   return Object.freeze({ trustDomain, allow: allow && Object.freeze(allow) });
 }
 
-function checkBoolean(value: unknown, path: string, issues: ConfigIssue[], fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  issues.push({ path, message: `expected true or false, found ${describe(value)}` });
-  return fallback;
-}
-
 /** The egress policy, resolved: the mode and the hosts allowed when it is `'deny'`. */
 export interface ResolvedEgress {
   readonly egress: 'allow' | 'deny';
@@ -283,18 +245,9 @@ export function resolveEgress(value: unknown, fallback: 'allow' | 'deny', issues
   const v = value as 'allow' | 'deny' | { mode?: unknown; allow?: unknown } | undefined;
   if (v === undefined) return { egress: fallback, egressAllow: [] };
   if (v === 'allow' || v === 'deny') return { egress: v, egressAllow: [] };
-  if (!isObject(v)) {
-    issues.push({ path: 'egress', message: `expected "allow", "deny" or { mode: "deny", allow: [hosts] }, found ${describe(v)}` });
-    return { egress: fallback, egressAllow: [] };
-  }
-  unknownKeys(v, 'egress', EGRESS_KEYS, issues);
-  if (v.mode !== undefined && v.mode !== 'deny') {
-    issues.push({ path: 'egress.mode', message: `an allow-list goes with mode "deny" (found ${describe(v.mode)})` });
-  }
+  if (!isObject(v)) return { egress: fallback, egressAllow: [] };
   const allow: string[] = [];
-  if (!Array.isArray(v.allow)) {
-    issues.push({ path: 'egress.allow', message: `expected an array of host patterns, found ${describe(v.allow)}` });
-  } else {
+  if (Array.isArray(v.allow)) {
     v.allow.forEach((pattern: unknown, i) => {
       const problem = checkHostPattern(pattern);
       if (problem) issues.push({ path: `egress.allow.${i}`, message: problem });
