@@ -15,7 +15,7 @@ import {
 } from '../security/config.js';
 import { join } from '../util/checks.js';
 import { defaultsOf } from '../util/schema-defaults.js';
-import { CONNECTION_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
+import { CONNECTION_SCHEMA, LOAD_BALANCER_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
 import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
 import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from '../resilience/options.js';
@@ -75,9 +75,11 @@ const CONNECTION_FILL = defaultsOf(CONNECTION_SCHEMA) as unknown as ResolvedConn
 const SHARED_FILL = defaultsOf(SHARED_SERVICE_SCHEMA) as { overprovisioningFactor: number; panicThreshold: number };
 
 /** The documented defaults, read off the schema. */
+const CONFIG_FILL = defaultsOf(MESH_CONFIG_SCHEMA) as { egress: 'allow' | 'deny' };
+
 export const DEFAULTS = Object.freeze({
-  egress: 'allow' as const,
-  loadBalancer: Object.freeze({ policy: 'round-robin', options: Object.freeze({}) }) as ResolvedLoadBalancer,
+  egress: CONFIG_FILL.egress,
+  loadBalancer: Object.freeze({ policy: (LOAD_BALANCER_SCHEMA as { default?: string }).default!, options: Object.freeze({}) }) as ResolvedLoadBalancer,
   connection: Object.freeze({ ...CONNECTION_FILL, interceptors: Object.freeze([...CONNECTION_FILL.interceptors]) }) as ResolvedConnection,
   overprovisioningFactor: SHARED_FILL.overprovisioningFactor,
   panicThreshold: SHARED_FILL.panicThreshold,

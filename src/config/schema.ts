@@ -117,7 +117,7 @@ export const LOAD_BALANCER_SCHEMA = Type.Union(
     ),
   ],
   {
-    description: 'A policy name, or `{ policy, ...options }`. Default `round-robin`. See docs/load-balancing.md.',
+    ...described('A policy name, or `{ policy, ...options }`. See docs/load-balancing.md.', 'round-robin'),
     examples: [...LB_POLICIES],
     [PUBLISHED_AS]: () => namedChoices('policy', BUILTIN_BALANCERS, 'load-balancing policy', true),
   },
@@ -216,7 +216,7 @@ export const DISCOVERY_SCHEMA = Type.Union([DISCOVERY_ITEM, Type.Array(DISCOVERY
 // ---- services and the whole config ----
 
 const shared = {
-  /** The load-balancing policy. Default `'round-robin'`. */
+  /** The load-balancing policy: a name or `{ policy, ...options }`. Default 'round-robin'. */
   loadBalancer: opt(LOAD_BALANCER_SCHEMA),
   /** Pool settings for each endpoint. */
   connection: opt(CONNECTION_SCHEMA),

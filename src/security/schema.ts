@@ -4,7 +4,7 @@
  * configuration's. The resolver is src/security/config.ts.
  */
 import { Type } from '@sinclair/typebox';
-import { code, int, oneOf, opt, str } from '../util/schema-blocks.js';
+import { code, described, int, oneOf, opt, str } from '../util/schema-blocks.js';
 
 
 /** Certificate or key material: PEM text (or a Buffer, in code), or `{ file }`. */
@@ -85,6 +85,7 @@ export const EGRESS_POLICY_SCHEMA = Type.Object(
 );
 
 /** `egress`. */
-export const EGRESS_SCHEMA = Type.Union([Type.Literal('allow'), Type.Literal('deny'), EGRESS_POLICY_SCHEMA], {
-  description: "Unknown hosts: 'allow' (default), 'deny', or `{ mode: 'deny', allow: [hosts] }`.",
-});
+export const EGRESS_SCHEMA = Type.Union(
+  [Type.Literal('allow'), Type.Literal('deny'), EGRESS_POLICY_SCHEMA],
+  described("Unknown hosts: 'allow', 'deny', or `{ mode: 'deny', allow: [hosts] }`.", 'allow'),
+);
