@@ -1,7 +1,6 @@
 import { checkLoadBalancerOptions, getLoadBalancer, listLoadBalancers } from '../balancing/registry.js';
 import { resolveDiscovery } from '../discovery/config.js';
-import { describe } from '../util/describe.js';
-import { parseEndpoint, type Endpoint } from '../endpoint/endpoint.js';
+import { endpointOf, type Endpoint, type EndpointInput } from '../endpoint/endpoint.js';
 import type { DiscoveryRef } from '../discovery/registry.js';
 import { resolveHealthCheck, type ResolvedHealthCheck } from '../health/options.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
@@ -15,8 +14,8 @@ import {
 } from '../security/config.js';
 import { join } from '../util/checks.js';
 import { defaultsOf } from '../util/schema-defaults.js';
-import { CONNECTION_SCHEMA, LOAD_BALANCER_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
-import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
+import { CONNECTION_SCHEMA, ENDPOINT_INPUT_SCHEMA, LOAD_BALANCER_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
+import { schemaIssues } from '../util/schema-issues.js';
 import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from '../resilience/options.js';
 import type { ConnectionOptions, LoadBalancerOption, MeshConfig } from './types.js';
@@ -105,7 +104,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
   const structural = schemaIssues(withoutKeys(input, extraKeys), MESH_CONFIG_SCHEMA);
   const issues: ConfigIssue[] = [];
   const fail = (): never => {
-    throw new MeshConfigError(mergeIssues(structural, issues));
+    throw new MeshConfigError([...structural, ...issues]);
   };
   // Unknown keys, types and bounds are the structural pass's; what follows
   // fills in defaults and checks what a schema cannot say.
@@ -155,7 +154,8 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           const seen = new Map<string, number>();
           svc.endpoints.forEach((e, i) => {
             const endpointPath = join(join(path, 'endpoints'), i);
-            const endpoint = parseEndpoint(e, endpointPath, issues);
+            // A malformed entry was reported by the structural pass; only its URL is checked here.
+            const endpoint = schemaIssues(e, ENDPOINT_INPUT_SCHEMA).length === 0 ? endpointOf(e as EndpointInput, endpointPath, issues) : undefined;
             if (!endpoint) return;
             const first = seen.get(endpoint.url);
             if (first !== undefined) {
@@ -237,10 +237,8 @@ function resolveLoadBalancer(value: unknown, path: string, issues: ConfigIssue[]
     ({ policy, ...options } = obj);
     policyPath = join(path, 'policy');
   }
-  if (typeof policy !== 'string') {
-    issues.push({ path: policyPath, message: `expected a policy name, found ${describe(policy)}` });
-    return DEFAULTS.loadBalancer;
-  }
+  // Not a name (or an empty one): the structural pass reported it.
+  if (typeof policy !== 'string' || policy === '') return DEFAULTS.loadBalancer;
   const definition = getLoadBalancer(policy);
   if (!definition) {
     const known = listLoadBalancers();

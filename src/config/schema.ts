@@ -42,13 +42,14 @@ import { BUILTIN_BALANCERS } from '../balancing/builtins.js';
 import { BUILTIN_DISCOVERY } from '../discovery/builtins.js';
 import type { DiscoverySpec } from '../discovery/config.js';
 import type { DiscoveryProvider } from '../discovery/provider.js';
+import { ENDPOINT_INPUT_SCHEMA } from '../endpoint/schema.js';
 import { HEALTH_CHECK_SCHEMA } from '../health/schema.js';
 import { RESILIENCE_PROPERTIES } from '../resilience/schema.js';
 import { ROUTE_SCHEMA } from '../routing/schema.js';
 import { EGRESS_SCHEMA, TLS_SCHEMA } from '../security/schema.js';
 import type { AuthHook } from '../security/types.js';
 import { toJsonSchema, namedChoices, PUBLISHED_AS, type JsonSchema } from '../util/json-schema.js';
-import { bool, code, described, int, num, opt, orFalse, percent, str, strings } from '../util/schema-blocks.js';
+import { bool, code, described, int, num, opt, orFalse, percent, str } from '../util/schema-blocks.js';
 
 // ---- fault injection (the fragment is in src/faults/spec.ts) ----
 
@@ -176,28 +177,7 @@ export {
 
 // ---- endpoints and discovery ----
 
-/** An endpoint in configuration. */
-export const ENDPOINT_INPUT_SCHEMA = Type.Union(
-  [
-    str('`http://host:port` or `https://host:port`.'),
-    Type.Object(
-      {
-        /** `http://host:port` or `https://host:port`; a path, query or credentials are not allowed. */
-        url: str('`http://host:port` or `https://host:port`.'),
-        /** Relative share of traffic, a finite number > 0. Default 1. */
-        weight: opt(Type.Number({ description: 'Relative share of traffic, > 0. Default 1.', exclusiveMinimum: 0 })),
-        /** Locality zone, e.g. `eu-west-1a`. */
-        zone: opt(str('Locality zone, e.g. `eu-west-1a`.')),
-        /** Priority level: 0 is the highest and the default. */
-        priority: opt(int('Priority level: 0 (the default) is the highest.', 0)),
-        /** Labels used by route subsets, e.g. `{ version: 'v2' }`. */
-        labels: opt(strings('Labels used by route subsets.')),
-      },
-      { additionalProperties: false },
-    ),
-  ],
-  { description: 'A URL, or an object with `url` and optional weight, zone, priority, labels.' },
-);
+export { ENDPOINT_INPUT_SCHEMA } from '../endpoint/schema.js';
 
 /** `{ type, ...options }`: the provider type checks its own options. */
 export const DISCOVERY_SPEC_SCHEMA = Type.Unsafe<DiscoverySpec>(

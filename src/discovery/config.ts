@@ -1,6 +1,5 @@
 import { join } from '../util/checks.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { describe } from '../util/describe.js';
 import { checkedOptions } from '../util/schema-options.js';
 import { closestName } from '../util/suggest.js';
 import { getDiscoveryProvider, listDiscoveryProviders } from './provider-registry.js';
@@ -26,10 +25,9 @@ export type DiscoveryOption = DiscoveryProvider | DiscoverySpec | readonly (Disc
 export function resolveDiscovery(value: unknown, path: string, issues: ConfigIssue[]): readonly DiscoveryRef[] | undefined {
   if (value === undefined) return undefined;
   const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) {
-    issues.push({ path, message: 'expected at least one discovery provider' });
-    return undefined;
-  }
+  // The shape (a provider, a `{ type }` spec, a non-empty list) is the
+  // configuration schema's: its structural pass reports a malformed one.
+  if (list.length === 0) return undefined;
   const refs: DiscoveryRef[] = [];
   list.forEach((item: unknown, i) => {
     const itemPath = Array.isArray(value) ? join(path, i) : path;
@@ -39,15 +37,9 @@ export function resolveDiscovery(value: unknown, path: string, issues: ConfigIss
       } else refs.push({ kind: 'instance', provider: item });
       return;
     }
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      issues.push({ path: itemPath, message: `expected a discovery provider or { type, ...options }, found ${describe(item)}` });
-      return;
-    }
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return;
     const { type, ...options } = item as Record<string, unknown>;
-    if (typeof type !== 'string') {
-      issues.push({ path: join(itemPath, 'type'), message: `expected a provider type name, found ${describe(type)}` });
-      return;
-    }
+    if (typeof type !== 'string' || type === '') return;
     const definition = getDiscoveryProvider(type);
     if (!definition) {
       const known = listDiscoveryProviders();

@@ -1,5 +1,8 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
 import { describe } from '../util/describe.js';
+import { defaultsOf, objectBranch } from '../util/schema-defaults.js';
+import { schemaIssues } from '../util/schema-issues.js';
+import { ENDPOINT_INPUT_SCHEMA } from './schema.js';
 
 /**
  * An endpoint as written in configuration or pushed by discovery: a URL
@@ -45,29 +48,34 @@ export interface Endpoint {
 
 const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
+const FILL = defaultsOf(objectBranch(ENDPOINT_INPUT_SCHEMA)!) as { weight: number; priority: number };
+
 /**
- * Parses and validates one endpoint. Problems are appended to `issues` with
- * paths under `path`; returns `undefined` when the endpoint is unusable.
+ * Parses and validates one endpoint: its shape against
+ * {@link ENDPOINT_INPUT_SCHEMA}, then what a schema cannot say about its URL
+ * (absolute, http(s), an origin only, no credentials). Problems are appended
+ * to `issues` with paths under `path`; returns `undefined` when the endpoint
+ * is unusable. The discovery registry checks pushed entries with it.
  */
 export function parseEndpoint(input: unknown, path: string, issues: ConfigIssue[]): Endpoint | undefined {
-  const before = issues.length;
-  let raw: Record<string, unknown>;
-  if (typeof input === 'string') raw = { url: input };
-  else if (typeof input === 'object' && input !== null && !Array.isArray(input)) raw = input as Record<string, unknown>;
-  else {
-    issues.push({ path, message: `expected a URL string or an object with a url, found ${describe(input)}` });
+  const shape = schemaIssues(input, ENDPOINT_INPUT_SCHEMA, path);
+  if (shape.length > 0) {
+    issues.push(...shape);
     return undefined;
   }
-  for (const key of Object.keys(raw)) {
-    if (!['url', 'weight', 'zone', 'priority', 'labels'].includes(key)) {
-      issues.push({ path: `${path}.${key}`, message: `unknown endpoint field "${key}"` });
-    }
-  }
+  return endpointOf(input as EndpointInput, path, issues);
+}
+
+/**
+ * An endpoint whose shape is known to fit {@link ENDPOINT_INPUT_SCHEMA} (the
+ * configuration's structural pass checked it): only its URL is checked here.
+ */
+export function endpointOf(input: EndpointInput, path: string, issues: ConfigIssue[]): Endpoint | undefined {
+  const before = issues.length;
+  const raw = typeof input === 'string' ? { url: input } : input;
   const urlPath = typeof input === 'string' ? path : `${path}.url`;
   let url: URL | undefined;
-  if (typeof raw.url !== 'string') {
-    issues.push({ path: urlPath, message: `expected a URL string, found ${describe(raw.url)}` });
-  } else {
+  if (typeof raw.url === 'string') {
     try {
       url = new URL(raw.url);
     } catch {
@@ -85,37 +93,13 @@ export function parseEndpoint(input: unknown, path: string, issues: ConfigIssue[
       }
     }
   }
-  let weight = 1;
-  if (raw.weight !== undefined) {
-    if (typeof raw.weight !== 'number' || !Number.isFinite(raw.weight) || raw.weight <= 0) {
-      issues.push({ path: `${path}.weight`, message: `expected a finite number > 0, found ${describe(raw.weight)}` });
-    } else weight = raw.weight;
+  const weight = typeof raw.weight === 'number' && Number.isFinite(raw.weight) ? raw.weight : FILL.weight;
+  if (typeof raw.weight === 'number' && !Number.isFinite(raw.weight)) {
+    issues.push({ path: `${path}.weight`, message: `expected a finite number > 0, found ${describe(raw.weight)}` });
   }
-  let zone: string | undefined;
-  if (raw.zone !== undefined) {
-    if (typeof raw.zone !== 'string' || raw.zone === '') {
-      issues.push({ path: `${path}.zone`, message: `expected a non-empty string, found ${describe(raw.zone)}` });
-    } else zone = raw.zone;
-  }
-  let priority = 0;
-  if (raw.priority !== undefined) {
-    if (typeof raw.priority !== 'number' || !Number.isInteger(raw.priority) || raw.priority < 0) {
-      issues.push({ path: `${path}.priority`, message: `expected an integer >= 0, found ${describe(raw.priority)}` });
-    } else priority = raw.priority;
-  }
-  let labels = EMPTY_LABELS;
-  if (raw.labels !== undefined) {
-    if (typeof raw.labels !== 'object' || raw.labels === null || Array.isArray(raw.labels)) {
-      issues.push({ path: `${path}.labels`, message: `expected an object of string values, found ${describe(raw.labels)}` });
-    } else {
-      for (const [k, v] of Object.entries(raw.labels)) {
-        if (typeof v !== 'string') {
-          issues.push({ path: `${path}.labels.${k}`, message: `expected a string, found ${describe(v)}` });
-        }
-      }
-      labels = Object.freeze({ ...(raw.labels as Record<string, string>) });
-    }
-  }
+  const zone = typeof raw.zone === 'string' ? raw.zone : undefined;
+  const priority = typeof raw.priority === 'number' ? raw.priority : FILL.priority;
+  const labels = raw.labels && typeof raw.labels === 'object' ? Object.freeze({ ...raw.labels }) : EMPTY_LABELS;
   if (issues.length > before || !url) return undefined;
   const protocol = url.protocol as 'http:' | 'https:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

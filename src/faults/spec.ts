@@ -90,32 +90,37 @@ export type ResolvedFaults = Readonly<{
  */
 export function checkFaults(spec: unknown, path = 'faults'): ConfigIssue[] {
   const issues = schemaIssues(spec, FAULT_SPEC_SCHEMA, path);
-  // What the schema cannot say: an abort answers with a status or fails with an error, not both, not neither.
-  const abort = (spec as Partial<FaultSpec> | null)?.abort as Record<string, unknown> | undefined;
-  const abortPath = `${path}.abort`;
-  if (
-    typeof abort === 'object' &&
-    abort !== null &&
-    !issues.some((i) => i.path === abortPath || i.path.startsWith(`${abortPath}.`)) &&
-    (abort.status === undefined) === (abort.error === undefined)
-  ) {
-    issues.push({ path: abortPath, message: 'expected exactly one of status and error' });
-  }
-  return issues;
+  return [...issues, ...abortIssues(spec, path, issues)];
 }
 
 /**
- * Validates the `faults` option at `path`; `undefined` when absent, `false`
- * or invalid (problems go to `issues`). `false` turns inherited faults off.
+ * What the schema cannot say: an abort answers with a status or fails with
+ * an error, not both, not neither. Checked when the abort block itself fits
+ * the schema (`shape` holds the structural issues of the spec).
+ */
+function abortIssues(spec: unknown, path: string, shape: readonly ConfigIssue[]): ConfigIssue[] {
+  const abort = (spec as { abort?: unknown } | null)?.abort as Record<string, unknown> | undefined;
+  const abortPath = `${path}.abort`;
+  if (typeof abort !== 'object' || abort === null) return [];
+  if (shape.some((i) => i.path === abortPath || i.path.startsWith(`${abortPath}.`))) return [];
+  if ((abort.status === undefined) !== (abort.error === undefined)) return [];
+  return [{ path: abortPath, message: 'expected exactly one of status and error' }];
+}
+
+/**
+ * Resolves the `faults` option of a configuration at `path`, whose shape the
+ * configuration's structural pass checked: `undefined` when absent or
+ * malformed, `false` turns inherited faults off; the rule a schema cannot
+ * say (status or error) goes to `issues`.
  */
 export function resolveFaults(value: unknown, path: string, issues: ConfigIssue[]): ResolvedFaults | false | undefined {
   if (value === undefined) return undefined;
   if (value === false) return false;
-  const found = checkFaults(value, path);
-  if (found.length > 0) {
-    issues.push(...found);
-    return undefined;
-  }
+  // The structural pass reported the shape; the abort rule is reported here.
+  const shape = schemaIssues(value, FAULT_SPEC_SCHEMA, path);
+  const found = abortIssues(value, path, shape);
+  issues.push(...found);
+  if (shape.length > 0 || found.length > 0) return undefined;
   const spec = value as FaultSpec;
   return Object.freeze({
     delay: spec.delay ? Object.freeze({ percent: spec.delay.percent, ms: spec.delay.ms }) : undefined,

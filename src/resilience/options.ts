@@ -14,7 +14,7 @@ import {
   RETRY_SCHEMA,
   SUCCESS_RATE_SCHEMA,
 } from './schema.js';
-import { mergeIssues, schemaIssues } from '../util/schema-issues.js';
+import { schemaIssues } from '../util/schema-issues.js';
 import type {
   BulkheadOptions,
   CircuitBreakerOptions,
@@ -297,6 +297,6 @@ export function resolveRequestResilience(value: unknown, base: ResolvedResilienc
     issues.push({ path: 'mesh.retry.budget', message: 'the retry budget is per service; set it in the service configuration' });
   }
   const resolved = resolveResilience(o, 'mesh', issues, base);
-  const all = mergeIssues(structural, issues);
+  const all = [...structural, ...issues];
   return all.length > 0 ? all : resolved;
 }

@@ -129,7 +129,8 @@ function resolveSplit(value: unknown, path: string, issues: ConfigIssue[]): Reso
   let shaped = value.length > 0;
   value.forEach((raw, i) => {
     const s = asRecord(raw);
-    if (!s || typeof s.weight !== 'number') {
+    // A weight the schema refuses (not a finite number >= 0) was reported by the structural pass.
+    if (!s || typeof s.weight !== 'number' || !(s.weight >= 0)) {
       shaped = false;
       return;
     }

@@ -249,6 +249,8 @@ export function resolveEgress(value: unknown, fallback: 'allow' | 'deny', issues
   const allow: string[] = [];
   if (Array.isArray(v.allow)) {
     v.allow.forEach((pattern: unknown, i) => {
+      // Not a non-empty string: the structural pass reported it.
+      if (typeof pattern !== 'string' || pattern === '') return;
       const problem = checkHostPattern(pattern);
       if (problem) issues.push({ path: `egress.allow.${i}`, message: problem });
       else allow.push((pattern as string).toLowerCase());

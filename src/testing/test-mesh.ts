@@ -2,6 +2,8 @@ import { MockAgent } from 'undici';
 import { MeshClient } from '../client/mesh-client.js';
 import type { ConfigSource } from '../config/source.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
+import { DISCOVERY_SCHEMA } from '../config/schema.js';
+import { schemaIssues } from '../util/schema-issues.js';
 import { resolveDiscovery } from '../discovery/config.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
 import { filterCalls, type CallFilter } from './assertions.js';
@@ -345,10 +347,16 @@ function swapDiscovery<T>(input: T, fake: FakeDiscovery, adopted: ReadonlySet<st
   const config: unknown = input;
   if (!isRecord(config)) return input;
   const issues: ConfigIssue[] = [];
-  resolveDiscovery(config.discovery, 'discovery', issues);
+  // Invalid as the mesh would judge it: the shape (the schema's) and the options (the registered types').
+  const check = (value: unknown, path: string) => {
+    if (value === undefined) return;
+    issues.push(...schemaIssues(value, DISCOVERY_SCHEMA, path));
+    resolveDiscovery(value, path, issues);
+  };
+  check(config.discovery, 'discovery');
   const services = isRecord(config.services) ? config.services : undefined;
   for (const [name, svc] of Object.entries(services ?? {})) {
-    if (isRecord(svc)) resolveDiscovery(svc.discovery, `services.${name}.discovery`, issues);
+    if (isRecord(svc)) check(svc.discovery, `services.${name}.discovery`);
   }
   if (issues.length > 0) return input;
   const { discovery: topLevel, ...rest } = config;

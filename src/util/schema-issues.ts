@@ -82,16 +82,6 @@ export function schemaIssues(value: unknown, schema: TSchema, base = ''): Config
   return issues;
 }
 
-/**
- * The schema's issues, then the resolvers' issues about anything the schema
- * did not already report (the same path, or a path inside or around one it
- * reported): each problem once, in the schema's words where it has them.
- */
-export function mergeIssues(structural: readonly ConfigIssue[], more: readonly ConfigIssue[]): ConfigIssue[] {
-  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`) || b === '' || a === '';
-  return [...structural, ...more.filter((m) => !structural.some((s) => related(m.path, s.path)))];
-}
-
 /** What was found, in words: `describe`, and the keys of an object (which say which shape it was meant to be). */
 function found(value: unknown): string {
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) {
