@@ -85,15 +85,17 @@ describe('a per-try deadline that expires while queued for a connection', () => 
         svc: {
           endpoints: [servers[0]!.url],
           connection: { maxConnections: 1 },
-          // 100 ms per answer: the second call waits about 100 ms in the queue, then needs 100 ms more.
-          timeout: { perTryMs: 150 },
+          // 300 ms per answer: the second call waits about 300 ms in the queue, then needs 300 ms more.
+          // perTryMs sits between one answer and two (150 ms of room each way, for a loaded machine):
+          // counted from the queue, the second call would time out.
+          timeout: { perTryMs: 450 },
           retry: false,
         },
       },
     });
     const results = await Promise.all(
       [0, 1].map((i) =>
-        mesh.request(`http://svc/${i}?ms=100`).then(
+        mesh.request(`http://svc/${i}?ms=300`).then(
           (r) => r.statusCode,
           (e: unknown) => (isMeshError(e) ? e.code : String(e)),
         ),
