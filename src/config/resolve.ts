@@ -12,9 +12,9 @@ import {
   resolveServiceSecurity,
   type ResolvedServiceSecurity,
 } from '../security/config.js';
-import { join } from '../util/checks.js';
+import { asRecord, isRecord, join } from '../util/checks.js';
 import { defaultsOf } from '../util/schema-defaults.js';
-import { CONNECTION_SCHEMA, ENDPOINT_INPUT_SCHEMA, LOAD_BALANCER_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
+import { CONNECTION_SCHEMA, LOAD_BALANCER_SCHEMA, MESH_CONFIG_SCHEMA, SERVICE_SCHEMA, SHARED_SERVICE_SCHEMA, SLOW_START_SCHEMA } from './schema.js';
 import { schemaIssues } from '../util/schema-issues.js';
 import { resolveFaults, type ResolvedFaults } from '../faults/spec.js';
 import { RESILIENCE_DEFAULTS, resolveResilience, type ResolvedResilience } from '../resilience/options.js';
@@ -155,7 +155,7 @@ export function resolveConfig(input: unknown, extraKeys: readonly string[] = [])
           svc.endpoints.forEach((e, i) => {
             const endpointPath = join(join(path, 'endpoints'), i);
             // A malformed entry was reported by the structural pass; only its URL is checked here.
-            const endpoint = schemaIssues(e, ENDPOINT_INPUT_SCHEMA).length === 0 ? endpointOf(e as EndpointInput, endpointPath, issues) : undefined;
+            const endpoint = typeof e === 'string' || isRecord(e) ? endpointOf(e as EndpointInput, endpointPath, issues) : undefined;
             if (!endpoint) return;
             const first = seen.get(endpoint.url);
             if (first !== undefined) {
@@ -270,15 +270,6 @@ function resolveConnection(value: unknown, base: ResolvedConnection): ResolvedCo
     // A service's list replaces the inherited one; copied and frozen (a later change to the caller's array does nothing).
     interceptors: Array.isArray(c.interceptors) ? Object.freeze([...c.interceptors]) : base.interceptors,
   });
-}
-
-/** A value that is an object (not an array), or undefined: anything else was reported by the structural pass. */
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return isRecord(value) ? value : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `value` when it is a number, else `fallback` (a bad value was reported by the structural pass). */

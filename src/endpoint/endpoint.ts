@@ -1,5 +1,4 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { describe } from '../util/describe.js';
 import { defaultsOf, objectBranch } from '../util/schema-defaults.js';
 import { schemaIssues } from '../util/schema-issues.js';
 import { ENDPOINT_INPUT_SCHEMA } from './schema.js';
@@ -93,10 +92,7 @@ export function endpointOf(input: EndpointInput, path: string, issues: ConfigIss
       }
     }
   }
-  const weight = typeof raw.weight === 'number' && Number.isFinite(raw.weight) ? raw.weight : FILL.weight;
-  if (typeof raw.weight === 'number' && !Number.isFinite(raw.weight)) {
-    issues.push({ path: `${path}.weight`, message: `expected a finite number > 0, found ${describe(raw.weight)}` });
-  }
+  const weight = typeof raw.weight === 'number' ? raw.weight : FILL.weight;
   const zone = typeof raw.zone === 'string' ? raw.zone : undefined;
   const priority = typeof raw.priority === 'number' ? raw.priority : FILL.priority;
   const labels = raw.labels && typeof raw.labels === 'object' ? Object.freeze({ ...raw.labels }) : EMPTY_LABELS;

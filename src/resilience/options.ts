@@ -1,5 +1,5 @@
 import type { ConfigIssue } from '../errors/mesh-error.js';
-import { join } from '../util/checks.js';
+import { isRecord, join } from '../util/checks.js';
 import { defaultsOf } from '../util/schema-defaults.js';
 import {
   BACKOFF_SCHEMA,
@@ -212,10 +212,6 @@ function block<O, T>(value: unknown, inherited: T | undefined, merge: (o: O) => 
   if (value === undefined) return inherited;
   if (value === false) return undefined;
   return isRecord(value) ? merge(value as O) : inherited;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A list option as a set, or `inherited` when absent (or not a list: reported by the structural pass). */

@@ -1,4 +1,4 @@
-import { join } from '../util/checks.js';
+import { asRecord, join } from '../util/checks.js';
 import { describe } from '../util/describe.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import type { ConfigIssue } from '../errors/mesh-error.js';
@@ -144,10 +144,6 @@ function resolveSplit(value: unknown, path: string, issues: ConfigIssue[]): Reso
   });
   if (shaped && total <= 0) issues.push({ path, message: 'the split weights sum to 0: no destination could ever be chosen' });
   return out;
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** True if `labels` include every label of `subset`. */

@@ -3,6 +3,7 @@ import { MeshClient } from '../client/mesh-client.js';
 import type { ConfigSource } from '../config/source.js';
 import type { MeshClientOptions, MeshConfig } from '../config/types.js';
 import { DISCOVERY_SCHEMA } from '../config/schema.js';
+import { isRecord } from '../util/checks.js';
 import { schemaIssues } from '../util/schema-issues.js';
 import { resolveDiscovery } from '../discovery/config.js';
 import { MeshConfigError, type ConfigIssue } from '../errors/mesh-error.js';
@@ -368,10 +369,6 @@ function swapDiscovery<T>(input: T, fake: FakeDiscovery, adopted: ReadonlySet<st
     swapped[name] = backed ? { ...svc, discovery: fake } : svc;
   }
   return { ...rest, services: swapped } as T;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function stripClientKeys(config: MeshClientOptions): MeshConfig {

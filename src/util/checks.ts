@@ -33,48 +33,12 @@ export function checkObject(
   return record;
 }
 
-/** Numeric bounds for {@link checkNumber}. */
-export interface NumberRule {
-  min?: number;
-  max?: number;
-  /** `min` itself is not allowed. */
-  exclusiveMin?: boolean;
-  integer?: boolean;
+/** Whether `value` is an object that is not an array (what a configuration block must be). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Checks an optional number; returns it, or `fallback` when absent or invalid. */
-export function checkNumber(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  rule: NumberRule,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (!rule.integer || Number.isInteger(value)) &&
-    (rule.min === undefined || (rule.exclusiveMin ? value > rule.min : value >= rule.min)) &&
-    (rule.max === undefined || value <= rule.max);
-  if (ok) return value;
-  const parts: string[] = [rule.integer ? 'an integer' : 'a finite number'];
-  if (rule.min !== undefined) parts.push(`${rule.exclusiveMin ? '>' : '>='} ${rule.min}`);
-  if (rule.max !== undefined) parts.push(`<= ${rule.max}`);
-  issues.push({ path, message: `expected ${parts.join(' ')}, found ${describe(value)}` });
-  return fallback;
-}
-
-/** Checks an optional value against a list of allowed strings. */
-export function checkEnum<T extends string>(
-  value: unknown,
-  path: string,
-  issues: ConfigIssue[],
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  issues.push({ path, message: `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}, found ${describe(value)}` });
-  return fallback;
+/** `value` when it is an object that is not an array, else undefined. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return isRecord(value) ? value : undefined;
 }
