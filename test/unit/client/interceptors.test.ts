@@ -9,6 +9,7 @@ import { serverTlsOptions } from '../../../src/server/index.js';
 import { createCa, issueCert } from '../../helpers/pki.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
 import { startTlsServer, type TestTlsServer } from '../../helpers/tls-servers.js';
+import { rejection } from '../../helpers/rejection.js';
 
 type Interceptor = Dispatcher.DispatcherComposeInterceptor;
 const SECRET = 'test-secret';
@@ -42,15 +43,6 @@ const tagging =
     log.push(name);
     return dispatch(opts, handler);
   };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('connection.interceptors', () => {
   const servers: TestServer[] = [];

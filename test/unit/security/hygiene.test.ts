@@ -2,21 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Headers, interceptors, request as undiciRequest, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { MeshClient, isMeshError } from '../../../src/index.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const SECRET = {
   authorization: 'Bearer top-secret',
   cookie: 'session=abc',
   'proxy-authorization': 'Basic cHJveHk6c2VjcmV0',
 };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Sends a raw dispatch through the mesh dispatcher and resolves with the error it ends with (or the status). */
 function rawDispatch(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): Promise<{ status?: number; error?: Error }> {

@@ -8,19 +8,11 @@ import { peerIdentity, serverTlsOptions, spiffeAuthorizer } from '../../../src/s
 import { createCa, issueCert, type TestCa, type TestCert } from '../../helpers/pki.js';
 import { startServer, type TestServer } from '../../helpers/servers.js';
 import { startTlsServer, type TestTlsServer } from '../../helpers/tls-servers.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const TD = 'example.org';
 const ORDERS = `spiffe://${TD}/ns/prod/sa/orders`;
 const WEB = `spiffe://${TD}/ns/prod/sa/web`;
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('mTLS with workload identity', () => {
   let ca: TestCa;
